@@ -1,0 +1,213 @@
+"""The ``text_table`` adapter: labelled texts from CSV, TSV, JSONL or ``LABEL text`` lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqkit.data import Adapter, DataBundle, Split
+from seqkit.data.adapter import require_file
+from seqkit.data.splits import split_indices
+from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
+from seqkit.errors import DataError, did_you_mean
+
+RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+
+class TextTableAdapter(Adapter):
+    """Labelled texts from one file split by ratio, or from explicit train / validation / test files.
+
+    Labels may be names (``positive``) or integers (``0``..``n-1``; ``labels`` names them).
+    """
+
+    description = "labelled texts from CSV / TSV / JSONL files or 'LABEL text' lines (SST)"
+    schema = {
+        "properties": {
+            "path": {"type": "string", "description": "One file, split by `split` ratios. Relative to the recipe."},
+            "train": {"type": "string", "description": "Training file (instead of `path`)."},
+            "validation": {"type": "string", "description": "Validation file; else taken from train by `split.validation`."},
+            "test": {"type": "string", "description": "Test file; else taken from train by `split.test`."},
+            "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto"},
+            "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
+            "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},
+            "labels": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 2,
+                "uniqueItems": True,
+                "description": "Class names in index order; integer labels in the data index into this list.",
+            },
+            "multilabel": {"type": "boolean", "default": False},
+            "label_separator": {"type": "string", "minLength": 1, "default": "|"},
+            "split": {
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": {
+                    "validation": {**RATIO, "default": 0.15},
+                    "test": {**RATIO, "default": 0.15},
+                    "stratify": {"type": "boolean", "default": True},
+                },
+            },
+            "encoding": {"type": "string", "default": "utf-8"},
+        }
+    }
+
+    @classmethod
+    def check(cls, config):
+        problems = []
+        if bool(config.get("path")) == bool(config.get("train")):
+            problems.append(("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)"))
+        if config.get("path") and (config.get("validation") or config.get("test")):
+            problems.append(("path", "`validation` / `test` files go with `train`, not with `path`"))
+        split = config.get("split") or {}
+        if split.get("validation", 0) + split.get("test", 0) >= 1:
+            problems.append(("split", "validation + test must be less than 1"))
+        return problems
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self, key: str) -> tuple[list[str], list[str], list[str]]:
+        """Return (texts, raw labels, 'file:line' origins) of the file named by data.<key>."""
+        path = self.context.resolve(self.config[key])
+        fmt = detect_format(path, self.config.get("format"))
+        encoding = self.config.get("encoding", "utf-8")
+        texts, labels, origins = [], [], []
+        if fmt == "label_text":
+            require_file(path)
+            for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+                if not line.strip():
+                    continue
+                label, sep, text = line.strip().partition(" ")
+                if not sep or not text.strip():
+                    raise DataError(f"{path}:{number}: expected 'LABEL text' (a label, a space, then the text)")
+                texts.append(text.strip())
+                labels.append(label)
+                origins.append(f"{path}:{number}")
+        else:
+            columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
+            for number, row in iter_rows(path, fmt, encoding):
+                require_columns(path, number, row, columns)
+                text, label = row[columns["text"]], row[columns["label"]]
+                if text is None or (isinstance(text, str) and not text.strip()):
+                    raise DataError(f"{path}:{number}: empty text in column {columns['text']!r}")
+                if label is None or str(label).strip() == "":
+                    raise DataError(f"{path}:{number}: empty label in column {columns['label']!r}")
+                if not isinstance(text, str):
+                    raise DataError(f"{path}:{number}: column {columns['text']!r} must hold text. Received: {text!r}")
+                texts.append(text.strip())
+                labels.append(str(label).strip())
+                origins.append(f"{path}:{number}")
+        if not texts:
+            raise DataError(f"{path}: no rows found")
+        return texts, labels, origins
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def _classes(self, raw_labels: list[str]) -> list[str]:
+        declared = self.config.get("labels")
+        if declared:
+            return list(declared)
+        values = sorted({part for label in raw_labels for part in self._parts(label)})
+        if all(_is_int(v) for v in values):
+            values = sorted(values, key=int)
+        if len(values) < 2:
+            raise DataError(f"the training data has a single class ({values[0]!r}); a classifier needs at least two")
+        return values
+
+    def _parts(self, label: str) -> list[str]:
+        if self.config.get("multilabel"):
+            return [p.strip() for p in label.split(self.config.get("label_separator", "|")) if p.strip()]
+        return [label]
+
+    def _encode_labels(self, labels: list[str], origins: list[str], classes: list[str]) -> np.ndarray:
+        index = {name: i for i, name in enumerate(classes)}
+        declared = bool(self.config.get("labels"))
+
+        def lookup(value: str, origin: str) -> int:
+            if value in index:
+                return index[value]
+            if declared and _is_int(value) and 0 <= int(value) < len(classes):
+                return int(value)
+            hint = did_you_mean(value, classes)
+            raise DataError(
+                f"{origin}: unknown label {value!r} (data.label). Expected one of: {', '.join(classes)}"
+                + (f". {hint}" if hint else "")
+            )
+
+        if self.config.get("multilabel"):
+            y = np.zeros((len(labels), len(classes)), dtype="float32")
+            for row, (label, origin) in enumerate(zip(labels, origins)):
+                for part in self._parts(label):
+                    y[row, lookup(part, origin)] = 1.0
+            return y
+        return np.asarray([lookup(label, origin) for label, origin in zip(labels, origins)], dtype="int64")
+
+    # -- Adapter API -----------------------------------------------------------------------
+
+    def load(self) -> DataBundle:
+        split = self.config.get("split") or {}
+        seed = self.context.seed
+        if self.config.get("path"):
+            texts, labels, origins = self._read("path")
+            classes = self._classes(labels)
+            y = self._encode_labels(labels, origins, classes)
+            stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
+            tr, va, te = split_indices(len(texts), split.get("validation", 0.15), split.get("test", 0.15), seed, stratify)
+            x = np.asarray(texts, dtype=object)
+            parts = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
+        else:
+            texts, labels, origins = self._read("train")
+            classes = self._classes(labels)
+            y = self._encode_labels(labels, origins, classes)
+            x = np.asarray(texts, dtype=object)
+            loaded = {}
+            for key in ("validation", "test"):
+                if self.config.get(key):
+                    t, lab, orig = self._read(key)
+                    loaded[key] = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
+            carve_val = 0.0 if "validation" in loaded else split.get("validation", 0.15)
+            carve_test = 0.0 if "test" in loaded else split.get("test", 0.15)
+            stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
+            tr, va, te = split_indices(len(texts), carve_val, carve_test, seed, stratify)
+            carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
+            parts = [carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])]
+        train, validation, test = parts
+        info = {
+            "classes": classes,
+            "multilabel": bool(self.config.get("multilabel")),
+            "text_column": self.config.get("text", "text"),
+            "sizes": {"train": len(train), "validation": len(validation or []), "test": len(test or [])},
+        }
+        return DataBundle(train=train, validation=validation, test=test, info=info)
+
+    def encode_inputs(self, raw_inputs, info):
+        texts = [str(t) for t in raw_inputs]
+        return np.asarray(texts, dtype=object)
+
+    def read_inputs(self, path: Path, info: dict) -> list[str]:
+        """Texts to predict: a .txt file (one text a line) or a CSV / TSV / JSONL table."""
+        if path.suffix.lower() in (".txt", ""):
+            lines = [line.strip() for line in read_text(path).splitlines()]
+            texts = [line for line in lines if line]
+            if not texts:
+                raise DataError(f"{path}: no texts found (one text a line)")
+            return texts
+        fmt = detect_format(path, None)
+        column = info.get("text_column", "text")
+        texts = []
+        for number, row in iter_rows(path, fmt):
+            require_columns(path, number, row, {"text": column})
+            texts.append(str(row[column]))
+        if not texts:
+            raise DataError(f"{path}: no rows found")
+        return texts
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,35 @@
+"""seqkit: sequence modeling with stacked LSTMs.
+
+YAML recipes, task plugins, a shared stacked-LSTM backbone and Keras Tuner search.
+Importing seqkit is cheap; Keras and TensorFlow load when a model is built.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from seqkit.hookspecs import hookimpl
+from seqkit.task import ClassificationTask, Task
+
+__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "run", "load_run", "load_recipe"]
+
+
+def run(recipe, overrides=None, **kwargs):
+    """Train and evaluate a recipe (path or dict); return a :class:`seqkit.api.Run`."""
+    from seqkit.api import run as _run
+
+    return _run(recipe, overrides=overrides, **kwargs)
+
+
+def load_run(path):
+    """Open a finished run directory; ``.predict([...])`` on raw inputs."""
+    from seqkit.api import load_run as _load_run
+
+    return _load_run(path)
+
+
+def load_recipe(path, overrides=None):
+    """Load and validate a recipe file without training."""
+    from seqkit.recipe import load_recipe as _load
+
+    return _load(path, overrides)

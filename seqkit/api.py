@@ -1,0 +1,143 @@
+"""The Python API; mirrors the command line.
+
+>>> run = seqkit.run("recipes/sentiment/reviews.yaml", overrides=["train.epochs=2"])
+>>> run.metrics["test"]["accuracy"]
+>>> seqkit.load_run(run.path).predict(["I regret buying this item."])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from seqkit.data import DataContext
+from seqkit.errors import DataError, RunError
+from seqkit.plugins import get_plugin_manager
+from seqkit.recipe import Recipe, load_recipe, recipe_from_dict
+from seqkit.recipe.loader import SourceMap, apply_overrides
+from seqkit.train.rundir import COMPLETED, RunDirectory
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+class Run:
+    """A run directory with its recipe, metrics and (lazily loaded) model."""
+
+    def __init__(self, run_dir: RunDirectory, recipe: Recipe, model=None):
+        self.run_dir = run_dir
+        self.recipe = recipe
+        self._model = model
+        manager = get_plugin_manager()
+        self.task = manager.tasks.get(recipe.task)
+        self.info = run_dir.read_json("data_info.json")
+        adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
+        self.adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, self.task))
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir.path
+
+    @property
+    def status(self) -> str:
+        return self.run_dir.status().get("status", "unknown")
+
+    @property
+    def metrics(self) -> dict:
+        return self.run_dir.read_json("metrics.json")
+
+    @property
+    def model(self):
+        """The saved Keras model (raw inputs -> outputs), loaded with ``safe_mode=True``."""
+        if self._model is None:
+            from seqkit.export.saving import load_model
+
+            self._model = load_model(self.run_dir.file("model.keras"))
+        return self._model
+
+    def predict(self, inputs: Sequence[Any]) -> list[dict]:
+        """Predict raw inputs (e.g. texts); one decoded dict per input."""
+        inputs = list(inputs)
+        if not inputs:
+            return []
+        outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
+        return self.task.decode(outputs, self.info)
+
+    def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
+        inputs = self.adapter.read_inputs(Path(path), self.info)
+        return inputs, self.predict(inputs)
+
+    def evaluate(self, overrides: list[str] | dict | None = None) -> dict:
+        """Score the saved model on the recipe's test split (``overrides`` may point
+        ``data.*`` at other files)."""
+        from seqkit.recipe import validate
+        from seqkit.train.runner import resolve_parts
+
+        data = self.recipe.to_dict()
+        source = SourceMap(str(self.run_dir.file("recipe.yaml")))
+        source.lines = dict(self.recipe.source.lines)
+        apply_overrides(data, overrides, source)
+        validate(data, source)
+        recipe = Recipe(data, source, self.recipe.path)
+        parts = resolve_parts(recipe, echo=_quiet)
+        if parts.bundle.test is None:
+            raise DataError("the recipe's data has no test split (set data.test or data.split.test)")
+        test = parts.bundle.test
+        outputs = self.model.predict(test.x, verbose=0)
+        return self.task.evaluate(test.y, outputs, parts.bundle.info)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, status={self.status!r})"
+
+
+def _as_recipe(recipe, overrides) -> Recipe:
+    if isinstance(recipe, Recipe):
+        if overrides:
+            return recipe_from_dict(recipe.to_dict(), overrides, base_dir=recipe.base_dir)
+        return recipe
+    if isinstance(recipe, dict):
+        return recipe_from_dict(recipe, overrides)
+    return load_recipe(recipe, overrides)
+
+
+def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False) -> Run:
+    """Train (and, unless ``evaluate=False``, test) a recipe: a path, a dict or a Recipe."""
+    from seqkit.train.runner import start_run
+
+    result = start_run(_as_recipe(recipe, overrides), evaluate=evaluate, echo=_quiet if quiet else print)
+    return Run(result.run_dir, result.recipe, model=result.model)
+
+
+def resume(path, quiet: bool = False) -> Run:
+    """Continue an interrupted or failed run from its last checkpoint."""
+    from seqkit.train.runner import resume_run
+
+    result = resume_run(path, echo=_quiet if quiet else print)
+    return Run(result.run_dir, result.recipe, model=result.model)
+
+
+def load_run(path) -> Run:
+    """Open a completed run directory."""
+    from seqkit.train.runner import load_run_recipe
+
+    run_dir = RunDirectory.open(path)
+    status = run_dir.status().get("status")
+    if status != COMPLETED:
+        raise RunError(f"{run_dir.path}: run is {status}, not completed; no final model to use")
+    return Run(run_dir, load_run_recipe(run_dir))
+
+
+def write_predictions(path: Path, inputs: list, rows: list[dict]) -> None:
+    """Write predictions as CSV or JSONL (by the file's extension)."""
+    from seqkit.train.rundir import atomic_write_csv, atomic_write_text
+
+    table = [{"input": i, **row} for i, row in zip(inputs, rows)]
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in table))
+    elif path.suffix.lower() == ".csv":
+        atomic_write_csv(path, table)
+    else:
+        raise DataError(f"{path}: output must end in .csv or .jsonl")

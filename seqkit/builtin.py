@@ -1,0 +1,201 @@
+"""The core's own parts, registered through the same hooks as every plugin:
+the ``token_embedding`` and ``numeric`` encoders and the ``classifier`` and ``regressor`` heads.
+
+Only light spec classes live here; Keras is imported when a model is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqkit.hookspecs import hookimpl
+from seqkit.models.parts import EncoderSpec, HeadSpec
+
+RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+
+class TokenEmbeddingSpec(EncoderSpec):
+    """Raw text -> ``TextVectorization`` (saved inside the model) -> token embeddings."""
+
+    description = "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
+    schema = {
+        "properties": {
+            "max_tokens": {"type": "integer", "minimum": 3, "default": 20000, "description": "Vocabulary size cap."},
+            "sequence_length": {"type": "integer", "minimum": 1, "default": 100, "description": "Tokens kept per text (padded / truncated)."},
+            "dim": {"type": "integer", "minimum": 1, "default": 128},
+            "standardize": {
+                "enum": ["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
+                "default": "lower_and_strip_punctuation",
+            },
+            "split": {"enum": ["whitespace", "character"], "default": "whitespace"},
+            "ngrams": {"type": "integer", "minimum": 1, "maximum": 3},
+            "dropout": {**RATE, "default": 0.0, "description": "Spatial dropout of whole token vectors."},
+            "pretrained": {"type": "string", "description": "GloVe / word2vec text file; relative to the recipe."},
+            "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
+        }
+    }
+
+    def raw_input_spec(self):
+        return {"shape": (), "dtype": "string"}
+
+    def preprocessor(self, train_x):
+        import keras
+        import numpy as np
+
+        standardize = self.config.get("standardize", "lower_and_strip_punctuation")
+        vectorizer = keras.layers.TextVectorization(
+            max_tokens=self.config.get("max_tokens", 20000),
+            output_sequence_length=self.config.get("sequence_length", 100),
+            standardize=None if standardize == "none" else standardize,
+            split=self.config.get("split", "whitespace"),
+            ngrams=self.config.get("ngrams"),
+            name="text_vectorization",
+        )
+        vectorizer.adapt(np.asarray(list(train_x), dtype=object).astype(str), batch_size=1024)
+        return vectorizer
+
+    def input_spec(self, preprocessor):
+        return {"shape": (self.config.get("sequence_length", 100),), "dtype": "int64"}
+
+    def build(self, preprocessor, regularizer=None):
+        from seqkit.models.encoders import TokenEmbedding, load_pretrained_vectors
+
+        vocabulary = preprocessor.get_vocabulary()
+        dim = self.config.get("dim", 128)
+        layer = TokenEmbedding(
+            vocabulary_size=len(vocabulary),
+            dim=dim,
+            dropout=self.config.get("dropout", 0.0),
+            trainable_embeddings=self.config.get("trainable", True),
+            name="token_embedding",
+        )
+        if self.config.get("pretrained"):
+            path = Path(self.config["pretrained"]).expanduser()
+            path = path if path.is_absolute() else Path(self.base_dir or ".") / path
+            lowercase = self.config.get("standardize", "lower_and_strip_punctuation").startswith("lower")
+            matrix, found = load_pretrained_vectors(path, vocabulary, dim, lowercase=lowercase)
+            layer.build((None, self.config.get("sequence_length", 100)))
+            layer.embedding.embeddings.assign(matrix)
+            self.notes.append(f"pretrained vectors: {found} of {len(vocabulary)} vocabulary words found in {path.name}")
+        return layer
+
+
+class NumericSpec(EncoderSpec):
+    """Numeric feature sequences ``(steps, features)`` -> optional linear projection."""
+
+    description = "numeric feature sequences -> optional linear projection; all-zero steps are padding"
+    schema = {
+        "properties": {
+            "dim": {"type": "integer", "minimum": 0, "default": 0, "description": "Projection size; 0 keeps the raw features."},
+            "mask_value": {"type": "number", "default": 0.0},
+        }
+    }
+
+    def raw_input_spec(self):
+        steps = self.info.get("steps")
+        return {"shape": (steps, self.info["features"]), "dtype": "float32"}
+
+    def build(self, preprocessor, regularizer=None):
+        from seqkit.models.encoders import NumericProjection
+
+        return NumericProjection(
+            dim=self.config.get("dim") or None,
+            mask_value=self.config.get("mask_value", 0.0),
+            kernel_regularizer=regularizer,
+            name="numeric_projection",
+        )
+
+
+_DENSE_HEAD_PROPERTIES = {
+    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1}, "default": []},
+    "dropout": {**RATE, "default": 0.0},
+    "pooling": {
+        "enum": ["last", "mean", "max"],
+        "default": "last",
+        "description": "last: the backbone's final state; mean / max: pooled over all (unmasked) steps.",
+    },
+}
+
+
+class ClassifierSpec(HeadSpec):
+    description = "binary (sigmoid), multiclass (softmax) or multilabel (sigmoids) classifier"
+    schema = {"properties": dict(_DENSE_HEAD_PROPERTIES)}
+
+    def wants_sequence(self):
+        return self.config.get("pooling", "last") != "last"
+
+    @property
+    def _binary(self):
+        return len(self.info["classes"]) == 2 and not self.info.get("multilabel")
+
+    def build(self, regularizer=None):
+        from seqkit.models.heads import ClassifierHead
+
+        return ClassifierHead(
+            num_classes=len(self.info["classes"]),
+            multilabel=bool(self.info.get("multilabel")),
+            hidden_units=self.config.get("hidden_units", []),
+            dropout=self.config.get("dropout", 0.0),
+            pooling=self.config.get("pooling", "last"),
+            kernel_regularizer=regularizer,
+            name="classifier",
+        )
+
+    def loss(self):
+        if self._binary or self.info.get("multilabel"):
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def metrics(self):
+        import keras
+
+        if self.info.get("multilabel"):
+            return [keras.metrics.BinaryAccuracy(name="binary_accuracy")]
+        if self._binary:
+            return [keras.metrics.BinaryAccuracy(name="accuracy")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+class RegressorSpec(HeadSpec):
+    description = "real-valued outputs (linear), MSE / MAE / Huber loss"
+    schema = {
+        "properties": {
+            **_DENSE_HEAD_PROPERTIES,
+            "loss": {"enum": ["mse", "mae", "huber"], "default": "mse"},
+        }
+    }
+
+    def wants_sequence(self):
+        return self.config.get("pooling", "last") != "last"
+
+    def build(self, regularizer=None):
+        from seqkit.models.heads import RegressorHead
+
+        return RegressorHead(
+            outputs=int(self.info.get("outputs", 1)),
+            hidden_units=self.config.get("hidden_units", []),
+            dropout=self.config.get("dropout", 0.0),
+            pooling=self.config.get("pooling", "last"),
+            kernel_regularizer=regularizer,
+            name="regressor",
+        )
+
+    def loss(self):
+        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[self.config.get("loss", "mse")]
+
+    def metrics(self):
+        import keras
+
+        return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
+
+
+@hookimpl
+def seqkit_register_encoders(register):
+    register("token_embedding", TokenEmbeddingSpec)
+    register("numeric", NumericSpec)
+
+
+@hookimpl
+def seqkit_register_heads(register):
+    register("classifier", ClassifierSpec)
+    register("regressor", RegressorSpec)

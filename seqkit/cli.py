@@ -1,0 +1,210 @@
+"""The ``seqkit`` command. ``--help``, ``validate``, ``schema`` and ``plugins`` never import
+TensorFlow or Keras, so they answer at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from seqkit import __version__
+from seqkit.errors import SeqkitError
+
+EPILOG = """examples:
+  seqkit run recipes/sentiment/reviews.yaml
+  seqkit run recipes/sentiment/reviews.yaml --set train.epochs=3 --set model.backbone.units=64
+  seqkit run --resume runs/reviews-sentiment/20261129-101500-ab12
+  seqkit predict runs/reviews-sentiment/<run-id> "The product exceeded my expectations!"
+  seqkit validate recipes/sentiment/*.yaml
+"""
+
+
+def _add_recipe_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
+    parser.add_argument("recipe", nargs="?" if optional else None, help="YAML recipe file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value by its dotted key, e.g. --set train.epochs=5 (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqkit",
+        description="Sequence modeling with stacked LSTMs: YAML recipes, task plugins, Keras Tuner search.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"seqkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="train, evaluate on the test split and write a run directory")
+    _add_recipe_args(p, optional=True)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--output", metavar="DIR", help="root folder for run directories (default: output.dir, 'runs')")
+    p.add_argument("--quiet", action="store_true", help="print only results")
+
+    p = sub.add_parser("train", help="train and save the model, without test evaluation")
+    _add_recipe_args(p)
+    p.add_argument("--output", metavar="DIR", help="root folder for run directories")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("evaluate", help="score a run's saved model on its recipe's test split")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change the data section, e.g. --set data.test=other.csv")
+    p.add_argument("--json", action="store_true", help="print all metrics as JSON")
+
+    p = sub.add_parser("predict", help="predict raw inputs with a run's saved model")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="raw inputs, e.g. texts")
+    p.add_argument("--input", dest="input_file", metavar="FILE", help="read inputs from a file (.txt, .csv, .tsv, .jsonl)")
+    p.add_argument("--output", metavar="FILE", help="write predictions to FILE (.csv or .jsonl)")
+
+    p = sub.add_parser("validate", help="check recipes against the schema of every installed plugin")
+    p.add_argument("recipes", nargs="+", metavar="RECIPE")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of recipes (core + installed plugins)")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("plugins", help="list installed plugins and what each registers")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _echo_for(args):
+    return (lambda _m: None) if getattr(args, "quiet", False) else print
+
+
+def cmd_run(args, evaluate=True) -> int:
+    from seqkit import api
+    from seqkit.recipe import load_recipe
+    from seqkit.train.runner import start_run
+
+    if getattr(args, "resume", None):
+        if args.recipe or args.overrides:
+            raise SeqkitError("--resume takes a run directory only; the run's own recipe is used (no RECIPE or --set)")
+        api.resume(args.resume, quiet=args.quiet)
+        return 0
+    if not args.recipe:
+        raise SeqkitError("run: expected a RECIPE file (or --resume RUN_DIR)")
+    overrides = list(args.overrides)
+    if args.output:
+        overrides.append(f"output.dir={args.output}")
+    recipe = load_recipe(args.recipe, overrides)
+    start_run(recipe, evaluate=evaluate, echo=_echo_for(args))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from seqkit import api
+
+    run = api.load_run(args.run_dir)
+    metrics = run.evaluate(args.overrides)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(run.task.summary(metrics) or json.dumps(metrics))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from seqkit import api
+
+    if bool(args.inputs) == bool(args.input_file):
+        raise SeqkitError("predict: give inputs on the command line or --input FILE (one of the two)")
+    run = api.load_run(args.run_dir)
+    if args.input_file:
+        inputs, rows = run.predict_file(args.input_file)
+    else:
+        inputs = list(args.inputs)
+        rows = run.predict(inputs)
+    if args.output:
+        api.write_predictions(Path(args.output), inputs, rows)
+        print(f"seqkit: wrote {len(rows)} predictions to {args.output}")
+    else:
+        for raw, row in zip(inputs, rows):
+            print(run.task.format_prediction(raw, row))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from seqkit.errors import RecipeError
+    from seqkit.recipe import load_recipe
+
+    failed = 0
+    for path in args.recipes:
+        try:
+            load_recipe(path, args.overrides)
+        except RecipeError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+        else:
+            print(f"{path}: valid")
+    return 2 if failed else 0
+
+
+def cmd_schema(args) -> int:
+    from seqkit.plugins import get_plugin_manager
+    from seqkit.recipe.schema import merged_schema
+
+    text = json.dumps(merged_schema(get_plugin_manager()), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    from seqkit.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    infos = manager.plugin_infos()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], indent=2))
+        return 0
+    registries = manager.registries()
+    for info in infos:
+        print(f"{info.name} {info.version} ({info.distribution})")
+        for kind, names in sorted(info.provides.items()):
+            for name in names:
+                obj = registries[kind[:-1]].get(name)
+                description = getattr(obj, "description", "") or ""
+                print(f"  {kind[:-1]:<8} {name:<22} {description}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "train": lambda args: cmd_run(args, evaluate=False),
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "validate": cmd_validate,
+    "schema": cmd_schema,
+    "plugins": cmd_plugins,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter hides seqkit's own output; users can set it back.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SeqkitError as exc:
+        print(f"seqkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("seqkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Shared readers for tabular files (CSV, TSV, JSONL) with line-numbered errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+from seqkit.data.adapter import require_file
+from seqkit.errors import DataError
+
+FORMATS = ("csv", "tsv", "jsonl")
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def detect_format(path: Path, declared: str | None) -> str:
+    if declared and declared != "auto":
+        return declared
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path}: cannot tell the format from the extension {path.suffix!r}; "
+            f"set data.format to one of: {', '.join(FORMATS)}, label_text"
+        )
+    return fmt
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    require_file(path)
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid {encoding.upper()} text (byte {exc.start}); set data.encoding") from None
+    except LookupError:
+        raise DataError(f"{path}: unknown encoding {encoding!r} (data.encoding)") from None
+
+
+def iter_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row as dict) from a CSV, TSV or JSONL file."""
+    text = read_text(path, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if fmt == "jsonl":
+        yield from _iter_jsonl(path, text)
+    elif fmt in ("csv", "tsv"):
+        yield from _iter_delimited(path, text, "," if fmt == "csv" else "\t")
+    else:
+        raise DataError(f"{path}: unsupported table format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _iter_jsonl(path: Path, text: str):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object per line. Received: {type(row).__name__}")
+        yield number, row
+
+
+def _iter_delimited(path: Path, text: str, delimiter: str):
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}: file is empty") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: malformed header ({exc})") from None
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise DataError(f"{path}:1: duplicate column names: {', '.join(dupes)}")
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.line_num}: malformed row ({exc})") from None
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if len(fields) != len(header):
+            raise DataError(
+                f"{path}:{reader.line_num}: expected {len(header)} fields ({', '.join(header)}), found {len(fields)}"
+            )
+        yield reader.line_num, dict(zip(header, fields))
+
+
+def require_columns(path: Path, number: int, row: dict, columns: dict[str, str]) -> None:
+    """Check that every column the recipe names exists; columns maps recipe key -> column."""
+    for key, column in columns.items():
+        if column not in row:
+            from seqkit.errors import did_you_mean
+
+            hint = did_you_mean(column, list(row))
+            raise DataError(
+                f"{path}:{number}: missing column {column!r} (data.{key}). "
+                + (f"{hint} " if hint else "")
+                + f"Columns: {', '.join(map(str, row))}"
+            )

@@ -1,0 +1,31 @@
+"""Loading saved models safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqkit.errors import RunError
+
+
+def load_model(path: Path):
+    """Load a ``.keras`` file with ``safe_mode=True``: no code from the file runs (lambda
+    layers are refused). seqkit's layers are registered when this module loads them."""
+    import keras
+
+    # Registering seqkit's serializable layers.
+    import seqkit.models.backbone  # noqa: F401
+    import seqkit.models.encoders  # noqa: F401
+    import seqkit.models.heads  # noqa: F401
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"{path}: model file not found")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except ValueError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "safe_mode" in str(exc) or "lambda" in str(exc).lower():
+            raise RunError(f"{path}: refused to load: the model contains code (a Lambda layer); seqkit loads models with safe_mode=True") from None
+        raise RunError(f"{path}: cannot load model: {message}") from None
+    except (OSError, KeyError) as exc:
+        raise RunError(f"{path}: cannot load model: not a valid .keras file ({type(exc).__name__})") from None

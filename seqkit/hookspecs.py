@@ -1,0 +1,44 @@
+"""The plugin contract: pluggy hook specifications for the project name ``seqkit``.
+
+Every hook follows the ``register_*(register)`` pattern: seqkit passes a ``register``
+callable and the plugin calls it once per thing it provides. Nothing registers itself at
+import time; the registries are built on first use (see :mod:`seqkit.plugins`).
+
+A plugin is any module or object with functions marked ``@seqkit.hookimpl``, published
+under the ``seqkit`` entry-point group of its distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("seqkit")
+hookimpl = pluggy.HookimplMarker("seqkit")
+
+
+# -- What a recipe names -----------------------------------------------------------------
+
+
+@hookspec
+def seqkit_register_tasks(register: Callable) -> None:
+    """Register tasks: call ``register(seqkit.Task(...))`` once per task."""
+
+
+@hookspec
+def seqkit_register_adapters(register: Callable) -> None:
+    """Register data adapters: call ``register(name, adapter_class)`` once per adapter."""
+
+
+# -- Model parts -------------------------------------------------------------------------
+
+
+@hookspec
+def seqkit_register_encoders(register: Callable) -> None:
+    """Register input encoders: call ``register(name, encoder_class)`` once per encoder."""
+
+
+@hookspec
+def seqkit_register_heads(register: Callable) -> None:
+    """Register output heads: call ``register(name, head_class)`` once per head."""

@@ -1,0 +1,82 @@
+"""Registered encoder and head *specs*: light classes (no Keras import) that validate their
+recipe section and build the Keras layers on demand.
+
+A plugin registers a spec class with ``register(name, SpecClass)`` in
+``seqkit_register_encoders`` / ``seqkit_register_heads``. seqkit instantiates it with the
+validated section and the data bundle's ``info``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EncoderSpec:
+    """Maps raw inputs to a sequence of vectors.
+
+    Class attributes:
+        schema: JSON Schema piece (``properties``) for ``model.encoder``.
+        description: one line for ``seqkit plugins``.
+    """
+
+    schema: dict = {"properties": {}}
+    description: str = ""
+
+    def __init__(self, config: dict, info: dict, base_dir=None):
+        self.config = config
+        self.info = info
+        # Folder that relative paths in the section (e.g. pretrained vectors) resolve against.
+        self.base_dir = base_dir
+        # Lines the runner prints after building (e.g. how many pretrained vectors matched).
+        self.notes: list[str] = []
+
+    @classmethod
+    def check(cls, config: dict) -> list[tuple[str, str]]:
+        return []
+
+    def preprocessor(self, train_x: Any):
+        """Return an adapted, non-trainable Keras layer that turns raw inputs into model
+        inputs (e.g. ``TextVectorization``), or None. It runs in the data pipeline during
+        training and is prepended to the saved model, so the saved model takes raw inputs."""
+        return None
+
+    def raw_input_spec(self) -> dict:
+        """``keras.Input`` arguments for one raw input, e.g. ``{"shape": (), "dtype": "string"}``."""
+        raise NotImplementedError
+
+    def input_spec(self, preprocessor) -> dict:
+        """``keras.Input`` arguments for the trainable model (after the preprocessor)."""
+        return self.raw_input_spec()
+
+    def build(self, preprocessor, regularizer=None):
+        """Return the trainable Keras layer (raw or preprocessed input -> (batch, steps, features))."""
+        raise NotImplementedError
+
+
+class HeadSpec:
+    """Maps backbone outputs to task outputs, and says how they are trained."""
+
+    schema: dict = {"properties": {}}
+    description: str = ""
+    #: True if the head needs the backbone's whole output sequence.
+    needs_sequence: bool = False
+
+    def __init__(self, config: dict, info: dict):
+        self.config = config
+        self.info = info
+
+    @classmethod
+    def check(cls, config: dict) -> list[tuple[str, str]]:
+        return []
+
+    def wants_sequence(self) -> bool:
+        return self.needs_sequence
+
+    def build(self, regularizer=None):
+        raise NotImplementedError
+
+    def loss(self):
+        raise NotImplementedError
+
+    def metrics(self) -> list:
+        return []

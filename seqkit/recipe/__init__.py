@@ -1,0 +1,247 @@
+"""Recipes: YAML files -> validated, defaults-filled :class:`Recipe` objects.
+
+Nothing here imports TensorFlow or Keras, so ``seqkit validate`` stays instant.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from seqkit.errors import RecipeError, UnknownNameError, did_you_mean
+from seqkit.recipe.loader import (
+    SourceMap,
+    apply_overrides,
+    default_data_dir,
+    interpolate,
+    read_recipe_file,
+)
+from seqkit.recipe.schema import fill_defaults, resolved_schema
+
+__all__ = ["Recipe", "load_recipe", "recipe_from_dict"]
+
+
+class Recipe:
+    """A validated recipe: plain nested dicts plus where each key came from."""
+
+    def __init__(self, data: dict, source: SourceMap, path: Path | None):
+        self.data = data
+        self.source = source
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def task(self) -> str:
+        return self.data["task"]
+
+    @property
+    def seed(self) -> int:
+        return self.data["seed"]
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative data paths are resolved against: the recipe's own."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def section(self, name: str) -> dict:
+        return self.data.get(name) or {}
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def where(self, dotted: str) -> str:
+        return self.source.where(dotted)
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.data)
+
+
+def _expected(schema: dict) -> str:
+    if "x-expected" in schema:
+        return schema["x-expected"]
+    if "enum" in schema:
+        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    kind = schema.get("type")
+    words = {
+        "integer": "an integer",
+        "number": "a number",
+        "string": "a string",
+        "boolean": "true or false",
+        "object": "a mapping",
+        "array": "a list",
+    }
+    text = words.get(kind, str(kind)) if kind else "a valid value"
+    bounds = []
+    if "minimum" in schema:
+        bounds.append(f">= {schema['minimum']}")
+    if "exclusiveMinimum" in schema:
+        bounds.append(f"> {schema['exclusiveMinimum']}")
+    if "maximum" in schema:
+        bounds.append(f"<= {schema['maximum']}")
+    if "exclusiveMaximum" in schema:
+        bounds.append(f"< {schema['exclusiveMaximum']}")
+    if bounds:
+        text += " " + " and ".join(bounds)
+    return text
+
+
+def _received(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})" if not isinstance(value, (dict, list)) else text
+
+
+def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[str]:
+    dotted = ".".join(str(p) for p in error.absolute_path)
+    where = source.where(dotted) if dotted else source.filename
+    label = dotted or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        problems = []
+        for key in sorted(set(error.instance) - set(allowed)):
+            key_path = f"{dotted}.{key}" if dotted else key
+            hint = did_you_mean(key, allowed)
+            message = f"{source.where(key_path)}: {key_path}: unknown key."
+            if hint:
+                message += f" {hint}"
+            problems.append(message + f" Valid keys: {', '.join(allowed)}")
+        return problems
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [f"{where}: {label}: missing required key {missing!r}"]
+    if error.validator == "enum":
+        hint = did_you_mean(error.instance, error.validator_value)
+        return [
+            f"{where}: {label}: expected {_expected(error.schema)}. Received: "
+            f"{_received(error.instance)}." + (f" {hint}" if hint else "")
+        ]
+    if error.validator in ("anyOf", "oneOf"):
+        return [f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"]
+    if error.validator in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "const", "pattern"):
+        return [f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"]
+    return [f"{where}: {label}: {error.message}"]
+
+
+def _lookup(registry, kind: str, name: Any, dotted: str, source: SourceMap, problems: list[str]):
+    if not isinstance(name, str):
+        problems.append(f"{source.where(dotted)}: {dotted}: expected a {kind} name (a string). Received: {_received(name)}")
+        return None
+    try:
+        return registry.get(name)
+    except UnknownNameError as exc:
+        problems.append(f"{source.where(dotted)}: {dotted}: {exc}")
+        return None
+
+
+def validate(data: dict, source: SourceMap, manager=None) -> dict:
+    """Validate and fill defaults in place. Raises one RecipeError listing every problem."""
+    from seqkit.plugins import get_plugin_manager
+
+    manager = manager or get_plugin_manager()
+    problems: list[str] = []
+    task = adapter = encoder = head = None
+
+    if isinstance(data.get("task"), (str, type(None))) and data.get("task") is not None:
+        task = _lookup(manager.tasks, "task", data["task"], "task", source, problems)
+    sections_ok = all(isinstance(data.get(s, {}), dict) for s in ("data", "model"))
+    if sections_ok:
+        data_section = data.get("data")
+        if data.get("model") is None:
+            data["model"] = {}
+        model = data["model"]
+        for key in ("encoder", "head"):
+            if model.get(key) is None:
+                model[key] = {}
+        if isinstance(data_section, dict):
+            if "adapter" not in data_section and task is not None:
+                data_section["adapter"] = task.default_adapter
+            if "adapter" in data_section:
+                adapter = _lookup(manager.adapters, "adapter", data_section["adapter"], "data.adapter", source, problems)
+        parts = [("encoder", manager.encoders, "default_encoder"), ("head", manager.heads, "default_head")]
+        for key, registry, default_attr in parts:
+            section = model[key]
+            if not isinstance(section, dict):
+                continue
+            if "type" not in section and task is not None:
+                section["type"] = getattr(task, default_attr)
+            if "type" in section:
+                found = _lookup(registry, key, section["type"], f"model.{key}.type", source, problems)
+                if key == "encoder":
+                    encoder = found
+                else:
+                    head = found
+    schema = resolved_schema(task, adapter, encoder, head)
+    data.setdefault("name", _default_name(source, data))
+    fill_defaults(schema, data)
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.extend(_describe(error, source))
+    # Parts may check what a schema cannot express (e.g. a split that adds up to more than 1).
+    for part, prefix, section in (
+        (adapter, "data", data.get("data")),
+        (encoder, "model.encoder", (data.get("model") or {}).get("encoder")),
+        (head, "model.head", (data.get("model") or {}).get("head")),
+    ):
+        check = getattr(part, "check", None)
+        if check is not None and isinstance(section, dict):
+            for key, message in check(section):
+                dotted = f"{prefix}.{key}" if key else prefix
+                problems.append(f"{source.where(dotted)}: {dotted}: {message}")
+    if problems:
+        # Deduplicate while keeping order (anyOf can repeat a message).
+        raise RecipeError(list(dict.fromkeys(problems)))
+    return data
+
+
+def _default_name(source: SourceMap, data: dict) -> str:
+    stem = Path(source.filename).stem if source.filename and not source.filename.startswith("<") else ""
+    return stem or str(data.get("task") or "run")
+
+
+def _environment(path: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if "SEQKIT_DATA" not in env:
+        starts = [Path.cwd()] + ([path.resolve().parent] if path else [])
+        found = default_data_dir(starts)
+        if found:
+            env["SEQKIT_DATA"] = found
+    return env
+
+
+def load_recipe(path: str | os.PathLike, overrides: list[str] | dict | None = None, manager=None) -> Recipe:
+    """Read, override, interpolate and validate a recipe file."""
+    path = Path(path)
+    data, source = read_recipe_file(path)
+    return _finish(data, source, path, overrides, manager)
+
+
+def recipe_from_dict(data: dict, overrides=None, base_dir: str | os.PathLike | None = None, manager=None) -> Recipe:
+    """Build a recipe from a dict (Python API). Relative paths resolve against base_dir."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"<dict>: a recipe must be a mapping. Received: {type(data).__name__}")
+    source = SourceMap("<dict>")
+    fake_path = Path(base_dir or Path.cwd()) / "<dict>"
+    recipe = _finish(copy.deepcopy(data), source, fake_path, overrides, manager)
+    return recipe
+
+
+def _finish(data, source, path, overrides, manager) -> Recipe:
+    data = apply_overrides(data, overrides, source)
+    data = interpolate(data, source, _environment(path))
+    validate(data, source, manager)
+    return Recipe(data, source, path)

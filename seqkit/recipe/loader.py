@@ -1,0 +1,202 @@
+"""YAML -> plain data with a line for every dotted key, safe loading only.
+
+Recipes are loaded with PyYAML's SafeLoader: tags that would construct Python objects
+(``!!python/object`` ...) are refused with the line they are on. Every mapping key is
+recorded with its line so later errors can say where a bad value is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqkit.errors import RecipeError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class SourceMap:
+    """Where each dotted key of a recipe came from: ``file:line`` or ``--set key``."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.lines: dict[str, int] = {}
+        self.overridden: set[str] = set()
+
+    def where(self, dotted: str) -> str:
+        probe = dotted
+        while True:
+            if probe in self.overridden:
+                return f"--set {probe}"
+            if probe in self.lines:
+                return f"{self.filename}:{self.lines[probe]}"
+            if "." not in probe:
+                return self.filename
+            probe = probe.rsplit(".", 1)[0]
+
+
+def _join(prefix: str, key: Any) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader, prefix: str, source: SourceMap):
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        loader.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                raise RecipeError(
+                    f"{source.filename}:{key_node.start_mark.line + 1}: keys must be plain "
+                    f"names. Received: {key!r}"
+                )
+            key = str(key)
+            dotted = _join(prefix, key)
+            if key in result:
+                raise RecipeError(
+                    f"{source.filename}:{key_node.start_mark.line + 1}: {dotted}: key appears "
+                    f"twice (first at line {source.lines.get(dotted)})"
+                )
+            source.lines[dotted] = key_node.start_mark.line + 1
+            result[key] = _construct(value_node, loader, dotted, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            dotted = _join(prefix, index)
+            source.lines.setdefault(dotted, item.start_mark.line + 1)
+            items.append(_construct(item, loader, dotted, source))
+        return items
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
+    """Parse YAML text safely; return the data and its source map."""
+    source = SourceMap(filename)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, source
+        data = _construct(node, loader, "", source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "could not determine a constructor" in str(problem):
+            problem = (
+                f"{problem.strip()}: tags that construct Python objects are not allowed "
+                "in recipes (safe YAML only)"
+            )
+        raise RecipeError(f"{filename}{line}: YAML error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{filename}: YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, source
+
+
+def read_recipe_file(path: str | os.PathLike) -> tuple[dict, SourceMap]:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: recipe file not found") from None
+    except IsADirectoryError:
+        raise RecipeError(f"{path}: is a directory, expected a YAML recipe file") from None
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RecipeError(f"{path}:{line}: recipe is not valid UTF-8 (byte {exc.start})") from None
+    data, source = parse_yaml(text, str(path))
+    if data is None:
+        raise RecipeError(f"{path}: recipe is empty, expected a mapping with at least 'task' and 'data'")
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{path}:1: a recipe must be a mapping of sections (name, task, data, model, train). "
+            f"Received: {type(data).__name__}"
+        )
+    return data, source
+
+
+# -- overrides -----------------------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``a.b.c=value`` -> ("a.b.c", parsed value). Values are YAML scalars, lists or mappings."""
+    if "=" not in text:
+        raise RecipeError(f"--set {text}: expected dotted.key=value")
+    key, _, raw_value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise RecipeError(f"--set {text}: expected dotted.key=value with a non-empty key")
+    try:
+        value, _ = parse_yaml(raw_value, f"--set {key}") if raw_value.strip() else (None, None)
+    except RecipeError as exc:
+        raise RecipeError(f"--set {key}: value is not valid YAML: {raw_value!r} ({exc})") from None
+    return key, value
+
+
+def apply_overrides(data: dict, overrides: list[str] | dict | None, source: SourceMap) -> dict:
+    if not overrides:
+        return data
+    items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
+    for key, value in items:
+        parts = key.split(".")
+        node = data
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                prefix = ".".join(parts[: depth + 1])
+                raise RecipeError(
+                    f"--set {key}: {prefix} is a {type(child).__name__}, not a section"
+                )
+            node = child
+        node[parts[-1]] = value
+        source.overridden.add(key)
+    return data
+
+
+# -- ${ENV} interpolation -----------------------------------------------------------------
+
+
+def default_data_dir(start_points: list[Path]) -> str | None:
+    """``../shared/data`` as seen from the project: the first ancestor with shared/data."""
+    for start in start_points:
+        for folder in [start, *start.parents]:
+            candidate = folder / "shared" / "data"
+            if candidate.is_dir():
+                return str(candidate)
+    return None
+
+
+def interpolate(data: Any, source: SourceMap, env: dict[str, str], prefix: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string value."""
+    if isinstance(data, dict):
+        return {k: interpolate(v, source, env, _join(prefix, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [interpolate(v, source, env, _join(prefix, i)) for i, v in enumerate(data)]
+    if isinstance(data, str) and "${" in data:
+
+        def replace(match: re.Match) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            hint = " (set it, or run from a checkout beside ../shared/data)" if name == "SEQKIT_DATA" else ""
+            raise RecipeError(
+                f"{source.where(prefix)}: {prefix}: environment variable {name} is not set{hint}"
+            )
+
+        return _ENV.sub(replace, data)
+    return data

@@ -1,0 +1,192 @@
+"""Tasks: what a recipe's ``task:`` names. A task ties together its default adapter,
+encoder and head, the metrics it reports, how predictions are decoded and written, and
+its own plots. Plugins register instances through ``seqkit_register_tasks``.
+
+Nothing here imports TensorFlow; plots import matplotlib only when drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+class Task:
+    """Base class for tasks.
+
+    Attributes:
+        name: the recipe's ``task:`` value.
+        description: one line for ``seqkit plugins``.
+        default_adapter / default_encoder / default_head: used when the recipe omits them.
+        sections: extra top-level recipe sections this task accepts: name -> JSON Schema.
+        monitor_mode: for ``early_stopping.mode: auto`` on metrics other than losses.
+    """
+
+    name: str = ""
+    description: str = ""
+    default_adapter: str = ""
+    default_encoder: str = ""
+    default_head: str = ""
+    sections: dict[str, dict] = {}
+
+    def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray, info: dict) -> dict[str, Any]:
+        """Test metrics from targets and raw model outputs (JSON-serialisable)."""
+        return {}
+
+    def decode(self, y_pred: np.ndarray, info: dict) -> list[dict[str, Any]]:
+        """Raw model outputs -> one row per input for predictions files and printing."""
+        return [{"output": np.asarray(row).tolist()} for row in y_pred]
+
+    def describe_targets(self, y_true: np.ndarray, info: dict) -> list[str]:
+        """Printable form of each true target, for predictions.csv."""
+        return [str(np.asarray(v).tolist()) for v in y_true]
+
+    def format_prediction(self, raw_input: Any, row: dict[str, Any]) -> str:
+        """One line for the terminal."""
+        return f"{raw_input!r}: {row}"
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        """A short line of the headline test metrics."""
+        shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        return ", ".join(f"{k}={v:.4f}" for k, v in shown.items())
+
+    def plots(self, plot_dir: Path, y_true: np.ndarray, y_pred: np.ndarray, info: dict) -> list[Path]:
+        """Task-specific plots of the test split; return the files written."""
+        return []
+
+
+class ClassificationTask(Task):
+    """Single-label (binary or multiclass) or multilabel classification.
+
+    ``info["classes"]`` holds the class names in index order. The head outputs one
+    probability (binary), a softmax over classes, or independent sigmoids (multilabel).
+    """
+
+    default_head = "classifier"
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def probabilities(y_pred: np.ndarray, info: dict) -> np.ndarray:
+        """Return an (n, classes) matrix of probabilities for any classifier output."""
+        y_pred = np.asarray(y_pred, dtype="float64")
+        if info.get("multilabel"):
+            return y_pred
+        if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
+            p = y_pred.reshape(-1)
+            return np.stack([1.0 - p, p], axis=1)
+        return y_pred
+
+    def predicted_indices(self, y_pred: np.ndarray, info: dict) -> np.ndarray:
+        probs = self.probabilities(y_pred, info)
+        if info.get("multilabel"):
+            return (probs >= 0.5).astype(int)
+        return probs.argmax(axis=1)
+
+    # -- Task API -------------------------------------------------------------------------------
+
+    def evaluate(self, y_true, y_pred, info):
+        classes = list(info["classes"])
+        if info.get("multilabel"):
+            return multilabel_metrics(np.asarray(y_true).astype(int), self.predicted_indices(y_pred, info), classes)
+        y_true = np.asarray(y_true).reshape(-1).astype(int)
+        return classification_metrics(y_true, self.predicted_indices(y_pred, info), classes)
+
+    def decode(self, y_pred, info):
+        classes = list(info["classes"])
+        probs = self.probabilities(y_pred, info)
+        rows = []
+        for p in probs:
+            if info.get("multilabel"):
+                labels = [c for c, v in zip(classes, p) if v >= 0.5]
+                row = {"labels": "|".join(labels)}
+            else:
+                best = int(np.argmax(p))
+                row = {"label": classes[best], "probability": round(float(p[best]), 6)}
+            row.update({f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)})
+            rows.append(row)
+        return rows
+
+    def describe_targets(self, y_true, info):
+        classes = list(info["classes"])
+        if info.get("multilabel"):
+            return ["|".join(c for c, v in zip(classes, row) if v) for row in np.asarray(y_true)]
+        return [classes[int(v)] for v in np.asarray(y_true).reshape(-1)]
+
+    def format_prediction(self, raw_input, row):
+        text = str(raw_input)
+        text = text if len(text) <= 70 else text[:67] + "..."
+        if "label" in row:
+            return f"{row['label']:<10} p={row['probability']:.3f}  {text}"
+        return f"{row['labels'] or '(none)':<20} {text}"
+
+    def summary(self, metrics):
+        keys = [k for k in ("accuracy", "macro_f1", "micro_f1") if k in metrics]
+        return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys)
+
+    def plots(self, plot_dir, y_true, y_pred, info):
+        if info.get("multilabel"):
+            return []
+        from seqkit.export.plots import plot_confusion_matrix
+
+        y_true = np.asarray(y_true).reshape(-1).astype(int)
+        matrix = confusion_matrix(y_true, self.predicted_indices(y_pred, info), len(info["classes"]))
+        path = plot_dir / "confusion_matrix.png"
+        plot_confusion_matrix(matrix, list(info["classes"]), path)
+        return [path]
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    matrix = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+        recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    return precision, recall, f1
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro / weighted F1, per-class precision / recall / F1 and the confusion matrix."""
+    matrix = confusion_matrix(y_true, y_pred, len(classes))
+    tp = np.diag(matrix).astype(float)
+    fp = matrix.sum(axis=0) - tp
+    fn = matrix.sum(axis=1) - tp
+    precision, recall, f1 = _prf(tp, fp, fn)
+    support = matrix.sum(axis=1)
+    present = support > 0
+    return {
+        "accuracy": float(tp.sum() / max(matrix.sum(), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_f1": float((f1 * support).sum() / max(support.sum(), 1)),
+        "per_class": {
+            c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+        },
+        "confusion_matrix": {"labels": list(classes), "matrix": matrix.tolist()},
+        "n": int(matrix.sum()),
+    }
+
+
+def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    tp = (y_true & y_pred).sum(axis=0).astype(float)
+    fp = ((1 - y_true) & y_pred).sum(axis=0).astype(float)
+    fn = (y_true & (1 - y_pred)).sum(axis=0).astype(float)
+    precision, recall, f1 = _prf(tp, fp, fn)
+    micro_p, micro_r, micro_f = _prf(tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True))
+    return {
+        "subset_accuracy": float((y_true == y_pred).all(axis=1).mean()),
+        "micro_f1": float(micro_f[0]),
+        "macro_f1": float(f1.mean()),
+        "per_class": {
+            c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for c, p, r, f, s in zip(classes, precision, recall, f1, y_true.sum(axis=0))
+        },
+        "n": int(len(y_true)),
+    }

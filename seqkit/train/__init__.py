@@ -1,0 +1,1 @@
+"""The runner: fit / evaluate / predict, callbacks, checkpoints, resume, run directories."""

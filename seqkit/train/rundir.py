@@ -1,0 +1,156 @@
+"""Run directories: ``runs/<name>/<run-id>/``, written atomically, with a status file.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+kill at any moment leaves the old file or the new one, never a torn one. ``status.json``
+says whether the run is ``running``, ``completed``, ``failed`` or ``interrupted``; only a
+completed run has ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqkit.errors import RunError
+
+STATUS_FILE = "status.json"
+RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "interrupted"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def atomic_write_csv(path: Path, rows: list[dict], fieldnames: list[str] | None = None) -> None:
+    fieldnames = fieldnames or (list(dict.fromkeys(k for row in rows for k in row)) if rows else [])
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _jsonable(value):
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:  # numpy is a dependency; keep json usable without it anyway
+        pass
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunDirectory:
+    """One run's folder and the files in it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    # -- creation --------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, name: str) -> "RunDirectory":
+        """Make a new, unique ``root/name/<run-id>``; safe when runs start at the same time."""
+        parent = Path(root) / name
+        parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+            path = parent / run_id
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return cls(path)
+        raise RunError(f"{parent}: could not create a unique run folder")
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunDirectory":
+        path = Path(path)
+        if not path.is_dir():
+            raise RunError(f"{path}: run directory not found")
+        if not (path / STATUS_FILE).is_file() or not (path / "recipe.yaml").is_file():
+            raise RunError(f"{path}: not a seqkit run directory (no status.json / recipe.yaml)")
+        return cls(path)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def file(self, *parts: str) -> Path:
+        return self.path.joinpath(*parts)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def plots(self) -> Path:
+        return self.path / "plots"
+
+    def write_json(self, name: str, data: Any) -> Path:
+        atomic_write_json(self.file(name), data)
+        return self.file(name)
+
+    def read_json(self, name: str) -> Any:
+        path = self.file(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunError(f"{path}: missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"{path}: unreadable ({exc})") from None
+
+    def write_yaml(self, name: str, data: Any, header: str = "") -> Path:
+        text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        atomic_write_text(self.file(name), text)
+        return self.file(name)
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        return self.read_json(STATUS_FILE)
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        current = {}
+        if self.file(STATUS_FILE).exists():
+            try:
+                current = self.status()
+            except RunError:
+                current = {}
+        current.update({"status": status, "updated": now(), **extra})
+        if status == RUNNING:
+            current.pop("error", None)
+            current.setdefault("started", now())
+        else:
+            current["finished"] = now()
+        atomic_write_json(self.file(STATUS_FILE), current)

@@ -1,0 +1,354 @@
+"""The runner: recipe -> data -> model -> fit -> evaluate -> a complete run directory.
+
+A run directory is marked ``running`` at the start and ``completed`` only after every
+file is in place; a failure marks it ``failed`` with the error, Ctrl-C ``interrupted``.
+``resume_run`` continues from the last per-epoch checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from seqkit.data import DataBundle, DataContext
+from seqkit.errors import RunError, SeqkitError, TrainingError
+from seqkit.plugins import get_plugin_manager
+from seqkit.recipe import Recipe
+from seqkit.recipe.loader import read_recipe_file
+from seqkit.recipe import validate as validate_recipe
+from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
+
+Echo = Callable[[str], None]
+PREPROCESSOR = "preprocessor.keras"
+
+
+@dataclass
+class Parts:
+    """Everything a recipe resolves to before a model exists."""
+
+    recipe: Recipe
+    task: Any
+    adapter: Any
+    bundle: DataBundle
+    encoder: Any
+    head: Any
+
+
+def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
+    manager = manager or get_plugin_manager()
+    task = manager.tasks.get(recipe.task)
+    adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
+    adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task))
+    bundle = adapter.load()
+    sizes = {k: len(v) for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test)) if v is not None}
+    echo("seqkit: data " + ", ".join(f"{k}={n}" for k, n in sizes.items()))
+    encoder = manager.encoders.get(recipe.get("model.encoder.type"))(recipe.get("model.encoder"), bundle.info, base_dir=recipe.base_dir)
+    head = manager.heads.get(recipe.get("model.head.type"))(recipe.get("model.head"), bundle.info)
+    return Parts(recipe, task, adapter, bundle, encoder, head)
+
+
+# -- model assembly --------------------------------------------------------------------------
+
+
+def build_training_model(parts: Parts, preprocessor):
+    """encoder -> shared stacked-LSTM backbone -> head, on preprocessed inputs."""
+    import keras
+
+    from seqkit.models.backbone import StackedLSTM
+
+    l2 = parts.recipe.get("train.l2") or 0.0
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    spec = parts.encoder.input_spec(preprocessor)
+    inputs = keras.Input(shape=spec["shape"], dtype=spec["dtype"], name="inputs")
+    x = parts.encoder.build(preprocessor, regularizer=regularizer)(inputs)
+    backbone_config = dict(parts.recipe.get("model.backbone") or {})
+    x = StackedLSTM(
+        **backbone_config,
+        return_sequences=parts.head.wants_sequence(),
+        kernel_regularizer=regularizer,
+        name="backbone",
+    )(x)
+    outputs = parts.head.build(regularizer=regularizer)(x)
+    return keras.Model(inputs, outputs, name=parts.recipe.name.replace(".", "_"))
+
+
+def build_export_model(parts: Parts, preprocessor, model):
+    """The saved model: raw inputs -> preprocessor -> trained model."""
+    if preprocessor is None:
+        return model
+    import keras
+
+    spec = parts.encoder.raw_input_spec()
+    raw = keras.Input(shape=spec["shape"], dtype=spec["dtype"], name="raw_inputs")
+    return keras.Model(raw, model(preprocessor(raw)), name=model.name)
+
+
+def apply_preprocessor(preprocessor, x, batch: int = 4096):
+    if preprocessor is None or x is None:
+        return x
+    import keras
+
+    chunks = [keras.ops.convert_to_numpy(preprocessor(x[i : i + batch])) for i in range(0, len(x), batch)]
+    return np.concatenate(chunks) if chunks else x
+
+
+def _targets(y, head) -> np.ndarray | None:
+    if y is None:
+        return None
+    if head.loss() == "binary_crossentropy" and np.asarray(y).ndim == 1:
+        return np.asarray(y, dtype="float32").reshape(-1, 1)
+    return np.asarray(y)
+
+
+def _save_preprocessor(path: Path, parts: Parts, preprocessor) -> None:
+    import keras
+
+    from seqkit.train.callbacks import save_model_atomic
+
+    spec = parts.encoder.raw_input_spec()
+    raw = keras.Input(shape=spec["shape"], dtype=spec["dtype"])
+    save_model_atomic(keras.Model(raw, preprocessor(raw)), path)
+
+
+def _load_preprocessor(path: Path):
+    from seqkit.export.saving import load_model
+
+    return load_model(path).layers[-1]
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = print) -> "RunResult":
+    """Create a new run directory for `recipe` and execute it."""
+    root = Path(recipe.get("output.dir") or "runs")
+    run_dir = RunDirectory.create(root, recipe.name)
+    header = f"# Resolved recipe of run {run_dir.path.name} (defaults filled in).\n"
+    run_dir.write_yaml("recipe.yaml", recipe.to_dict(), header=header)
+    run_dir.write_json(
+        "run.json",
+        {
+            "recipe_path": str(recipe.path) if recipe.path else None,
+            "base_dir": str(recipe.base_dir.resolve()),
+            "evaluate": evaluate,
+            "created": now(),
+        },
+    )
+    run_dir.set_status(RUNNING)
+    echo(f"seqkit: run directory {run_dir.path}")
+    return _execute(recipe, run_dir, evaluate, manager, echo, resume=False)
+
+
+def load_run_recipe(run_dir: RunDirectory, manager=None) -> Recipe:
+    meta = run_dir.read_json("run.json")
+    data, source = read_recipe_file(run_dir.file("recipe.yaml"))
+    validate_recipe(data, source, manager)
+    return Recipe(data, source, Path(meta["base_dir"]) / "recipe.yaml")
+
+
+def resume_run(path, manager=None, echo: Echo = print) -> "RunResult":
+    run_dir = RunDirectory.open(path)
+    status = run_dir.status().get("status")
+    if status == COMPLETED:
+        raise RunError(f"{run_dir.path}: run already completed; nothing to resume")
+    recipe = load_run_recipe(run_dir, manager)
+    evaluate = bool(run_dir.read_json("run.json").get("evaluate", True))
+    run_dir.set_status(RUNNING, resumed=now())
+    echo(f"seqkit: resuming {run_dir.path} (was {status})")
+    return _execute(recipe, run_dir, evaluate, manager, echo, resume=True)
+
+
+@dataclass
+class RunResult:
+    run_dir: RunDirectory
+    recipe: Recipe
+    metrics: dict
+    parts: Parts
+    model: Any  # the exported model (raw inputs)
+
+
+def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
+    try:
+        result = _train_and_evaluate(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume)
+    except KeyboardInterrupt:
+        run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
+        echo(f"seqkit: interrupted; continue with: seqkit run --resume {run_dir.path}")
+        raise
+    except SeqkitError as exc:
+        run_dir.set_status(FAILED, error=str(exc))
+        raise
+    except BaseException as exc:
+        run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    run_dir.set_status(COMPLETED)
+    echo(f"seqkit: completed {run_dir.path}")
+    return result
+
+
+def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, manager, echo: Echo, resume: bool) -> RunResult:
+    import keras
+
+    from seqkit.train import callbacks as cb
+    from seqkit.train.environment import environment_record
+    from seqkit.train.optim import build_optimizer, class_weights, plateau_callback
+
+    train = recipe.section("train")
+    keras.utils.set_random_seed(recipe.seed)
+    if train.get("deterministic") and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    run_dir.write_json("environment.json", environment_record(recipe.seed, manager.plugin_versions()))
+
+    parts = resolve_parts(recipe, manager, echo)
+    bundle, info = parts.bundle, parts.bundle.info
+    run_dir.write_json("data_info.json", info)
+
+    ckpt = run_dir.checkpoints
+    state_path = ckpt / cb.STATE
+    state = run_dir.read_json(f"checkpoints/{cb.STATE}") if resume and state_path.exists() else None
+    pre_path = ckpt / PREPROCESSOR
+    if resume and pre_path.exists():
+        preprocessor = _load_preprocessor(pre_path)
+    else:
+        preprocessor = parts.encoder.preprocessor(bundle.train.x)
+        if preprocessor is not None:
+            _save_preprocessor(pre_path, parts, preprocessor)
+
+    x_train = apply_preprocessor(preprocessor, bundle.train.x)
+    y_train = _targets(bundle.train.y, parts.head)
+    validation = None
+    if bundle.validation is not None:
+        x_val = apply_preprocessor(preprocessor, bundle.validation.x)
+        validation = (x_val, _targets(bundle.validation.y, parts.head))
+
+    batch_size = int(train.get("batch_size", 32))
+    steps_per_epoch = max(1, -(-len(bundle.train) // batch_size))
+    if state and (ckpt / cb.LAST).exists():
+        from seqkit.export.saving import load_model
+
+        model = load_model(ckpt / cb.LAST)
+        echo(f"seqkit: resumed from epoch {state['epochs_done']}")
+    else:
+        state = None
+        model = build_training_model(parts, preprocessor)
+        model.compile(
+            optimizer=build_optimizer(train, steps_per_epoch),
+            loss=parts.head.loss(),
+            metrics=parts.head.metrics(),
+        )
+    for note in parts.encoder.notes:
+        echo(f"seqkit: {note}")
+    echo(f"seqkit: model {model.name}: {model.count_params():,} parameters")
+
+    early = train.get("early_stopping")
+    monitor = early["monitor"] if early else "val_loss"
+    if validation is None and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    mode = early.get("mode", "auto") if early else "auto"
+    run_state = cb.RunState(ckpt, run_dir.file("history.csv"), monitor, mode, state)
+    nan_guard = cb.NanGuard()
+    callbacks = [nan_guard]
+    stopper = None
+    if early:
+        stopper = cb.ResumableEarlyStopping(
+            state=(state or {}).get("early_stopping"),
+            monitor=monitor,
+            patience=early.get("patience", 3),
+            min_delta=early.get("min_delta", 0.0),
+            mode=mode,
+        )
+        callbacks.append(stopper)
+        run_state.early_stopper = stopper
+    callbacks.append(run_state)
+    plateau = plateau_callback(train)
+    if plateau is not None:
+        callbacks.append(plateau)
+    if recipe.get("output.tensorboard", True) and keras.backend.backend() == "tensorflow":
+        if importlib.util.find_spec("tensorboard") is None:
+            echo("seqkit: TensorBoard is not installed; no tensorboard/ logs (pip install tensorboard)")
+        else:
+            callbacks.append(
+                keras.callbacks.TensorBoard(log_dir=str(run_dir.file("tensorboard")), write_graph=False, profile_batch=0)
+            )
+
+    weights = None
+    if bundle.train.y is not None and "classes" in info:
+        weights = class_weights(train.get("class_weight"), bundle.train.y, list(info["classes"]))
+
+    epochs = int(train.get("epochs", 10))
+    started = time.perf_counter()
+    if not (state or {}).get("training_finished"):
+        model.fit(
+            x_train,
+            y_train,
+            batch_size=batch_size,
+            epochs=epochs,
+            initial_epoch=run_state.epochs_done,
+            validation_data=validation,
+            class_weight=weights,
+            callbacks=callbacks,
+            verbose=train.get("verbose", 2),
+            shuffle=True,
+        )
+    train_seconds = time.perf_counter() - started
+    if nan_guard.failure:
+        epoch, step, value = nan_guard.failure
+        kept = f"; the last good checkpoint (epoch {run_state.epochs_done}) is kept in {ckpt}" if run_state.epochs_done else ""
+        raise TrainingError(
+            f"loss became {value} at epoch {epoch}, step {step}{kept}. Usual causes: a learning rate too high "
+            "(train.optimizer.learning_rate), no gradient clipping (train.optimizer.clipnorm), or NaN / infinite "
+            "values in the data"
+        )
+    if early and early.get("restore_best_weights", True) and (ckpt / cb.BEST).exists():
+        model.load_weights(ckpt / cb.BEST)
+        echo(f"seqkit: restored best weights (epoch {run_state.best_epoch}, {monitor}={run_state.best:.4f})")
+    state_now = run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
+    run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
+
+    exported = build_export_model(parts, preprocessor, model)
+    cb.save_model_atomic(exported, run_dir.file("model.keras"))
+
+    metrics: dict[str, Any] = {
+        "task": recipe.task,
+        "epochs_trained": run_state.epochs_done,
+        "best_epoch": run_state.best_epoch,
+        "monitor": monitor,
+        "train_seconds": round(train_seconds, 2),
+    }
+    if validation is not None:
+        val_pred = model.predict(validation[0], batch_size=batch_size, verbose=0)
+        metrics["validation"] = parts.task.evaluate(bundle.validation.y, val_pred, info)
+    if evaluate and bundle.test is not None:
+        x_test = apply_preprocessor(preprocessor, bundle.test.x)
+        test_pred = model.predict(x_test, batch_size=batch_size, verbose=0)
+        scores = model.evaluate(x_test, _targets(bundle.test.y, parts.head), batch_size=batch_size, verbose=0, return_dict=True)
+        metrics["test"] = {**parts.task.evaluate(bundle.test.y, test_pred, info), "loss": float(scores["loss"])}
+        _write_predictions(run_dir, parts, bundle.test, test_pred)
+        run_dir.plots.mkdir(exist_ok=True)
+        parts.task.plots(run_dir.plots, bundle.test.y, test_pred, info)
+        echo(f"seqkit: test {parts.task.summary(metrics['test'])}")
+    from seqkit.export.plots import plot_learning_curves
+
+    plot_learning_curves(run_state.history, run_dir.plots / "learning_curves.png")
+    run_dir.write_json("metrics.json", metrics)
+
+    examples = recipe.get("predict.examples")
+    if examples:
+        rows = parts.task.decode(exported.predict(parts.adapter.encode_inputs(examples, info), verbose=0), info)
+        for raw, row in zip(examples, rows):
+            echo(parts.task.format_prediction(raw, row))
+    return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported)
+
+
+def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
+    rows = parts.task.decode(y_pred, parts.bundle.info)
+    targets = parts.task.describe_targets(split.y, parts.bundle.info)
+    raw = split.raw if split.raw is not None else [""] * len(rows)
+    table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
+    atomic_write_csv(run_dir.file("predictions.csv"), table)
