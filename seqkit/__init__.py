@@ -9,9 +9,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from seqkit.hookspecs import hookimpl
-from seqkit.task import ClassificationTask, Task
+from seqkit.task import ClassificationTask, RegressionTask, Task
 
-__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "run", "load_run", "load_recipe"]
+__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe"]
 
 
 def run(recipe, overrides=None, **kwargs):

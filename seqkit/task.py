@@ -190,3 +190,38 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence
         },
         "n": int(len(y_true)),
     }
+
+
+class RegressionTask(Task):
+    """Real-valued targets, one or several per input. ``info["targets"]`` names them."""
+
+    default_head = "regressor"
+
+    def evaluate(self, y_true, y_pred, info):
+        y_true = np.asarray(y_true, dtype="float64").reshape(len(y_true), -1)
+        y_pred = np.asarray(y_pred, dtype="float64").reshape(len(y_pred), -1)
+        error = y_pred - y_true
+        ss_res = (error**2).sum(axis=0)
+        ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1 - ss_res / np.maximum(ss_tot, 1e-12), 0.0)
+        return {
+            "mae": float(np.abs(error).mean()),
+            "rmse": float(np.sqrt((error**2).mean())),
+            "r2": float(r2.mean()),
+            "n": int(len(y_true)),
+        }
+
+    def decode(self, y_pred, info):
+        names = list(info.get("targets") or [f"y{i}" for i in range(np.asarray(y_pred).reshape(len(y_pred), -1).shape[1])])
+        return [{name: round(float(v), 6) for name, v in zip(names, np.asarray(row).reshape(-1))} for row in y_pred]
+
+    def describe_targets(self, y_true, info):
+        return [" ".join(f"{v:.6g}" for v in np.asarray(row).reshape(-1)) for row in y_true]
+
+    def format_prediction(self, raw_input, row):
+        values = ", ".join(f"{k}={v:.4f}" for k, v in row.items())
+        return f"{values}  <- {str(raw_input)[:60]}"
+
+    def summary(self, metrics):
+        return ", ".join(f"{k}={metrics[k]:.4f}" for k in ("mae", "rmse", "r2") if k in metrics)

@@ -16,6 +16,16 @@ import yaml
 
 from seqkit.errors import RecipeError
 
+class RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
+
+
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -43,7 +53,16 @@ def _join(prefix: str, key: Any) -> str:
     return f"{prefix}.{key}" if prefix else str(key)
 
 
-def _construct(node: yaml.Node, loader: yaml.SafeLoader, prefix: str, source: SourceMap):
+_PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+
+
+def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: SourceMap):
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        raise RecipeError(
+            f"{source.filename}:{node.start_mark.line + 1}: YAML error: tag {node.tag!r} is not allowed: "
+            "tags that construct Python objects are not allowed in recipes (safe YAML only)"
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         loader.flatten_mapping(node)
@@ -77,7 +96,7 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, prefix: str, source: So
 def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
     """Parse YAML text safely; return the data and its source map."""
     source = SourceMap(filename)
-    loader = yaml.SafeLoader(text)
+    loader = RecipeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -57,6 +57,7 @@ class RunState(keras.callbacks.Callback):
         self.early_stopping = state.get("early_stopping", {})
         self.epochs_done = int(state.get("epochs_done", 0))
         self.early_stopper = None
+        self.nan_guard = None
 
     def _improved(self, value: float) -> bool:
         if value is None or not math.isfinite(value):
@@ -67,7 +68,8 @@ class RunState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        if not all(math.isfinite(v) for k, v in logs.items() if k.endswith("loss")):
+        failed = self.nan_guard is not None and self.nan_guard.failure is not None
+        if failed or not all(math.isfinite(v) for k, v in logs.items() if k.endswith("loss")):
             return  # the NaN guard reports it; keep the last good checkpoint
         lr = self.model.optimizer.learning_rate
         try:

@@ -253,6 +253,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     mode = early.get("mode", "auto") if early else "auto"
     run_state = cb.RunState(ckpt, run_dir.file("history.csv"), monitor, mode, state)
     nan_guard = cb.NanGuard()
+    run_state.nan_guard = nan_guard
     callbacks = [nan_guard]
     stopper = None
     if early:

@@ -1,0 +1,171 @@
+"""Recipe loading: safe YAML, line-numbered errors, suggestions, overrides, ${ENV}."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, write_recipe
+from seqkit.errors import RecipeError
+from seqkit.recipe import load_recipe, recipe_from_dict
+from seqkit.recipe.loader import parse_override
+
+GOOD = """\
+name: demo
+task: sentiment
+data:
+  path: reviews.csv
+model:
+  backbone: {units: 16}
+"""
+
+
+def test_defaults_are_filled_in(tmp_path):
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", GOOD))
+    assert recipe.get("data.adapter") == "text_table"
+    assert recipe.get("model.encoder.type") == "token_embedding"
+    assert recipe.get("model.head.type") == "classifier"
+    assert recipe.get("model.backbone.layers") == 1
+    assert recipe.get("train.optimizer.name") == "adam"
+    assert recipe.get("data.split.validation") == 0.15
+    assert recipe.seed == 42
+
+
+def test_unknown_key_names_file_line_and_suggests(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("units: 16", "unitz: 16"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert f"{path}:6: model.backbone.unitz: unknown key. Did you mean 'units'?" in message
+
+
+def test_wrong_type_says_expected_and_received(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("units: 16", "units: many"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert "r.yaml:6: model.backbone.units: expected a positive integer or a list of positive integers" in str(info.value)
+    assert "Received: 'many' (str)" in str(info.value)
+
+
+def test_all_problems_are_reported_at_once(tmp_path):
+    text = GOOD.replace("units: 16", "units: 0, dropuot: 0.1") + "train:\n  epochs: -1\n  batch_size: big\n"
+    with pytest.raises(RecipeError) as info:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text))
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    assert any("dropuot" in p and "Did you mean 'dropout'" in p for p in problems)
+    assert any(":8: train.epochs: expected an integer >= 1. Received: -1" in p for p in problems)
+    assert any(":9: train.batch_size" in p for p in problems)
+
+
+def test_unknown_task_lists_available_with_suggestion(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("task: sentiment", "task: sentimnt"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert "r.yaml:2: task: Unknown task: 'sentimnt'. Did you mean 'sentiment'?" in message
+    assert "Available:" in message and "text_classification" in message
+
+
+def test_unknown_adapter(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("  path:", "  adapter: text_tabel\n  path:"))
+    with pytest.raises(RecipeError, match=r"r.yaml:4: data.adapter: Unknown adapter: 'text_tabel'. Did you mean 'text_table'\?"):
+        load_recipe(path)
+
+
+def test_missing_required_section(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", "name: x\ntask: sentiment\n")
+    with pytest.raises(RecipeError, match="missing required key 'data'"):
+        load_recipe(path)
+
+
+def test_python_object_tags_are_refused(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD + "description: !!python/object/apply:os.system ['echo owned']\n")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert "r.yaml:7: YAML error" in str(info.value)
+    assert "not allowed in recipes (safe YAML only)" in str(info.value)
+
+
+def test_non_utf8_recipe(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_bytes(GOOD.encode() + b"description: caf\xe9\n")
+    with pytest.raises(RecipeError, match=r"r.yaml:7: recipe is not valid UTF-8"):
+        load_recipe(path)
+
+
+def test_yaml_syntax_error_has_line(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD + "train: {epochs: 3\n")
+    with pytest.raises(RecipeError, match=r"r.yaml:\d+: YAML error"):
+        load_recipe(path)
+
+
+def test_duplicate_key_is_an_error(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD + "seed: 1\nseed: 2\n")
+    with pytest.raises(RecipeError, match=r"r.yaml:8: seed: key appears twice \(first at line 7\)"):
+        load_recipe(path)
+
+
+def test_top_level_must_be_mapping(tmp_path):
+    with pytest.raises(RecipeError, match="must be a mapping"):
+        load_recipe(write_recipe(tmp_path / "r.yaml", "- a\n- b\n"))
+    with pytest.raises(RecipeError, match="recipe is empty"):
+        load_recipe(write_recipe(tmp_path / "e.yaml", "# nothing\n"))
+
+
+def test_overrides_apply_and_are_validated(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD)
+    recipe = load_recipe(path, ["model.backbone.units=[32, 16]", "model.backbone.bidirectional=true", "train.epochs=3"])
+    assert recipe.get("model.backbone.units") == [32, 16]
+    assert recipe.get("model.backbone.bidirectional") is True
+    assert recipe.get("train.epochs") == 3
+    with pytest.raises(RecipeError, match=r"--set train.epochs: train.epochs: expected an integer >= 1. Received: 'x'"):
+        load_recipe(path, ["train.epochs=x"])
+    with pytest.raises(RecipeError, match=r"--set model.backbone.unit: model.backbone.unit: unknown key. Did you mean 'units'"):
+        load_recipe(path, ["model.backbone.unit=3"])
+
+
+def test_override_syntax():
+    assert parse_override("a.b=1.5e-3") == ("a.b", 1.5e-3)
+    assert parse_override("a=hello world") == ("a", "hello world")
+    with pytest.raises(RecipeError, match="expected dotted.key=value"):
+        parse_override("novalue")
+    with pytest.raises(RecipeError, match="non-empty key"):
+        parse_override("a..b=1")
+
+
+def test_env_interpolation(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_DATA", "/data/here")
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("path: reviews.csv", "path: ${MY_DATA}/r.csv"))
+    assert load_recipe(path).get("data.path") == "/data/here/r.csv"
+    monkeypatch.delenv("MY_DATA")
+    with pytest.raises(RecipeError, match=r"r.yaml:4: data.path: environment variable MY_DATA is not set"):
+        load_recipe(path)
+    default = write_recipe(tmp_path / "d.yaml", GOOD.replace("path: reviews.csv", "path: ${MY_DATA:-fallback}/r.csv"))
+    assert load_recipe(default).get("data.path") == "fallback/r.csv"
+
+
+def test_seqkit_data_defaults_to_shared_data_beside_checkout(monkeypatch):
+    shared = ROOT.parent / "shared" / "data"
+    if not shared.is_dir():
+        pytest.skip("no ../shared/data beside this checkout")
+    monkeypatch.delenv("SEQKIT_DATA", raising=False)
+    recipe = load_recipe(ROOT / "recipes" / "sentiment" / "sst2.yaml")
+    assert recipe.get("data.train") == f"{shared}/sst2/stsa.binary.train"
+
+
+def test_split_ratios_checked_across_keys(tmp_path):
+    text = GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  split: {validation: 0.6, test: 0.5}")
+    with pytest.raises(RecipeError, match="data.split: validation \\+ test must be less than 1"):
+        load_recipe(write_recipe(tmp_path / "s.yaml", text))
+
+
+def test_recipe_from_dict():
+    recipe = recipe_from_dict({"task": "sentiment", "data": {"path": "x.csv"}})
+    assert recipe.name == "sentiment"
+    assert recipe.get("model.backbone.units") == 64
+
+
+def test_exponent_floats_without_dot_are_numbers(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD + "train:\n  optimizer: {learning_rate: 1e-4}\n")
+    assert load_recipe(path, ["train.l2=5e-6"]).get("train.optimizer.learning_rate") == 1e-4
+    assert load_recipe(path, ["train.l2=5e-6"]).get("train.l2") == 5e-6
