@@ -169,3 +169,41 @@ def test_exponent_floats_without_dot_are_numbers(tmp_path):
     path = write_recipe(tmp_path / "r.yaml", GOOD + "train:\n  optimizer: {learning_rate: 1e-4}\n")
     assert load_recipe(path, ["train.l2=5e-6"]).get("train.optimizer.learning_rate") == 1e-4
     assert load_recipe(path, ["train.l2=5e-6"]).get("train.l2") == 5e-6
+
+
+def test_random_malformed_recipes_give_recipe_errors_only(tmp_path):
+    """Replace values anywhere in a valid recipe by values of other types: validation must
+    answer with a RecipeError (or accept), never crash."""
+    import copy
+    import random
+
+    import yaml
+
+    base = yaml.safe_load(GOOD + "train: {epochs: 2, optimizer: {name: adam}}\n")
+    junk = [None, 0, -5, 1.5, "x", [], [1, "a"], {}, {"a": {"b": 1}}, True, "${NOPE}", 10**30]
+    rng = random.Random(0)
+
+    def paths(node, prefix=()):
+        yield prefix
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from paths(value, prefix + (key,))
+
+    all_paths = [p for p in paths(base) if p]
+    cases = 0
+    for _ in range(300):
+        recipe = copy.deepcopy(base)
+        for path in rng.sample(all_paths, rng.randint(1, 3)):
+            node = recipe
+            for key in path[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node[path[-1]] = rng.choice(junk)
+        file = tmp_path / "fuzz.yaml"
+        file.write_text(yaml.safe_dump(recipe))
+        try:
+            load_recipe(file)
+        except RecipeError as exc:
+            assert str(exc).strip()
+        cases += 1
+    assert cases == 300

@@ -192,10 +192,11 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_describe(error, source))
     # Parts may check what a schema cannot express (e.g. a split that adds up to more than 1).
+    model_section = data.get("model") if isinstance(data.get("model"), dict) else {}
     for part, prefix, section in (
         (adapter, "data", data.get("data")),
-        (encoder, "model.encoder", (data.get("model") or {}).get("encoder")),
-        (head, "model.head", (data.get("model") or {}).get("head")),
+        (encoder, "model.encoder", model_section.get("encoder")),
+        (head, "model.head", model_section.get("head")),
     ):
         check = getattr(part, "check", None)
         if check is not None and isinstance(section, dict):

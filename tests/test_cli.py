@@ -1,0 +1,171 @@
+"""The command line: instant help and validation, predictions, and bad input that ends in
+one line on stderr with exit code 2 and no run directory that looks complete."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TINY_RECIPE, write_reviews
+from seqkit.cli import main
+
+
+def _seqkit(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "seqkit", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_help_and_validate_do_not_import_tensorflow(tiny_recipe):
+    code = (
+        "import sys\n"
+        "from seqkit.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"assert main(['validate', {str(tiny_recipe)!r}]) == 0\n"
+        "assert main(['plugins']) == 0\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_validate_exit_codes(tiny_recipe, tmp_path, capsys):
+    assert main(["validate", str(tiny_recipe)]) == 0
+    assert "valid" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_recipe.read_text().replace("units: 8", "unitss: 8"))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml:11: model.backbone.unitss: unknown key. Did you mean 'units'?" in err
+    assert main(["validate", str(tiny_recipe), "--set", "train.epochs=0"]) == 2
+    assert "--set train.epochs: train.epochs: expected an integer >= 1. Received: 0" in capsys.readouterr().err
+
+
+def test_schema_covers_plugins_and_accepts_shipped_recipes(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "sentiment" in schema["properties"]["task"]["enum"]
+    assert "text_table" in schema["properties"]["data"]["properties"]["adapter"]["enum"]
+    import jsonschema
+
+    from conftest import ROOT
+    from seqkit.recipe import load_recipe
+
+    for path in sorted((ROOT / "recipes").rglob("*.yaml")):
+        resolved = load_recipe(path).to_dict()
+        jsonschema.validate(resolved, schema)
+    wrong = load_recipe(ROOT / "recipes" / "sentiment" / "reviews.yaml").to_dict()
+    wrong["data"]["textt"] = "review"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, schema)
+
+
+def test_plugins_lists_versions_and_registrations(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "text 0.1.0" in out
+    assert "task     sentiment" in out and "adapter  text_table" in out and "head     classifier" in out
+
+
+def _recipe_with(tmp_path, data_file_name="reviews.csv", **replace):
+    text = TINY_RECIPE.format(epochs=1, runs=tmp_path / "runs").replace("path: reviews.csv", f"path: {data_file_name}")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    return path
+
+
+BAD_DATA = {
+    "missing file": (None, "reviews.csv: data file not found"),
+    "empty file": (b"", "reviews.csv: data file is empty"),
+    "missing column": (b"text,sentiment\nhello,positive\n", "reviews.csv:2: missing column 'review' (data.text)."),
+    "bad field count": (b"review,sentiment\nfine,positive\nbroken,row,extra\n", "reviews.csv:3: expected 2 fields (review, sentiment), found 3"),
+    "non utf-8": (b"review,sentiment\ncaf\xe9 ok,positive\n", "reviews.csv:2: not valid UTF-8 text"),
+    "single class": (b"review,sentiment\na,positive\nb,positive\n", "single class"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_bad_data_is_one_line_exit_2_and_run_marked_failed(case, tmp_path, capsys):
+    content, expected = BAD_DATA[case]
+    if content is not None:
+        (tmp_path / "reviews.csv").write_bytes(content)
+    recipe = _recipe_with(tmp_path)
+    assert main(["run", str(recipe)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seqkit: error: ") and expected in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for status in (tmp_path / "runs").rglob("status.json"):
+        assert json.loads(status.read_text())["status"] == "failed"
+    assert not list((tmp_path / "runs").rglob("metrics.json"))
+
+
+def test_unknown_label_names_the_line(tmp_path, capsys):
+    write_reviews(tmp_path / "reviews.csv")
+    with (tmp_path / "reviews.csv").open("a") as handle:
+        handle.write("so so,neutrall\n")
+    recipe = _recipe_with(tmp_path, **{"label: sentiment": "label: sentiment\n  labels: [negative, neutral, positive]"})
+    assert main(["run", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "reviews.csv:38: unknown label 'neutrall' (data.label). Expected one of: negative, neutral, positive. Did you mean 'neutral'?" in err
+
+
+def test_bad_recipe_through_a_real_process(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("task: forecastt\ndata: {path: x.csv}\nmodel: [1, 2]\n")
+    result = _seqkit("run", str(recipe))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "r.yaml:1: task: Unknown task: 'forecastt'" in result.stderr
+    assert "r.yaml:3: model: expected a mapping" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_arguments(capsys, tmp_path):
+    assert main(["run"]) == 2
+    assert "expected a RECIPE file" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path)]) == 2
+    assert "give inputs on the command line or --input FILE" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nope"), "text"]) == 2
+    assert "run directory not found" in capsys.readouterr().err
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "not a seqkit run directory" in capsys.readouterr().err
+
+
+def test_predict_and_evaluate_commands(tiny_recipe, tmp_path, capsys):
+    assert main(["run", str(tiny_recipe), "--quiet"]) == 0
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    capsys.readouterr()
+    assert main(["predict", str(run_dir), "love it", "terrible"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "p=" in lines[0] and lines[0].endswith("love it")
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("great\n\nawful\nokay\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", str(run_dir), "--input", str(inputs), "--output", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["input"] for r in rows] == ["great", "awful", "okay"]
+    assert {"label", "probability", "p_positive"} <= set(rows[0])
+    table = tmp_path / "in.csv"
+    write_reviews(table, [("nice", "positive"), ("bad", "negative")])
+    out_csv = tmp_path / "out.csv"
+    # A table is read through the run's own text column ('review').
+    assert main(["predict", str(run_dir), "--input", str(table), "--output", str(out_csv)]) == 0
+    assert out_csv.read_text().splitlines()[0].startswith("input,label,probability")
+    assert len(out_csv.read_text().splitlines()) == 3
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("text\nhello\n")
+    assert main(["predict", str(run_dir), "--input", str(wrong)]) == 2
+    assert "wrong.csv:2: missing column 'review'" in capsys.readouterr().err
+
+
+def test_evaluate_command(tiny_recipe, tmp_path, capsys):
+    assert main(["run", str(tiny_recipe), "--quiet"]) == 0
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n"] == 6 and 0 <= metrics["accuracy"] <= 1
