@@ -104,10 +104,10 @@ class PluginManager:
                         ) from exc
                     self.pm.register(module, name=ep.name)
                     dist = ep.dist
-                    self._versions[ep.name] = (
-                        dist.version if dist else "unknown",
-                        dist.metadata["Name"] if dist else "unknown",
-                    )
+                    # A plugin package's own __version__ wins over its distribution's (the
+                    # built-ins share seqkit's distribution but version themselves).
+                    version = getattr(module, "__version__", None) or (dist.version if dist else "unknown")
+                    self._versions[ep.name] = (str(version), dist.metadata["Name"] if dist else "unknown")
             self._loaded = True
 
     def register(self, plugin: Any, name: str, version: str = "0") -> None:

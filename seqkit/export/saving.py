@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from seqkit.errors import RunError
@@ -20,6 +21,8 @@ def load_model(path: Path):
     path = Path(path)
     if not path.is_file():
         raise RunError(f"{path}: model file not found")
+    if not zipfile.is_zipfile(path):
+        raise RunError(f"{path}: not a .keras model file (expected a zip archive written by Keras)")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except ValueError as exc:
