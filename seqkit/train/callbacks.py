@@ -3,7 +3,10 @@ survives a resume, and a NaN guard that names the epoch and step."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from pathlib import Path
 
 import keras
@@ -29,6 +32,23 @@ def save_weights_atomic(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(path.name.replace(".weights.h5", ".partial.weights.h5"))
     model.save_weights(tmp)
     tmp.replace(path)
+
+
+def seed_generator_states(model: keras.Model) -> list:
+    """Dropout RNG states, in model order. A ``.keras`` file does not store them, so a
+    resumed run would draw other dropout masks without them."""
+    return [
+        keras.ops.convert_to_numpy(v).tolist() for v in model.variables if v.path.endswith("seed_generator_state")
+    ]
+
+
+def restore_seed_generator_states(model: keras.Model, states: list) -> bool:
+    variables = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    if len(variables) != len(states):
+        return False
+    for variable, value in zip(variables, states):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    return True
 
 
 def _monitor_mode(monitor: str, mode: str) -> str:
@@ -95,6 +115,7 @@ class RunState(keras.callbacks.Callback):
                 "best": self.best,
                 "best_epoch": self.best_epoch,
                 "early_stopping": self.early_stopping,
+                "rng": seed_generator_states(self.model),
             },
         )
 
@@ -144,4 +165,39 @@ class NanGuard(keras.callbacks.Callback):
         value = float(loss)
         if not math.isfinite(value):
             self.failure = (self.epoch + 1, batch + 1, value)
+            self.model.stop_training = True
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """The first Ctrl-C (SIGINT) or SIGTERM stops training at the end of the current batch;
+    the run keeps its last epoch checkpoint and is marked interrupted. A second Ctrl-C
+    interrupts at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+
+    @contextlib.contextmanager
+    def installed(self, echo=print):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def handler(signum, frame):
+            if self.requested and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.requested = True
+            echo("\nseqkit: stopping after this batch (Ctrl-C again to stop now)")
+
+        for sig in previous:
+            signal.signal(sig, handler)
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
             self.model.stop_training = True

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from seqkit.data import DataBundle, DataContext
+from seqkit.data import DataBundle, DataContext, pipeline
 from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
@@ -177,7 +177,7 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
         result = _train_and_evaluate(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume)
     except KeyboardInterrupt:
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
-        echo(f"seqkit: interrupted; continue with: seqkit run --resume {run_dir.path}")
+        echo(f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}")
         raise
     except SeqkitError as exc:
         run_dir.set_status(FAILED, error=str(exc))
@@ -222,17 +222,21 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 
     x_train = apply_preprocessor(preprocessor, bundle.train.x)
     y_train = _targets(bundle.train.y, parts.head)
+    pipeline.check_finite("train", x_train, y_train, bundle.train.raw)
     validation = None
     if bundle.validation is not None:
         x_val = apply_preprocessor(preprocessor, bundle.validation.x)
         validation = (x_val, _targets(bundle.validation.y, parts.head))
+        pipeline.check_finite("validation", *validation, bundle.validation.raw)
 
     batch_size = int(train.get("batch_size", 32))
-    steps_per_epoch = max(1, -(-len(bundle.train) // batch_size))
+    steps_per_epoch = pipeline.steps_per_epoch(len(bundle.train), batch_size)
     if state and (ckpt / cb.LAST).exists():
         from seqkit.export.saving import load_model
 
         model = load_model(ckpt / cb.LAST)
+        if not cb.restore_seed_generator_states(model, state.get("rng", [])):
+            echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
         echo(f"seqkit: resumed from epoch {state['epochs_done']}")
     else:
         state = None
@@ -284,19 +288,27 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 
     epochs = int(train.get("epochs", 10))
     started = time.perf_counter()
-    if not (state or {}).get("training_finished"):
-        model.fit(
-            x_train,
-            y_train,
-            batch_size=batch_size,
-            epochs=epochs,
-            initial_epoch=run_state.epochs_done,
-            validation_data=validation,
-            class_weight=weights,
-            callbacks=callbacks,
-            verbose=train.get("verbose", 2),
-            shuffle=True,
+    stop_request = cb.StopOnSignal()
+    callbacks.append(stop_request)
+    if not (state or {}).get("training_finished") and run_state.epochs_done < epochs:
+        dataset = pipeline.training_dataset(
+            x_train, y_train, batch_size, recipe.seed, run_state.epochs_done, epochs, pipeline.sample_weights(y_train, weights)
         )
+        fit_data = {"x": dataset, "steps_per_epoch": steps_per_epoch, "shuffle": False} if dataset is not None else {
+            "x": x_train, "y": y_train, "batch_size": batch_size, "class_weight": weights, "shuffle": True
+        }
+        with stop_request.installed(echo):
+            model.fit(
+                **fit_data,
+                epochs=epochs,
+                initial_epoch=run_state.epochs_done,
+                validation_data=validation,
+                validation_batch_size=batch_size,
+                callbacks=callbacks,
+                verbose=train.get("verbose", 2),
+            )
+        if stop_request.requested:
+            raise KeyboardInterrupt
     train_seconds = time.perf_counter() - started
     if nan_guard.failure:
         epoch, step, value = nan_guard.failure
