@@ -20,9 +20,9 @@ class TokenEmbeddingSpec(EncoderSpec):
     description = "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
     schema = {
         "properties": {
-            "max_tokens": {"type": "integer", "minimum": 3, "default": 20000, "description": "Vocabulary size cap."},
-            "sequence_length": {"type": "integer", "minimum": 1, "default": 100, "description": "Tokens kept per text (padded / truncated)."},
-            "dim": {"type": "integer", "minimum": 1, "default": 128},
+            "max_tokens": {"type": "integer", "minimum": 3, "maximum": 100000000, "default": 20000, "description": "Vocabulary size cap."},
+            "sequence_length": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 100, "description": "Tokens kept per text (padded / truncated)."},
+            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 128},
             "standardize": {
                 "enum": ["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
                 "default": "lower_and_strip_punctuation",
@@ -107,7 +107,7 @@ class NumericSpec(EncoderSpec):
 
 
 _DENSE_HEAD_PROPERTIES = {
-    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1}, "default": []},
+    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65536}, "default": []},
     "dropout": {**RATE, "default": 0.0},
     "pooling": {
         "enum": ["last", "mean", "max"],

@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check recipes against the schema of every installed plugin")
     p.add_argument("recipes", nargs="+", metavar="RECIPE")
+    p.add_argument("--data", action="store_true", help="also read each recipe's data files through its adapter (no training)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     p = sub.add_parser("schema", help="print the JSON Schema of recipes (core + installed plugins)")
@@ -141,10 +142,14 @@ def cmd_validate(args) -> int:
     failed = 0
     for path in args.recipes:
         try:
-            load_recipe(path, args.overrides)
-        except RecipeError as exc:
+            recipe = load_recipe(path, args.overrides)
+            if args.data:
+                from seqkit.train.runner import load_data
+
+                load_data(recipe, echo=lambda message: print(f"{path}: {message.removeprefix('seqkit: ')}"))
+        except SeqkitError as exc:
             failed += 1
-            print(str(exc), file=sys.stderr)
+            print(str(exc) if isinstance(exc, RecipeError) else f"{path}: {exc}", file=sys.stderr)
         else:
             print(f"{path}: valid")
     return 2 if failed else 0

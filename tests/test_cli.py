@@ -22,7 +22,7 @@ def test_help_and_validate_do_not_import_tensorflow(tiny_recipe):
         "import sys\n"
         "from seqkit.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        f"assert main(['validate', {str(tiny_recipe)!r}]) == 0\n"
+        f"assert main(['validate', '--data', {str(tiny_recipe)!r}]) == 0\n"
         "assert main(['plugins']) == 0\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
@@ -40,7 +40,7 @@ def test_validate_exit_codes(tiny_recipe, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml:11: model.backbone.unitss: unknown key. Did you mean 'units'?" in err
     assert main(["validate", str(tiny_recipe), "--set", "train.epochs=0"]) == 2
-    assert "--set train.epochs: train.epochs: expected an integer >= 1. Received: 0" in capsys.readouterr().err
+    assert "--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 0" in capsys.readouterr().err
 
 
 def test_schema_covers_plugins_and_accepts_shipped_recipes(capsys, monkeypatch):

@@ -42,7 +42,7 @@ def test_wrong_type_says_expected_and_received(tmp_path):
     path = write_recipe(tmp_path / "r.yaml", GOOD.replace("units: 16", "units: many"))
     with pytest.raises(RecipeError) as info:
         load_recipe(path)
-    assert "r.yaml:6: model.backbone.units: expected a positive integer or a list of positive integers" in str(info.value)
+    assert "r.yaml:6: model.backbone.units: expected a positive integer (at most 65536) or a list of them" in str(info.value)
     assert "Received: 'many' (str)" in str(info.value)
 
 
@@ -53,7 +53,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
     problems = info.value.problems
     assert len(problems) == 4, problems
     assert any("dropuot" in p and "Did you mean 'dropout'" in p for p in problems)
-    assert any(":8: train.epochs: expected an integer >= 1. Received: -1" in p for p in problems)
+    assert any(":8: train.epochs: expected an integer >= 1 and <= 1000000. Received: -1" in p for p in problems)
     assert any(":9: train.batch_size" in p for p in problems)
 
 
@@ -118,7 +118,7 @@ def test_overrides_apply_and_are_validated(tmp_path):
     assert recipe.get("model.backbone.units") == [32, 16]
     assert recipe.get("model.backbone.bidirectional") is True
     assert recipe.get("train.epochs") == 3
-    with pytest.raises(RecipeError, match=r"--set train.epochs: train.epochs: expected an integer >= 1. Received: 'x'"):
+    with pytest.raises(RecipeError, match=r"--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 'x'"):
         load_recipe(path, ["train.epochs=x"])
     with pytest.raises(RecipeError, match=r"--set model.backbone.unit: model.backbone.unit: unknown key. Did you mean 'units'"):
         load_recipe(path, ["model.backbone.unit=3"])

@@ -56,7 +56,12 @@ def _join(prefix: str, key: Any) -> str:
 _PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}
 
 
-def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: SourceMap):
+MAX_DEPTH = 64
+
+
+def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: SourceMap, depth: int = 0):
+    if depth > MAX_DEPTH:
+        raise RecursionError
     plain = _PLAIN_TAGS.get(type(node))
     if plain is not None and node.tag != plain:
         raise RecipeError(
@@ -81,14 +86,14 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
                     f"twice (first at line {source.lines.get(dotted)})"
                 )
             source.lines[dotted] = key_node.start_mark.line + 1
-            result[key] = _construct(value_node, loader, dotted, source)
+            result[key] = _construct(value_node, loader, dotted, source, depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             dotted = _join(prefix, index)
             source.lines.setdefault(dotted, item.start_mark.line + 1)
-            items.append(_construct(item, loader, dotted, source))
+            items.append(_construct(item, loader, dotted, source, depth + 1))
         return items
     return loader.construct_object(node, deep=True)
 
@@ -96,12 +101,16 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
 def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
     """Parse YAML text safely; return the data and its source map."""
     source = SourceMap(filename)
-    loader = RecipeLoader(text)
+    loader = None
     try:
+        loader = RecipeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None, source
         data = _construct(node, loader, "", source)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise RecipeError(f"{filename}:{line}: YAML error: {exc.reason} (character #x{exc.character:04x})") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -114,8 +123,11 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
         raise RecipeError(f"{filename}{line}: YAML error: {problem}") from None
     except yaml.YAMLError as exc:
         raise RecipeError(f"{filename}: YAML error: {exc}") from None
+    except RecursionError:
+        raise RecipeError(f"{filename}: YAML error: nested too deeply (more than {MAX_DEPTH} levels)") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, source
 
 

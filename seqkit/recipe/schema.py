@@ -15,6 +15,8 @@ import copy
 from typing import Any
 
 POSITIVE_INT = {"type": "integer", "minimum": 1}
+# Upper bounds keep a typo (units: 1000000000) from exhausting memory before any error.
+UNITS = {"type": "integer", "minimum": 1, "maximum": 65536}
 RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
 BACKBONE = {
@@ -22,10 +24,10 @@ BACKBONE = {
     "description": "The shared stacked-LSTM backbone.",
     "additionalProperties": False,
     "properties": {
-        "layers": {**POSITIVE_INT, "default": 1, "description": "Number of stacked LSTM layers."},
+        "layers": {**POSITIVE_INT, "maximum": 64, "default": 1, "description": "Number of stacked LSTM layers."},
         "units": {
-            "anyOf": [POSITIVE_INT, {"type": "array", "items": POSITIVE_INT, "minItems": 1}],
-            "x-expected": "a positive integer or a list of positive integers (one per layer)",
+            "anyOf": [UNITS, {"type": "array", "items": UNITS, "minItems": 1, "maxItems": 64}],
+            "x-expected": "a positive integer (at most 65536) or a list of them (one per layer)",
             "default": 64,
             "description": "Units per layer: one number for every layer, or a list.",
         },
@@ -86,8 +88,8 @@ TRAIN = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "epochs": {**POSITIVE_INT, "default": 10},
-        "batch_size": {**POSITIVE_INT, "default": 32},
+        "epochs": {**POSITIVE_INT, "maximum": 1000000, "default": 10},
+        "batch_size": {**POSITIVE_INT, "maximum": 1048576, "default": 32},
         "optimizer": {**OPTIMIZER, "default": {}},
         "lr_schedule": LR_SCHEDULE,
         "l2": {"type": "number", "minimum": 0, "default": 0.0, "description": "L2 penalty on every kernel."},

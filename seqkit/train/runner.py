@@ -39,7 +39,8 @@ class Parts:
     head: Any
 
 
-def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
+def load_data(recipe: Recipe, manager=None, echo: Echo = print):
+    """Read the recipe's data through its adapter: (task, adapter, bundle). No TensorFlow."""
     manager = manager or get_plugin_manager()
     task = manager.tasks.get(recipe.task)
     adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
@@ -47,6 +48,12 @@ def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
     bundle = adapter.load()
     sizes = {k: len(v) for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test)) if v is not None}
     echo("seqkit: data " + ", ".join(f"{k}={n}" for k, n in sizes.items()))
+    return task, adapter, bundle
+
+
+def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
+    manager = manager or get_plugin_manager()
+    task, adapter, bundle = load_data(recipe, manager, echo)
     encoder = manager.encoders.get(recipe.get("model.encoder.type"))(recipe.get("model.encoder"), bundle.info, base_dir=recipe.base_dir)
     head = manager.heads.get(recipe.get("model.head.type"))(recipe.get("model.head"), bundle.info)
     return Parts(recipe, task, adapter, bundle, encoder, head)
