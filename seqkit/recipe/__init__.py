@@ -203,10 +203,34 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
             for key, message in check(section):
                 dotted = f"{prefix}.{key}" if key else prefix
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
+    if not problems and isinstance(data.get("tune"), dict) and data["tune"].get("space"):
+        problems.extend(_check_tune_space(data, source, manager))
     if problems:
         # Deduplicate while keeping order (anyOf can repeat a message).
         raise RecipeError(list(dict.fromkeys(problems)))
     return data
+
+
+def _check_tune_space(data: dict, source: SourceMap, manager) -> list[str]:
+    """Every space key must be a recipe key that accepts each edge value of its range."""
+    from seqkit.tune.space import apply_values, check_space, sample_values
+
+    space = data["tune"]["space"]
+    problems = [f"{source.where(f'tune.space.{k}')}: tune.space.{k}: {m}" for k, m in check_space(space)]
+    if problems:
+        return problems
+    base = {k: v for k, v in data.items() if k != "tune"}
+    for key, entry in space.items():
+        where = source.where(f"tune.space.{key}")
+        for value in sample_values(entry):
+            trial = apply_values(base, {key: value})
+            try:
+                validate(trial, SourceMap(source.filename), manager)
+            except RecipeError as exc:
+                first = exc.problems[0].split(": ", 1)[-1]
+                problems.append(f"{where}: tune.space.{key}: with {key}={value!r}: {first}")
+                break
+    return problems
 
 
 def _default_name(source: SourceMap, data: dict) -> str:

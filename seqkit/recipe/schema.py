@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from seqkit.tune.space import ENTRY_SCHEMA
+
 POSITIVE_INT = {"type": "integer", "minimum": 1}
 # Upper bounds keep a typo (units: 1000000000) from exhausting memory before any error.
 UNITS = {"type": "integer", "minimum": 1, "maximum": 65536}
@@ -124,7 +126,13 @@ TUNE = {
         "max_trials": {**POSITIVE_INT, "default": 10},
         "executions_per_trial": {**POSITIVE_INT, "default": 1},
         "max_epochs": POSITIVE_INT,
-        "space": {"type": "object", "additionalProperties": {"type": "object"}},
+        "space": {"type": "object", "additionalProperties": ENTRY_SCHEMA, "minProperties": 1},
+        "early_stopping": {
+            "anyOf": [EARLY_STOPPING, {"const": False}],
+            "x-expected": "a mapping (monitor, patience, ...) or false",
+            "description": "Early stopping inside each trial (default: train.early_stopping).",
+        },
+        "factor": {"type": "integer", "minimum": 2, "default": 3, "description": "hyperband: reduction factor."},
     },
 }
 

@@ -54,6 +54,12 @@ def load_data(recipe: Recipe, manager=None, echo: Echo = print):
 def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
     manager = manager or get_plugin_manager()
     task, adapter, bundle = load_data(recipe, manager, echo)
+    return make_parts(recipe, task, adapter, bundle, manager)
+
+
+def make_parts(recipe: Recipe, task, adapter, bundle: DataBundle, manager=None) -> Parts:
+    """Encoder and head specs for `recipe` over already loaded data (tuning reuses the data)."""
+    manager = manager or get_plugin_manager()
     encoder = manager.encoders.get(recipe.get("model.encoder.type"))(recipe.get("model.encoder"), bundle.info, base_dir=recipe.base_dir)
     head = manager.heads.get(recipe.get("model.head.type"))(recipe.get("model.head"), bundle.info)
     return Parts(recipe, task, adapter, bundle, encoder, head)
@@ -82,6 +88,33 @@ def build_training_model(parts: Parts, preprocessor):
     )(x)
     outputs = parts.head.build(regularizer=regularizer)(x)
     return keras.Model(inputs, outputs, name=parts.recipe.name.replace(".", "_"))
+
+
+def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
+    """Build the training model and compile it with the recipe's optimizer, loss and metrics."""
+    from seqkit.train.optim import build_optimizer
+
+    model = build_training_model(parts, preprocessor)
+    model.compile(
+        optimizer=build_optimizer(parts.recipe.section("train"), steps_per_epoch),
+        loss=parts.head.loss(),
+        metrics=parts.head.metrics(),
+    )
+    return model
+
+
+def encode_splits(parts: Parts, preprocessor):
+    """Model-ready training arrays and validation data, checked for NaN / inf."""
+    bundle = parts.bundle
+    x_train = apply_preprocessor(preprocessor, bundle.train.x)
+    y_train = _targets(bundle.train.y, parts.head)
+    pipeline.check_finite("train", x_train, y_train, bundle.train.raw)
+    validation = None
+    if bundle.validation is not None:
+        x_val = apply_preprocessor(preprocessor, bundle.validation.x)
+        validation = (x_val, _targets(bundle.validation.y, parts.head))
+        pipeline.check_finite("validation", *validation, bundle.validation.raw)
+    return x_train, y_train, validation
 
 
 def build_export_model(parts: Parts, preprocessor, model):
@@ -202,7 +235,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 
     from seqkit.train import callbacks as cb
     from seqkit.train.environment import environment_record
-    from seqkit.train.optim import build_optimizer, class_weights, plateau_callback
+    from seqkit.train.optim import class_weights, plateau_callback
 
     train = recipe.section("train")
     keras.utils.set_random_seed(recipe.seed)
@@ -227,14 +260,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         if preprocessor is not None:
             _save_preprocessor(pre_path, parts, preprocessor)
 
-    x_train = apply_preprocessor(preprocessor, bundle.train.x)
-    y_train = _targets(bundle.train.y, parts.head)
-    pipeline.check_finite("train", x_train, y_train, bundle.train.raw)
-    validation = None
-    if bundle.validation is not None:
-        x_val = apply_preprocessor(preprocessor, bundle.validation.x)
-        validation = (x_val, _targets(bundle.validation.y, parts.head))
-        pipeline.check_finite("validation", *validation, bundle.validation.raw)
+    x_train, y_train, validation = encode_splits(parts, preprocessor)
 
     batch_size = int(train.get("batch_size", 32))
     steps_per_epoch = pipeline.steps_per_epoch(len(bundle.train), batch_size)
@@ -247,12 +273,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         echo(f"seqkit: resumed from epoch {state['epochs_done']}")
     else:
         state = None
-        model = build_training_model(parts, preprocessor)
-        model.compile(
-            optimizer=build_optimizer(train, steps_per_epoch),
-            loss=parts.head.loss(),
-            metrics=parts.head.metrics(),
-        )
+        model = compile_new_model(parts, preprocessor, steps_per_epoch)
     for note in parts.encoder.notes:
         echo(f"seqkit: {note}")
     echo(f"seqkit: model {model.name}: {model.count_params():,} parameters")

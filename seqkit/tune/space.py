@@ -1,0 +1,134 @@
+"""Search spaces over dotted recipe keys.
+
+A ``tune.space`` entry maps a dotted recipe key to one of::
+
+    {int: [lo, hi], step: 1, sampling: linear | log}
+    {float: [lo, hi], step: 0.1, sampling: linear | log | reverse_log}
+    {choice: [a, b, c]}
+    {bool: true}                          # true / false, the value is the default
+    {fixed: value}
+    ... plus  when: {other.dotted.key: [values]}   # only active for those parent values
+
+The KerasTuner hyperparameter of each entry is named by its dotted key. Nothing here
+imports Keras or KerasTuner, so ``seqkit validate`` checks spaces instantly.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+KINDS = ("int", "float", "choice", "bool", "fixed")
+
+ENTRY_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "int": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "float": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "choice": {"type": "array", "minItems": 1},
+        "bool": {"type": "boolean"},
+        "fixed": {},
+        "step": {"type": "number", "exclusiveMinimum": 0},
+        "sampling": {"enum": ["linear", "log", "reverse_log"]},
+        "when": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}, "minProperties": 1},
+    },
+}
+
+
+def entry_kind(entry: dict) -> str | None:
+    kinds = [k for k in KINDS if k in entry]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def sample_values(entry: dict) -> list:
+    """Values the entry can take at its edges (for validation)."""
+    kind = entry_kind(entry)
+    if kind in ("int", "float"):
+        return list(entry[kind])
+    if kind == "choice":
+        return list(entry["choice"])
+    if kind == "bool":
+        return [True, False]
+    if kind == "fixed":
+        return [entry["fixed"]]
+    return []
+
+
+def check_space(space: dict) -> list[tuple[str, str]]:
+    """Cross-entry checks: (dotted key under tune.space, message)."""
+    problems = []
+    for key, entry in space.items():
+        if not isinstance(entry, dict):
+            continue
+        kind = entry_kind(entry)
+        if kind is None:
+            problems.append((key, f"give exactly one of {', '.join(KINDS)}"))
+            continue
+        if kind == "choice":
+            types = {type(v) for v in entry["choice"]}
+            if len(types) > 1 or not types <= {int, float, str, bool}:
+                problems.append((key, "choice values must be numbers, strings or booleans, all of one type"))
+        if kind in ("int", "float"):
+            lo, hi = entry[kind]
+            if lo > hi:
+                problems.append((key, f"{kind} range must be [low, high]. Received: [{lo}, {hi}]"))
+            if entry.get("sampling") in ("log", "reverse_log") and lo <= 0:
+                problems.append((key, "log sampling needs a positive low bound"))
+        for parent, values in (entry.get("when") or {}).items():
+            if parent not in space:
+                problems.append((key, f"when: {parent!r} is not a key of tune.space"))
+            elif parent == key:
+                problems.append((key, "when: an entry cannot depend on itself"))
+    return problems
+
+
+def apply_values(recipe_data: dict, values: dict[str, Any]) -> dict:
+    data = copy.deepcopy(recipe_data)
+    for key, value in values.items():
+        set_dotted(data, key, value)
+    return data
+
+
+def declare(hp, space: dict) -> dict[str, Any]:
+    """Declare every entry on a KerasTuner ``HyperParameters``; return the active values."""
+    values: dict[str, Any] = {}
+    for key, entry in space.items():
+        conditions = entry.get("when") or {}
+        if conditions:
+            (parent, parent_values), *rest = conditions.items()
+            if rest:
+                raise ValueError(f"tune.space.{key}.when: one parent key only")
+            with hp.conditional_scope(parent, parent_values):
+                value = _declare_one(hp, key, entry)
+            if hp.is_active(key):
+                values[key] = value
+        else:
+            values[key] = _declare_one(hp, key, entry)
+    return values
+
+
+def _declare_one(hp, key: str, entry: dict):
+    kind = entry_kind(entry)
+    if kind == "int":
+        lo, hi = entry["int"]
+        return hp.Int(key, lo, hi, step=int(entry["step"]) if entry.get("step") else None, sampling=entry.get("sampling", "linear"))
+    if kind == "float":
+        lo, hi = entry["float"]
+        return hp.Float(key, lo, hi, step=entry.get("step"), sampling=entry.get("sampling", "linear"))
+    if kind == "choice":
+        return hp.Choice(key, entry["choice"])
+    if kind == "bool":
+        return hp.Boolean(key, default=bool(entry["bool"]))
+    return hp.Fixed(key, entry["fixed"])
