@@ -30,7 +30,7 @@ class TokenEmbeddingSpec(EncoderSpec):
             "split": {"enum": ["whitespace", "character"], "default": "whitespace"},
             "ngrams": {"type": "integer", "minimum": 1, "maximum": 3},
             "dropout": {**RATE, "default": 0.0, "description": "Spatial dropout of whole token vectors."},
-            "pretrained": {"type": "string", "description": "GloVe / word2vec text file; relative to the recipe."},
+            "pretrained": {"type": "string", "format": "path", "description": "GloVe / word2vec text file; relative to the recipe."},
             "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
         }
     }

@@ -47,11 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(p, optional=True)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--output", metavar="DIR", help="root folder for run directories (default: output.dir, 'runs')")
-    p.add_argument("--quiet", action="store_true", help="print only results")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("train", help="train and save the model, without test evaluation")
     _add_recipe_args(p)
     p.add_argument("--output", metavar="DIR", help="root folder for run directories")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("tune", help="hyperparameter search over the recipe's tune.space (KerasTuner)")
+    _add_recipe_args(p, optional=True)
+    p.add_argument("--resume", metavar="TUNE_DIR", help="continue a search; finished trials are not repeated")
+    p.add_argument("--directory", metavar="DIR", help="tune directory (default runs/<name>/tune-<id>); shared by chief and workers")
+    p.add_argument("--role", choices=["chief", "worker"], help="distributed search: serve the oracle (chief) or run trials (worker)")
+    p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address (with --role)")
+    p.add_argument("--tuner-id", metavar="ID", help="a worker's name (default: host and process id)")
+    p.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="chief: a worker silent this long is dropped and its trial re-queued (default 120)")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("evaluate", help="score a run's saved model on its recipe's test split")
@@ -100,6 +111,32 @@ def cmd_run(args, evaluate=True) -> int:
         overrides.append(f"output.dir={args.output}")
     recipe = load_recipe(args.recipe, overrides)
     start_run(recipe, evaluate=evaluate, echo=_echo_for(args))
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from seqkit.recipe import load_recipe
+    from seqkit.tune import search
+
+    if args.role and not args.oracle:
+        raise SeqkitError("--role needs --oracle HOST:PORT (the chief's address)")
+    if args.oracle and not args.role:
+        raise SeqkitError("--oracle needs --role chief or --role worker")
+    if args.role:
+        from seqkit.tune.distributed import parse_oracle
+
+        parse_oracle(args.oracle)
+        if not args.directory:
+            raise SeqkitError("--role needs --directory: a folder every chief and worker can reach")
+    options = dict(role=args.role, oracle=args.oracle, tuner_id=args.tuner_id, worker_timeout=args.worker_timeout, echo=_echo_for(args))
+    if args.resume:
+        if args.recipe or args.overrides:
+            raise SeqkitError("--resume takes a tune directory only; the search's own recipe is used")
+        search.resume(args.resume, **options)
+        return 0
+    if not args.recipe:
+        raise SeqkitError("tune: expected a RECIPE file (or --resume TUNE_DIR)")
+    search.tune(load_recipe(args.recipe, args.overrides), directory=args.directory, **options)
     return 0
 
 
@@ -189,6 +226,7 @@ def cmd_plugins(args) -> int:
 COMMANDS = {
     "run": cmd_run,
     "train": lambda args: cmd_run(args, evaluate=False),
+    "tune": cmd_tune,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "validate": cmd_validate,

@@ -24,10 +24,10 @@ class TextTableAdapter(Adapter):
     description = "labelled texts from CSV / TSV / JSONL files or 'LABEL text' lines (SST)"
     schema = {
         "properties": {
-            "path": {"type": "string", "description": "One file, split by `split` ratios. Relative to the recipe."},
-            "train": {"type": "string", "description": "Training file (instead of `path`)."},
-            "validation": {"type": "string", "description": "Validation file; else taken from train by `split.validation`."},
-            "test": {"type": "string", "description": "Test file; else taken from train by `split.test`."},
+            "path": {"type": "string", "format": "path", "description": "One file, split by `split` ratios. Relative to the recipe."},
+            "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
+            "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from train by `split.validation`."},
+            "test": {"type": "string", "format": "path", "description": "Test file; else taken from train by `split.test`."},
             "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto"},
             "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
             "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},

@@ -67,6 +67,14 @@ class Recipe:
     def to_dict(self) -> dict:
         return copy.deepcopy(self.data)
 
+    def portable_dict(self, manager=None) -> dict:
+        """A copy whose relative file paths (schema ``format: path``) are made absolute, so
+        the recipe can be saved in another folder (a run or tune directory) and still run."""
+        data = self.to_dict()
+        schema = schema_for(data, manager)
+        _absolute_paths(schema, data, self.base_dir.resolve())
+        return data
+
 
 def _expected(schema: dict) -> str:
     if "x-expected" in schema:
@@ -209,6 +217,32 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
         # Deduplicate while keeping order (anyOf can repeat a message).
         raise RecipeError(list(dict.fromkeys(problems)))
     return data
+
+
+def schema_for(data: dict, manager=None) -> dict:
+    """The resolved schema of a validated recipe's data."""
+    from seqkit.plugins import get_plugin_manager
+
+    manager = manager or get_plugin_manager()
+    model = data.get("model") or {}
+    return resolved_schema(
+        manager.tasks.get(data["task"]),
+        manager.adapters.get(data["data"]["adapter"]),
+        manager.encoders.get(model["encoder"]["type"]),
+        manager.heads.get(model["head"]["type"]),
+    )
+
+
+def _absolute_paths(schema: dict, data: Any, base: Path) -> None:
+    if not isinstance(data, dict):
+        return
+    for key, prop in schema.get("properties", {}).items():
+        value = data.get(key)
+        if prop.get("format") == "path" and isinstance(value, str) and "${" not in value:
+            if not Path(value).expanduser().is_absolute():
+                data[key] = str(base / value)
+        elif isinstance(value, dict):
+            _absolute_paths(prop, value, base)
 
 
 def _check_tune_space(data: dict, source: SourceMap, manager) -> list[str]:

@@ -81,12 +81,12 @@ class RunDirectory:
     # -- creation --------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, name: str) -> "RunDirectory":
-        """Make a new, unique ``root/name/<run-id>``; safe when runs start at the same time."""
+    def create(cls, root: Path, name: str, prefix: str = "") -> "RunDirectory":
+        """Make a new, unique ``root/name/<prefix><run-id>``; safe when runs start at the same time."""
         parent = Path(root) / name
         parent.mkdir(parents=True, exist_ok=True)
         for _ in range(100):
-            run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+            run_id = prefix + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
             path = parent / run_id
             try:
                 path.mkdir()

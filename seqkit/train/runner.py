@@ -118,11 +118,15 @@ def encode_splits(parts: Parts, preprocessor):
 
 
 def build_export_model(parts: Parts, preprocessor, model):
-    """The saved model: raw inputs -> preprocessor -> trained model."""
-    if preprocessor is None:
-        return model
+    """The saved model: raw inputs -> preprocessor -> trained model, without the optimizer
+    (an uncompiled copy of the weights: smaller, and nothing to restore but the model)."""
     import keras
 
+    trained = keras.models.clone_model(model)
+    trained.set_weights(model.get_weights())
+    model = trained
+    if preprocessor is None:
+        return model
     spec = parts.encoder.raw_input_spec()
     raw = keras.Input(shape=spec["shape"], dtype=spec["dtype"], name="raw_inputs")
     return keras.Model(raw, model(preprocessor(raw)), name=model.name)
@@ -169,7 +173,7 @@ def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = 
     root = Path(recipe.get("output.dir") or "runs")
     run_dir = RunDirectory.create(root, recipe.name)
     header = f"# Resolved recipe of run {run_dir.path.name} (defaults filled in).\n"
-    run_dir.write_yaml("recipe.yaml", recipe.to_dict(), header=header)
+    run_dir.write_yaml("recipe.yaml", recipe.portable_dict(manager), header=header)
     run_dir.write_json(
         "run.json",
         {
