@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from seqkit.hookspecs import hookimpl
 from seqkit.task import ClassificationTask, RegressionTask, Task
 
-__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe"]
+__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "tune"]
 
 
 def run(recipe, overrides=None, **kwargs):
@@ -26,6 +26,15 @@ def load_run(path):
     from seqkit.api import load_run as _load_run
 
     return _load_run(path)
+
+
+def tune(recipe, overrides=None, **kwargs):
+    """Hyperparameter search over the recipe's ``tune.space`` (path, dict or Recipe);
+    returns a :class:`seqkit.tune.search.TuneResult` (rows, best, best_recipe)."""
+    from seqkit.api import _as_recipe
+    from seqkit.tune import search
+
+    return search.tune(_as_recipe(recipe, overrides), **kwargs)
 
 
 def load_recipe(path, overrides=None):

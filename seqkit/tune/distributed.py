@@ -4,7 +4,7 @@ KerasTuner's chief waits until every worker that ever asked for a trial has aske
 last one, so a worker killed mid-trial would keep the search open forever. seqkit's chief
 serves the same gRPC oracle and also watches each worker: one silent for longer than
 ``worker_timeout`` seconds is dropped and its trial goes back to the queue, to be run by
-another worker. The KerasTuner internals this touches (``ongoing_trials``, ``tuner_ids``,
+another worker. Workers send a heartbeat every second while they train. The KerasTuner internals this touches (``ongoing_trials``, ``tuner_ids``,
 ``_retry_queue``, ``OracleServicer``) are checked by ``tests/test_tune.py``, so a KerasTuner
 upgrade that changes them fails loudly.
 """
@@ -17,6 +17,7 @@ import time
 from concurrent import futures
 
 ROLE_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+HEARTBEAT_SECONDS = 1.0
 
 
 def parse_oracle(oracle: str) -> tuple[str, str]:
@@ -86,6 +87,45 @@ def create_or_hold(oracle, tuner_id: str):
     return create(oracle)
 
 
+def forget_retry(oracle, trial_id: str) -> None:
+    """A worker thought dead finished its trial after all: do not run it again."""
+
+    @_synchronized
+    def forget(oracle):
+        if trial_id in oracle._retry_queue:
+            oracle._retry_queue.remove(trial_id)
+
+    forget(oracle)
+
+
+class WorkerHeartbeat:
+    """Tells the chief a worker is alive while it trains: KerasTuner workers only talk to
+    the oracle between trials, so a long trial would look like a dead worker."""
+
+    def __init__(self, oracle_client, interval: float = HEARTBEAT_SECONDS):
+        self.client = oracle_client
+        self.interval = interval
+        self.trial_id: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="seqkit-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            trial_id = self.trial_id
+            if trial_id is None:
+                continue
+            try:
+                self.client.get_trial(trial_id)
+            except Exception:  # the chief may be gone at the very end; the search loop reports it
+                pass
+
+
 def finished(oracle) -> bool:
     return not oracle.ongoing_trials and not oracle.tuner_ids
 
@@ -127,7 +167,12 @@ def serve_chief(oracle, worker_timeout: float, echo=print, poll: float = 0.5) ->
 
         def EndTrial(self, request, context):
             touch(tuner_of(request.trial.trial_id))
+            forget_retry(oracle, request.trial.trial_id)
             return super().EndTrial(request, context)
+
+        def GetTrial(self, request, context):  # workers' heartbeat (see WorkerHeartbeat)
+            touch(tuner_of(request.trial_id))
+            return super().GetTrial(request, context)
 
     servicer = WatchingServicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))

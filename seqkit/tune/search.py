@@ -40,7 +40,7 @@ def objective_direction(tune: dict) -> tuple[str, str]:
     return name, direction
 
 
-def make_tuner(recipe: Recipe, hypermodel, directory: Path, chief_timeout: float | None = None, echo: Echo = print):
+def make_tuner(recipe: Recipe, hypermodel, directory: Path, role: str | None = None, worker_timeout: float = 120.0, echo: Echo = print):
     import keras_tuner
 
     tune = recipe.section("tune")
@@ -71,14 +71,39 @@ def make_tuner(recipe: Recipe, hypermodel, directory: Path, chief_timeout: float
             if "float" in entry and not entry.get("step"):
                 raise RecipeError(f"{recipe.where(f'tune.space.{key}')}: tune.space.{key}: grid search needs a step for float ranges")
     base = classes[kind]
-    if chief_timeout is not None:
+    if role == "chief":
         from seqkit.tune.distributed import serve_chief
 
         def search(self, *args, **kwargs):  # the chief only serves the oracle
             self.save()
-            serve_chief(self.oracle, chief_timeout, echo)
+            serve_chief(self.oracle, worker_timeout, echo)
 
         base = type(f"Seqkit{base.__name__}", (base,), {"search": search})
+    elif role == "worker":
+        from seqkit.tune.distributed import WorkerHeartbeat
+
+        parent = base
+
+        def on_search_begin(self):
+            parent.on_search_begin(self)
+            self._heartbeat = WorkerHeartbeat(self.oracle)
+            self._heartbeat.start()
+
+        def on_trial_begin(self, trial):
+            self._heartbeat.trial_id = trial.trial_id
+            parent.on_trial_begin(self, trial)
+
+        def on_trial_end(self, trial):
+            parent.on_trial_end(self, trial)
+            self._heartbeat.trial_id = None
+
+        def on_search_end(self):
+            self._heartbeat.stop()
+            parent.on_search_end(self)
+
+        methods = {"on_search_begin": on_search_begin, "on_trial_begin": on_trial_begin,
+                   "on_trial_end": on_trial_end, "on_search_end": on_search_end}
+        base = type(f"Seqkit{base.__name__}Worker", (base,), methods)
     return base(**common, **extra)
 
 
@@ -164,7 +189,7 @@ def tune(
     if role:
         distributed.configure_role(role, oracle or "", tuner_id)
     try:
-        tuner = make_tuner(recipe, hypermodel, tune_dir.path, worker_timeout if role == "chief" else None, echo)
+        tuner = make_tuner(recipe, hypermodel, tune_dir.path, role, worker_timeout, echo)
         tuner.search(verbose=1)
     except KeyboardInterrupt:
         if not is_worker:
