@@ -34,7 +34,7 @@ def search(tuner: str, trials: int, max_epochs: int, output: Path) -> dict:
         "train.optimizer.learning_rate: {float: [3.0e-4, 1.0e-2], sampling: log}}}" % (tuner, trials, max_epochs),
     ]
     started = time.perf_counter()
-    result = seqkit.tune(RECIPE, overrides=overrides, echo=lambda message: None)
+    result = seqkit.search(RECIPE, overrides=overrides, echo=lambda message: None)
     seconds = time.perf_counter() - started
     completed = [r for r in result.rows if r["status"] == "COMPLETED"]
     return {

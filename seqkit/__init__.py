@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from seqkit.hookspecs import hookimpl
 from seqkit.task import ClassificationTask, RegressionTask, Task
 
-__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "tune"]
+__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "search"]
 
 
 def run(recipe, overrides=None, **kwargs):
@@ -28,9 +28,10 @@ def load_run(path):
     return _load_run(path)
 
 
-def tune(recipe, overrides=None, **kwargs):
-    """Hyperparameter search over the recipe's ``tune.space`` (path, dict or Recipe);
-    returns a :class:`seqkit.tune.search.TuneResult` (rows, best, best_recipe)."""
+def search(recipe, overrides=None, **kwargs):
+    """Hyperparameter search over the recipe's ``tune.space`` (path, dict or Recipe), as
+    ``seqkit tune`` does; returns a :class:`seqkit.tune.search.TuneResult` (rows, best,
+    best_recipe). (``seqkit.tune`` is the package of the tuning code.)"""
     from seqkit.api import _as_recipe
     from seqkit.tune import search
 

@@ -190,3 +190,11 @@ def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
     assert {row["status"] for row in results["trials"]} == {"COMPLETED"}, results["trials"]
     assert "seqkit: best trial" in out_chief and results["best"]["trial"] in ids
     assert "worker w2 silent" in out_chief
+
+
+def test_python_api_search_after_the_tune_package_is_imported(tmp_path):
+    import seqkit
+    import seqkit.tune.search  # noqa: F401  (importing the package must not hide the API)
+
+    result = seqkit.search(tune_recipe(tmp_path, trials=1), echo=lambda m: None)
+    assert result.best is not None and len(result.rows) == 1

@@ -112,6 +112,17 @@ TRAIN = {
             "description": "Enable TensorFlow op determinism (bit-identical reruns, slower).",
         },
         "verbose": {"enum": [0, 1, 2], "default": 2},
+        "jit_compile": {
+            "enum": ["auto", True, False],
+            "default": "auto",
+            "description": "XLA-compile the training step. auto: Keras's choice (on for GPUs and JAX, off on CPU-only TensorFlow).",
+        },
+        "steps_per_execution": {**POSITIVE_INT, "maximum": 10000, "default": 1, "description": "Training steps per compiled call."},
+        "precision": {
+            "enum": ["float32", "mixed_bfloat16", "mixed_float16"],
+            "default": "float32",
+            "description": "Keras dtype policy; mixed_bfloat16 computes in bfloat16 with float32 weights.",
+        },
     },
 }
 

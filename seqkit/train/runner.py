@@ -94,13 +94,33 @@ def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
     """Build the training model and compile it with the recipe's optimizer, loss and metrics."""
     from seqkit.train.optim import build_optimizer
 
-    model = build_training_model(parts, preprocessor)
+    import keras
+
+    train = parts.recipe.section("train")
+    keras.mixed_precision.set_dtype_policy(train.get("precision", "float32"))
+    try:
+        model = build_training_model(parts, preprocessor)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
     model.compile(
-        optimizer=build_optimizer(parts.recipe.section("train"), steps_per_epoch),
+        optimizer=build_optimizer(train, steps_per_epoch),
         loss=parts.head.loss(),
         metrics=parts.head.metrics(),
+        jit_compile=resolve_jit_compile(train.get("jit_compile", "auto"), bool(train.get("deterministic"))),
+        steps_per_execution=int(train.get("steps_per_execution", 1)),
     )
     return model
+
+
+def resolve_jit_compile(setting, deterministic: bool = False):
+    """``auto`` is Keras's own choice (XLA on GPU and with JAX, off on CPU-only TensorFlow,
+    where bench/throughput.py measured it slower for LSTMs on this project's machines), except
+    that TensorFlow op determinism, which XLA does not support, turns it off."""
+    import keras
+
+    if setting == "auto":
+        return False if deterministic and keras.backend.backend() == "tensorflow" else "auto"
+    return bool(setting)
 
 
 def encode_splits(parts: Parts, preprocessor):
