@@ -7,7 +7,6 @@ Prints JSON and writes bench/results/sst2.json. Needs ${SEQKIT_DATA}/sst2 (defau
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from report import write_report  # noqa: E402
 RECIPE = ROOT / "recipes" / "sentiment" / "sst2.yaml"
 
 
@@ -81,11 +82,7 @@ def main() -> int:
     if len(summary) == 2:
         summary["accuracy_gain"] = summary["seqkit"]["mean_test_accuracy"] - summary["plain_keras"]["mean_test_accuracy"]
     summary["published"] = {"LSTM (Tai et al. 2015)": 0.849, "BiLSTM (Tai et al. 2015)": 0.875}
-    text = json.dumps(summary, indent=2)
-    print(text)
-    out = ROOT / "bench" / "results" / "sst2.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    write_report("sst2", summary)
     return 0
 
 

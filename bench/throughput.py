@@ -13,7 +13,6 @@ matmul peak) and writes bench/results/throughput-<backend>-<device>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from report import write_report  # noqa: E402
 
 
 def parse_args():
@@ -244,11 +245,8 @@ def main() -> int:
         if seqkit_speed and results.get(other):
             report["ratios"][f"seqkit_vs_{other}"] = round(seqkit_speed / results[other], 3)
     report["share_of_peak"] = {k: round(v * flops / 1e9 / peak, 3) for k, v in results.items() if v}
-    text = json.dumps(report, indent=2)
-    print(text)
-    out = Path(ARGS.output) if ARGS.output else ROOT / "bench" / "results" / f"throughput-{ARGS.backend}-{report['device'].replace(' ', '_')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    name = f"throughput-{ARGS.backend}-{report['device'].replace(' ', '_')}"
+    write_report(name, report, Path(ARGS.output) if ARGS.output else None)
     return 0
 
 

@@ -8,7 +8,6 @@ and writes bench/results/tune.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from report import write_report  # noqa: E402
 RECIPE = ROOT / "recipes" / "sentiment" / "reviews.yaml"
 
 
@@ -66,11 +67,7 @@ def main() -> int:
             "time_ratio": hyperband_result["seconds"] / max(random_result["seconds"], 1e-9),
         },
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    out = ROOT / "bench" / "results" / "tune.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    write_report("tune", report)
     return 0
 
 

@@ -80,15 +80,22 @@ def test_saved_model_reloads_in_fresh_process_with_identical_predictions(tiny_re
     np.testing.assert_array_equal(there, here)
 
 
-def test_interrupted_run_resumes_and_finishes(tiny_recipe, tmp_path, monkeypatch):
+def interrupt_after_epoch(monkeypatch, epoch_number: int):
+    """Make training raise KeyboardInterrupt right after epoch `epoch_number` is saved;
+    returns a function that undoes it."""
     original = cb.RunState.on_epoch_end
 
-    def interrupt_after_first(self, epoch, logs=None):
+    def interrupt(self, epoch, logs=None):
         original(self, epoch, logs)
-        if epoch == 0:
+        if epoch + 1 == epoch_number:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cb.RunState, "on_epoch_end", interrupt_after_first)
+    monkeypatch.setattr(cb.RunState, "on_epoch_end", interrupt)
+    return lambda: monkeypatch.setattr(cb.RunState, "on_epoch_end", original)
+
+
+def test_interrupted_run_resumes_and_finishes(tiny_recipe, tmp_path, monkeypatch):
+    restore = interrupt_after_epoch(monkeypatch, 1)
     with pytest.raises(KeyboardInterrupt):
         seqkit.run(tiny_recipe, overrides=["train.epochs=3"], quiet=True)
     path = _single_run_dir(tmp_path)
@@ -98,7 +105,7 @@ def test_interrupted_run_resumes_and_finishes(tiny_recipe, tmp_path, monkeypatch
     with pytest.raises(seqkit.errors.RunError, match="run is interrupted, not completed"):
         seqkit.load_run(path)
 
-    monkeypatch.setattr(cb.RunState, "on_epoch_end", original)
+    restore()
     from seqkit import api
 
     resumed = api.resume(path, quiet=True)
@@ -116,18 +123,11 @@ def test_resume_matches_uninterrupted_run(tiny_recipe, tmp_path, monkeypatch):
     the checkpoint holds the optimizer and dropout RNG states."""
     overrides = ["train.epochs=4", "model.backbone.dropout=0.2", "model.encoder.dropout=0.1"]
     straight = seqkit.run(tiny_recipe, overrides=overrides, quiet=True)
-    original = cb.RunState.on_epoch_end
-
-    def interrupt(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(cb.RunState, "on_epoch_end", interrupt)
+    restore = interrupt_after_epoch(monkeypatch, 2)
     recipe = seqkit.load_recipe(tiny_recipe, overrides + [f"output.dir={tmp_path / 'other'}"])
     with pytest.raises(KeyboardInterrupt):
         seqkit.run(recipe, quiet=True)
-    monkeypatch.setattr(cb.RunState, "on_epoch_end", original)
+    restore()
     path = next((tmp_path / "other" / "tiny").iterdir())
     from seqkit import api
 
