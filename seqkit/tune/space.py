@@ -86,7 +86,10 @@ def check_space(space: dict) -> list[tuple[str, str]]:
                 problems.append((key, f"{kind} range must be [low, high]. Received: [{lo}, {hi}]"))
             if entry.get("sampling") in ("log", "reverse_log") and lo <= 0:
                 problems.append((key, "log sampling needs a positive low bound"))
-        for parent, values in (entry.get("when") or {}).items():
+        when = entry.get("when") or {}
+        if len(when) > 1:
+            problems.append((key, "when: one parent key only"))
+        for parent in when:
             if parent not in space:
                 problems.append((key, f"when: {parent!r} is not a key of tune.space"))
             elif parent == key:
@@ -107,9 +110,7 @@ def declare(hp, space: dict) -> dict[str, Any]:
     for key, entry in space.items():
         conditions = entry.get("when") or {}
         if conditions:
-            (parent, parent_values), *rest = conditions.items()
-            if rest:
-                raise ValueError(f"tune.space.{key}.when: one parent key only")
+            ((parent, parent_values),) = conditions.items()  # check_space allows one parent
             with hp.conditional_scope(parent, parent_values):
                 value = _declare_one(hp, key, entry)
             if hp.is_active(key):
