@@ -48,3 +48,13 @@ def test_readme_api_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["run"].status == "completed"
     assert len(namespace["predictions"]) == 2
+
+
+def test_readme_recipe_example_is_a_valid_recipe(tmp_path, monkeypatch):
+    from seqkit.recipe import load_recipe
+
+    block = README.split("## Recipes", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.yaml"
+    path.write_text(block)
+    recipe = load_recipe(path)
+    assert recipe.get("train.lr_schedule.type") == "cosine"
