@@ -6,7 +6,7 @@ length 200, batch 64, Adam, binary cross-entropy, on random token ids.
     python bench/throughput.py [--backend tensorflow|jax|torch] [--steps 30] [--units 128] [--batch 64]
 
 Every contender trains on the same data for `--warmup` steps (compilation, caches), then is
-timed over `--steps` steps. Prints JSON (samples/s, ratios, GFLOP/s and the share of a measured
+timed over `--steps` steps; `--rounds` interleaved rounds, the best of each is reported. Prints JSON (samples/s, ratios, GFLOP/s and the share of a measured
 matmul peak) and writes bench/results/throughput-<backend>-<device>.json.
 """
 
@@ -36,6 +36,7 @@ def parse_args():
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["seqkit", "keras", "keras_jit", "torch"])
+    parser.add_argument("--rounds", type=int, default=2, help="measure every contender this many times, interleaved; keep the best")
     parser.add_argument("--output", default=None)
     return parser.parse_args()
 
@@ -115,7 +116,9 @@ def seqkit_path(x, y) -> float:
         "task": "sentiment",
         "data": {"path": "unused.csv"},
         "model": {
-            "encoder": {"type": "token_embedding", "max_tokens": ARGS.vocabulary, "sequence_length": ARGS.length, "dim": ARGS.dim},
+            # The reference model has no padding (every id > 0), hence no mask, like plain Keras.
+            "encoder": {"type": "token_embedding", "max_tokens": ARGS.vocabulary, "sequence_length": ARGS.length,
+                        "dim": ARGS.dim, "mask_padding": False},
             "backbone": {"layers": 2, "units": ARGS.units},
             "head": {"type": "classifier"},
         },
@@ -219,15 +222,23 @@ def device_name() -> str:
 def main() -> int:
     n = (ARGS.warmup + ARGS.steps) * ARGS.batch
     x, y = data(n)
+    contenders = {
+        "plain_keras": (lambda: plain_keras(x, y, jit=False), "keras"),
+        "plain_keras_jit": (lambda: plain_keras(x, y, jit=True), "keras_jit"),
+        "seqkit": (lambda: seqkit_path(x, y), "seqkit"),
+        "pytorch": (lambda: pytorch(x, y), "torch"),
+    }
     results: dict[str, float | None] = {}
-    if "keras" not in ARGS.skip:
-        results["plain_keras"] = plain_keras(x, y, jit=False)
-    if "keras_jit" not in ARGS.skip:
-        results["plain_keras_jit"] = plain_keras(x, y, jit=True)
-    if "seqkit" not in ARGS.skip:
-        results["seqkit"] = seqkit_path(x, y)
-    if "torch" not in ARGS.skip:
-        results["pytorch"] = pytorch(x, y)
+    runs: dict[str, list] = {}
+    # Interleaved rounds, best of each: a shared machine's noise hits every contender alike.
+    for _ in range(ARGS.rounds):
+        for name, (measure, flag) in contenders.items():
+            if flag in ARGS.skip:
+                continue
+            value = measure()
+            runs.setdefault(name, []).append(round(value, 1) if value else None)
+            if value:
+                results[name] = max(results.get(name) or 0.0, value)
     peak = matmul_peak_gflops()
     flops = lstm_flops_per_sample(ARGS.units, ARGS.dim, ARGS.length)
     report = {
@@ -236,6 +247,7 @@ def main() -> int:
         "keras": keras.__version__,
         "python": platform.python_version(),
         "samples_per_second": {k: round(v, 1) for k, v in results.items() if v},
+        "all_rounds": runs,
         "ratios": {},
         "gflops": {k: round(v * flops / 1e9, 1) for k, v in results.items() if v},
         "matmul_peak_gflops": round(peak, 1),

@@ -32,6 +32,11 @@ class TokenEmbeddingSpec(EncoderSpec):
             "dropout": {**RATE, "default": 0.0, "description": "Spatial dropout of whole token vectors."},
             "pretrained": {"type": "string", "format": "path", "description": "GloVe / word2vec text file; relative to the recipe."},
             "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
+            "mask_padding": {
+                "type": "boolean",
+                "default": True,
+                "description": "Mask padding tokens; turn off only for texts that fill sequence_length (faster on cuDNN).",
+            },
         }
     }
 
@@ -67,6 +72,7 @@ class TokenEmbeddingSpec(EncoderSpec):
             dim=dim,
             dropout=self.config.get("dropout", 0.0),
             trainable_embeddings=self.config.get("trainable", True),
+            mask_padding=self.config.get("mask_padding", True),
             name="token_embedding",
         )
         if self.config.get("pretrained"):

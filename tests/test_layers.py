@@ -97,6 +97,7 @@ def test_token_embedding():
     layer = run_layer_test(TokenEmbedding, {"vocabulary_size": 10, "dim": 6, "dropout": 0.1}, ids, (2, 4, 6), 1)
     mask = keras.ops.convert_to_numpy(layer.compute_mask(ids))
     assert mask.tolist() == [[True, True, False, False], [True, True, True, False]]
+    assert TokenEmbedding(vocabulary_size=10, dim=6, mask_padding=False).compute_mask(ids) is None
     frozen = TokenEmbedding(vocabulary_size=10, dim=6, trainable_embeddings=False)
     frozen(ids)
     assert frozen.trainable_weights == []

@@ -21,6 +21,8 @@ class TokenEmbedding(keras.layers.Layer):
         dropout: Rate at which whole token vectors are dropped during training.
         trainable_embeddings: Whether the vectors are updated (False keeps pretrained ones).
         embeddings_regularizer: Regularizer for the embedding matrix.
+        mask_padding: Whether id 0 is masked as padding. Turn off only for inputs that are
+            never padded: a mask keeps Keras's LSTM off cuDNN on the PyTorch backend.
 
     Call arguments:
         inputs: Integer tensor ``(batch, steps)``.
@@ -31,7 +33,7 @@ class TokenEmbedding(keras.layers.Layer):
     (1, 3, 8)
     """
 
-    def __init__(self, vocabulary_size, dim, dropout=0.0, trainable_embeddings=True, embeddings_regularizer=None, **kwargs):
+    def __init__(self, vocabulary_size, dim, dropout=0.0, trainable_embeddings=True, embeddings_regularizer=None, mask_padding=True, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(vocabulary_size, int) or vocabulary_size < 2:
             raise ValueError(
@@ -43,10 +45,11 @@ class TokenEmbedding(keras.layers.Layer):
         self.dropout = float(dropout)
         self.trainable_embeddings = bool(trainable_embeddings)
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
+        self.mask_padding = bool(mask_padding)
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
             self.dim,
-            mask_zero=True,
+            mask_zero=self.mask_padding,
             embeddings_regularizer=self.embeddings_regularizer,
             trainable=self.trainable_embeddings,
             name="embedding",
@@ -64,7 +67,7 @@ class TokenEmbedding(keras.layers.Layer):
         return x
 
     def compute_mask(self, inputs, mask=None):
-        return ops.not_equal(inputs, 0)
+        return ops.not_equal(inputs, 0) if self.mask_padding else None
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.dim)
@@ -77,6 +80,7 @@ class TokenEmbedding(keras.layers.Layer):
             "dropout": self.dropout,
             "trainable_embeddings": self.trainable_embeddings,
             "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer),
+            "mask_padding": self.mask_padding,
         }
         return {**base_config, **config}
 
