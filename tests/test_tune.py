@@ -169,7 +169,7 @@ def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
                                  "--directory", str(shared), *args], cwd=tmp_path, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    chief = start("--role", "chief", "--worker-timeout", "4")
+    chief = start("--role", "chief", "--worker-timeout", "8")
     deadline = time.monotonic() + 120
     while not (shared / "keras_tuner" / "oracle.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
