@@ -1,0 +1,255 @@
+"""Adapters for multivariate numeric sequences of varying length."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seqkit.data import Adapter, DataBundle, Split
+from seqkit.data.adapter import require_file
+from seqkit.data.splits import split_indices
+from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
+from seqkit.errors import DataError, did_you_mean
+
+RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+COMMON = {
+    "train": {"type": "string", "format": "path", "description": "Training file."},
+    "test": {"type": "string", "format": "path", "description": "Test file; else taken from train by split.test."},
+    "split": {
+        "type": "object",
+        "additionalProperties": False,
+        "default": {},
+        "properties": {"validation": {**RATIO, "default": 0.15}, "test": {**RATIO, "default": 0.2}},
+    },
+    "normalize": {"type": "boolean", "default": True, "description": "Standardise each feature with training statistics."},
+}
+
+
+class SequenceAdapter(Adapter):
+    """Shared logic: labels, splits, per-feature standardisation, padding."""
+
+    def read(self, path: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
+        """Return (sequences as (steps, features) arrays, labels, 'file:line' origins)."""
+        raise NotImplementedError
+
+    def _files(self):
+        if not self.config.get("train"):
+            raise DataError("data.train: give the training file")
+        train = self.read(self.context.resolve(self.config["train"]))
+        test = self.read(self.context.resolve(self.config["test"])) if self.config.get("test") else None
+        return train, test
+
+    def load(self) -> DataBundle:
+        (x, labels, origins), test = self._files()
+        widths = {s.shape[1] for s in x}
+        if len(widths) != 1:
+            raise DataError(f"{origins[0]}: sequences have different numbers of features: {sorted(widths)}")
+        n_features = widths.pop()
+        classes = sorted(set(labels), key=lambda v: (not _is_number(v), float(v) if _is_number(v) else 0, v))
+        if len(classes) < 2:
+            raise DataError(f"{origins[0]}: the training data has a single class ({classes[0]!r})")
+        y = self._encode(labels, origins, classes)
+        split = self.config.get("split") or {}
+        carve_test = 0.0 if test else split.get("test", 0.2)
+        tr, va, te = split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y)
+        if self.config.get("normalize", True):
+            stacked = np.concatenate([x[i] for i in tr])
+            mean, std = stacked.mean(axis=0), stacked.std(axis=0)
+            std[std == 0] = 1.0
+        else:
+            mean, std = np.zeros(n_features), np.ones(n_features)
+        lengths = [len(s) for s in x] + ([len(s) for s in test[0]] if test else [])
+        info = {
+            "classes": classes,
+            "features": int(n_features),
+            "steps": int(max(lengths)),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+        }
+        def make(index=None, data=None):
+            seqs, ys = data if data is not None else ([x[i] for i in index], y[index])
+            if not len(seqs):
+                return None
+            return Split(self.pad(seqs, info), ys, [f"sequence of {len(s)} steps" for s in seqs])
+        test_split = make(data=(test[0], self._encode(test[1], test[2], classes))) if test else make(te)
+        return DataBundle(make(tr), make(va), test_split, info)
+
+    def _encode(self, labels, origins, classes):
+        index = {c: i for i, c in enumerate(classes)}
+        out = []
+        for label, origin in zip(labels, origins):
+            if label not in index:
+                hint = did_you_mean(label, classes)
+                raise DataError(f"{origin}: unknown label {label!r}. Expected one of: {', '.join(classes)}" + (f". {hint}" if hint else ""))
+            out.append(index[label])
+        return np.asarray(out, dtype="int64")
+
+    @staticmethod
+    def pad(sequences, info) -> np.ndarray:
+        """Standardise real steps, then pad with zeros (the mask value) to info['steps']."""
+        steps, features = info["steps"], info["features"]
+        mean, std = np.asarray(info["mean"], "float32"), np.asarray(info["std"], "float32")
+        out = np.zeros((len(sequences), steps, features), dtype="float32")
+        for row, seq in enumerate(sequences):
+            seq = np.asarray(seq, dtype="float32")
+            if seq.ndim != 2 or seq.shape[1] != features:
+                raise DataError(f"sequence {row + 1}: expected (steps, {features}) values. Received shape {seq.shape}")
+            if len(seq) > steps:
+                raise DataError(f"sequence {row + 1} has {len(seq)} steps; the model takes at most {steps}")
+            normalised = (seq - mean) / std
+            # A real step that standardises to all zeros would look like padding: nudge it.
+            normalised[np.all(normalised == 0, axis=1)] = 1e-6
+            out[row, : len(seq)] = normalised
+        return out
+
+    def encode_inputs(self, raw_inputs, info):
+        sequences = [json.loads(item) if isinstance(item, str) else item for item in raw_inputs]
+        try:
+            return self.pad(sequences, info)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"inputs must be lists of steps, each a list of {info['features']} numbers ({exc})") from None
+
+    def read_inputs(self, path: Path, info: dict):
+        return self.read(path)[0]
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+class UeaTsAdapter(SequenceAdapter):
+    """UEA / UCR ``.ts`` files (``dim1 values : dim2 values : ... : label`` per line), or a
+    data set that sktime ships (``dataset: JapaneseVowels``), read from its files."""
+
+    description = "UEA / UCR .ts files, or a data set shipped with sktime (JapaneseVowels, BasicMotions...)"
+    schema = {"properties": {**COMMON, "dataset": {"type": "string", "description": "A data set bundled with sktime."}}}
+
+    @classmethod
+    def check(cls, config):
+        if bool(config.get("dataset")) == bool(config.get("train")):
+            return [("", "give either `dataset` (bundled with sktime) or `train` (a .ts file)")]
+        return []
+
+    def _files(self):
+        name = self.config.get("dataset")
+        if not name:
+            return super()._files()
+        spec = importlib.util.find_spec("sktime")
+        if spec is None or spec.origin is None:
+            raise DataError(f"data.dataset: {name!r} comes with sktime, which is not installed (pip install sktime)")
+        root = Path(spec.origin).parent / "datasets" / "data"
+        folder = root / name
+        if not folder.is_dir():
+            available = sorted(p.name for p in root.iterdir() if (p / f"{p.name}_TRAIN.ts").is_file())
+            hint = did_you_mean(name, available)
+            raise DataError(f"data.dataset: sktime has no .ts data set {name!r}." + (f" {hint}" if hint else "") + f" Available: {', '.join(available)}")
+        return self.read(folder / f"{name}_TRAIN.ts"), self.read(folder / f"{name}_TEST.ts")
+
+    def read(self, path: Path):
+        require_file(path)
+        sequences, labels, origins = [], [], []
+        in_data = False
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not in_data:
+                in_data = line.lower() == "@data"
+                continue
+            *dims, label = line.split(":")
+            if not dims:
+                raise DataError(f"{path}:{number}: expected 'values:values:...:label'")
+            try:
+                columns = [np.asarray([float(v) for v in dim.split(",")], dtype="float32") for dim in dims]
+            except ValueError:
+                raise DataError(f"{path}:{number}: values must be numbers separated by ',' and ':'") from None
+            if len({len(c) for c in columns}) != 1:
+                raise DataError(f"{path}:{number}: dimensions have different lengths: {[len(c) for c in columns]}")
+            sequence = np.stack(columns, axis=1)
+            if not np.isfinite(sequence).all():
+                raise DataError(f"{path}:{number}: NaN or infinite value")
+            sequences.append(sequence)
+            labels.append(label.strip())
+            origins.append(f"{path}:{number}")
+        if not sequences:
+            raise DataError(f"{path}: no sequences found (expected '@data' followed by one sequence a line)")
+        return sequences, labels, origins
+
+
+class SequenceNpzAdapter(SequenceAdapter):
+    """NumPy ``.npz``: ``x`` (n, steps, features), ``y`` (n,) and optional ``lengths`` (n,)."""
+
+    description = "NumPy .npz files with arrays x (n, steps, features), y and optional lengths"
+    schema = {"properties": dict(COMMON), "required": ["train"]}
+
+    def read(self, path: Path):
+        require_file(path)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        for key in ("x", "y"):
+            if key not in arrays:
+                raise DataError(f"{path}: missing array {key!r}. Arrays: {', '.join(arrays) or '(none)'}")
+        x, y = arrays["x"], arrays["y"]
+        if x.ndim != 3 or len(x) != len(y):
+            raise DataError(f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}")
+        lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
+        sequences = [x[i, : int(lengths[i])].astype("float32") for i in range(len(x))]
+        for i, s in enumerate(sequences):
+            if not np.isfinite(s).all():
+                raise DataError(f"{path}: sequence {i + 1}: NaN or infinite value")
+        return sequences, [str(v) for v in y.tolist()], [f"{path}[{i}]" for i in range(len(x))]
+
+
+class SequenceCsvAdapter(SequenceAdapter):
+    """Long-format CSV / TSV / JSONL: one row per step with a sequence id, a step number,
+    feature columns and the sequence's label."""
+
+    description = "long-format tables: sequence id, step, feature columns, label"
+    schema = {
+        "properties": {
+            **COMMON,
+            "id": {"type": "string", "default": "id"},
+            "step": {"type": "string", "default": "step"},
+            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "label": {"type": "string", "default": "label"},
+            "format": {"enum": ["auto", "csv", "tsv", "jsonl"], "default": "auto"},
+        },
+        "required": ["train", "features"],
+    }
+
+    def read(self, path: Path):
+        fmt = detect_format(path, self.config.get("format"))
+        key, step, label = self.config.get("id", "id"), self.config.get("step", "step"), self.config.get("label", "label")
+        features = list(self.config["features"])
+        rows: dict[str, list] = {}
+        seq_labels: dict[str, tuple[str, str]] = {}
+        for number, row in iter_rows(path, fmt):
+            require_columns(path, number, row, {"id": key, "step": step, "label": label, **{f"features.{f}": f for f in features}})
+            try:
+                values = [float(row[f]) for f in features]
+                position = float(row[step])
+            except (TypeError, ValueError):
+                raise DataError(f"{path}:{number}: step and feature values must be numbers") from None
+            if not np.isfinite(values).all():
+                raise DataError(f"{path}:{number}: NaN or infinite feature value")
+            ident = str(row[key])
+            rows.setdefault(ident, []).append((position, values))
+            previous = seq_labels.setdefault(ident, (str(row[label]), f"{path}:{number}"))
+            if previous[0] != str(row[label]):
+                raise DataError(f"{path}:{number}: sequence {ident!r} has two labels: {previous[0]!r} and {row[label]!r}")
+        if not rows:
+            raise DataError(f"{path}: no rows found")
+        sequences = [np.asarray([v for _, v in sorted(steps)], dtype="float32") for steps in rows.values()]
+        labels = [seq_labels[i][0] for i in rows]
+        origins = [seq_labels[i][1] for i in rows]
+        return sequences, labels, origins

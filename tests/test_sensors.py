@@ -1,0 +1,113 @@
+"""The sensors plugin: .ts, .npz and long-format CSV sequences, standardisation, padding,
+masks, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import seqkit
+from seqkit.data import DataContext
+from seqkit.errors import DataError
+from seqkit_sensors.adapters import SequenceCsvAdapter, SequenceNpzAdapter, UeaTsAdapter
+
+SPLIT = {"validation": 0.25, "test": 0.25}
+
+
+def ts_file(path, n=16):
+    """Two channels; class 'up' rises, class 'down' falls; lengths 3 to 6."""
+    rng = np.random.default_rng(0)
+    lines = ["# tiny", "@problemName Tiny", "@dimensions 2", "@equalLength false", "@classLabel true up down", "@data"]
+    for i in range(n):
+        steps = 3 + i % 4
+        base = np.linspace(0, 1, steps) * (1 if i % 2 == 0 else -1)
+        a = ",".join(f"{v + rng.normal(0, 0.05):.3f}" for v in base)
+        b = ",".join(f"{2 * v:.3f}" for v in base)
+        lines.append(f"{a}:{b}:{'up' if i % 2 == 0 else 'down'}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ts_files_are_padded_masked_and_standardised(tmp_path):
+    ts_file(tmp_path / "t.ts")
+    adapter = UeaTsAdapter({"train": "t.ts", "split": SPLIT, "normalize": True}, DataContext(tmp_path, 1))
+    bundle = adapter.load()
+    info = bundle.info
+    assert info["classes"] == ["down", "up"] and info["features"] == 2 and info["steps"] == 6
+    assert bundle.train.x.shape[1:] == (6, 2)
+    assert (len(bundle.train), len(bundle.validation), len(bundle.test)) == (8, 4, 4)
+    real = np.any(bundle.train.x != 0, axis=2)
+    assert real.sum() == sum(int(r.split()[2]) for r in bundle.train.raw)  # "sequence of N steps"
+    np.testing.assert_allclose(bundle.train.x[real].mean(axis=0), 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("1,2:3:up\n", "dimensions have different lengths"),
+    ("1,x:3,4:up\n", "values must be numbers"),
+    ("1,nan:3,4:up\n", "NaN or infinite value"),
+])
+def test_bad_ts_lines(tmp_path, line, message):
+    path = tmp_path / "bad.ts"
+    path.write_text("@data\n1,2:3,4:down\n" + line)
+    with pytest.raises(DataError, match=f"bad.ts:3: {message}"):
+        UeaTsAdapter({"train": "bad.ts"}, DataContext(tmp_path, 1)).load()
+    (tmp_path / "nodata.ts").write_text("@problemName x\n1,2:down\n")
+    with pytest.raises(DataError, match="no sequences found"):
+        UeaTsAdapter({"train": "nodata.ts"}, DataContext(tmp_path, 1)).load()
+
+
+def test_npz_and_long_csv_give_the_same_sequences(tmp_path):
+    x = np.zeros((6, 4, 2), "float32")
+    lengths = np.array([2, 3, 4, 2, 3, 4])
+    for i, n in enumerate(lengths):
+        x[i, :n] = np.arange(n * 2).reshape(n, 2) + i
+    y = np.array(["a", "b"] * 3)
+    np.savez(tmp_path / "s.npz", x=x, y=y, lengths=lengths)
+    npz = SequenceNpzAdapter({"train": "s.npz"}, DataContext(tmp_path, 1)).read(tmp_path / "s.npz")
+    rows = ["id,step,f1,f2,label"]
+    for i, n in enumerate(lengths):
+        for t in reversed(range(n)):  # out of order on purpose: steps are sorted
+            rows.append(f"s{i},{t},{x[i, t, 0]},{x[i, t, 1]},{y[i]}")
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    csv_adapter = SequenceCsvAdapter({"train": "s.csv", "features": ["f1", "f2"]}, DataContext(tmp_path, 1))
+    from_csv = csv_adapter.read(tmp_path / "s.csv")
+    assert [s.tolist() for s in npz[0]] == [s.tolist() for s in from_csv[0]]
+    assert npz[1] == from_csv[1] == list(y)
+    np.savez(tmp_path / "bad.npz", x=x)
+    with pytest.raises(DataError, match="missing array 'y'"):
+        SequenceNpzAdapter({"train": "bad.npz"}, DataContext(tmp_path, 1)).read(tmp_path / "bad.npz")
+    (tmp_path / "two.csv").write_text("id,step,f1,f2,label\ns,0,1,1,a\ns,1,1,1,b\n")
+    with pytest.raises(DataError, match="two.csv:3: sequence 's' has two labels"):
+        csv_adapter.read(tmp_path / "two.csv")
+
+
+def test_sktime_dataset_names_are_checked(tmp_path):
+    if importlib.util.find_spec("sktime") is None:
+        pytest.skip("sktime not installed")
+    adapter = UeaTsAdapter({"dataset": "JapanseVowels"}, DataContext(tmp_path, 1))
+    with pytest.raises(DataError, match="no .ts data set 'JapanseVowels'. Did you mean 'JapaneseVowels'"):
+        adapter.load()
+    bundle = UeaTsAdapter({"dataset": "JapaneseVowels", "split": {"validation": 0.15}}, DataContext(tmp_path, 1)).load()
+    assert bundle.info["features"] == 12 and len(bundle.info["classes"]) == 9
+    assert len(bundle.train) + len(bundle.validation) == 270 and len(bundle.test) == 370
+
+
+def test_tiny_run_and_prediction_on_raw_sequences(tmp_path):
+    ts_file(tmp_path / "t.ts", n=24)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "task: sequence_classification\nseed: 3\n"
+        "data: {train: t.ts, split: {validation: 0.25, test: 0.25}}\n"
+        "model: {backbone: {units: 8}, head: {type: classifier, pooling: mean}}\n"
+        f"train: {{epochs: 30, batch_size: 4, verbose: 0, optimizer: {{learning_rate: 0.02}}}}\n"
+        f"output: {{dir: {tmp_path / 'runs'}, tensorboard: false}}\n"
+    )
+    run = seqkit.run(recipe, quiet=True)
+    assert run.metrics["test"]["accuracy"] >= 0.8
+    loaded = seqkit.load_run(run.path)
+    rows = loaded.predict([[[0.0, 0.0], [0.5, 1.0], [1.0, 2.0]], "[[0, 0], [-0.5, -1], [-1, -2], [-1.2, -2.4]]"])
+    assert [r["label"] for r in rows] == ["up", "down"]
+    with pytest.raises(DataError, match="has 9 steps; the model takes at most 6"):
+        loaded.predict([[[0.0, 0.0]] * 9])
