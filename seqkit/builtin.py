@@ -17,6 +17,8 @@ RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 class TokenEmbeddingSpec(EncoderSpec):
     """Raw text -> ``TextVectorization`` (saved inside the model) -> token embeddings."""
 
+    keras_module = "seqkit.models.encoders"
+
     description = "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
     schema = {
         "properties": {
@@ -89,6 +91,8 @@ class TokenEmbeddingSpec(EncoderSpec):
 class NumericSpec(EncoderSpec):
     """Numeric feature sequences ``(steps, features)`` -> optional linear projection."""
 
+    keras_module = "seqkit.models.encoders"
+
     description = "numeric feature sequences -> optional linear projection; all-zero steps are padding"
     schema = {
         "properties": {
@@ -124,6 +128,7 @@ _DENSE_HEAD_PROPERTIES = {
 
 
 class ClassifierSpec(HeadSpec):
+    keras_module = "seqkit.models.heads"
     description = "binary (sigmoid), multiclass (softmax) or multilabel (sigmoids) classifier"
     schema = {"properties": dict(_DENSE_HEAD_PROPERTIES)}
 
@@ -163,6 +168,7 @@ class ClassifierSpec(HeadSpec):
 
 
 class RegressorSpec(HeadSpec):
+    keras_module = "seqkit.models.heads"
     description = "real-valued outputs (linear), MSE / MAE / Huber loss"
     schema = {
         "properties": {

@@ -116,3 +116,23 @@ def test_third_party_plugin_installed_with_pip_runs_a_recipe(tmp_path):
         [sys.executable, "-m", "seqkit", "predict", str(run_dir), "[0.25, 0.25]"], env=env, capture_output=True, text=True
     )
     assert predicted.returncode == 0 and predicted.stdout.startswith("sum="), predicted.stderr[-2000:]
+
+
+def test_plugin_layer_modules_are_imported_before_loading_models(manager, tmp_path, monkeypatch):
+    from seqkit.export.saving import import_layer_modules
+    from seqkit.models.parts import HeadSpec
+
+    (tmp_path / "my_plugin_layers.py").write_text("IMPORTED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    class MyHead(HeadSpec):
+        keras_module = "my_plugin_layers"
+
+    plugin = SimpleNamespace(seqkit_register_heads=seqkit.hookimpl(lambda register: register("my_head", MyHead)))
+    manager.register(plugin, name="layers_plugin")
+    try:
+        assert "my_plugin_layers" in import_layer_modules(manager)
+        assert "my_plugin_layers" in sys.modules
+    finally:
+        manager.unregister("layers_plugin")
+        sys.modules.pop("my_plugin_layers", None)

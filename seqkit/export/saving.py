@@ -8,16 +8,35 @@ from pathlib import Path
 from seqkit.errors import RunError
 
 
+def import_layer_modules(manager=None) -> list[str]:
+    """Import the modules that register custom Keras layers: seqkit's own and those that
+    plugins' encoder and head specs name in ``keras_module``. Returns the modules imported."""
+    import importlib
+
+    from seqkit.errors import PluginError
+    from seqkit.plugins import get_plugin_manager
+
+    modules = ["seqkit.models.backbone", "seqkit.models.encoders", "seqkit.models.heads"]
+    manager = manager or get_plugin_manager()
+    for registry in (manager.encoders, manager.heads):
+        for name, spec in registry.items():
+            module = getattr(spec, "keras_module", None)
+            if module and module not in modules:
+                modules.append(module)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise PluginError(f"cannot import Keras layers module {module!r}: {exc}") from None
+    return modules
+
+
 def load_model(path: Path):
     """Load a ``.keras`` file with ``safe_mode=True``: no code from the file runs (lambda
     layers are refused). seqkit's layers are registered when this module loads them."""
     import keras
 
-    # Registering seqkit's serializable layers.
-    import seqkit.models.backbone  # noqa: F401
-    import seqkit.models.encoders  # noqa: F401
-    import seqkit.models.heads  # noqa: F401
-
+    import_layer_modules()
     path = Path(path)
     if not path.is_file():
         raise RunError(f"{path}: model file not found")

@@ -21,6 +21,9 @@ class EncoderSpec:
 
     schema: dict = {"properties": {}}
     description: str = ""
+    #: Module that defines the spec's custom Keras layers (registered serializable); seqkit
+    #: imports it before loading a saved model, so models reload in a fresh process.
+    keras_module: str | None = None
 
     def __init__(self, config: dict, info: dict, base_dir=None):
         self.config = config
@@ -58,6 +61,8 @@ class HeadSpec:
 
     schema: dict = {"properties": {}}
     description: str = ""
+    #: Module that defines the head's custom Keras layers (see EncoderSpec.keras_module).
+    keras_module: str | None = None
     #: True if the head needs the backbone's whole output sequence.
     needs_sequence: bool = False
 
