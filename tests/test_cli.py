@@ -85,7 +85,7 @@ BAD_DATA = {
     "missing column": (b"text,sentiment\nhello,positive\n", "reviews.csv:2: missing column 'review' (data.text)."),
     "bad field count": (b"review,sentiment\nfine,positive\nbroken,row,extra\n", "reviews.csv:3: expected 2 fields (review, sentiment), found 3"),
     "non utf-8": (b"review,sentiment\ncaf\xe9 ok,positive\n", "reviews.csv:2: not valid UTF-8 text"),
-    "single class": (b"review,sentiment\na,positive\nb,positive\n", "single class"),
+    "single class": (b"review,sentiment\na,positive\nb,positive\n", "reviews.csv: only one class ('positive') in the training data"),
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from seqkit.data import Adapter, DataBundle, Split
 from seqkit.data.adapter import require_file
+from seqkit.data.labels import class_order, unknown_label
 from seqkit.data.splits import split_indices
 from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
 from seqkit.errors import DataError, did_you_mean
@@ -48,9 +49,7 @@ class SequenceAdapter(Adapter):
         if len(widths) != 1:
             raise DataError(f"{origins[0]}: sequences have different numbers of features: {sorted(widths)}")
         n_features = widths.pop()
-        classes = sorted(set(labels), key=lambda v: (not _is_number(v), float(v) if _is_number(v) else 0, v))
-        if len(classes) < 2:
-            raise DataError(f"{origins[0]}: the training data has a single class ({classes[0]!r})")
+        classes = class_order(labels, origins[0])
         y = self._encode(labels, origins, classes)
         split = self.config.get("split") or {}
         carve_test = 0.0 if test else split.get("test", 0.2)
@@ -82,8 +81,7 @@ class SequenceAdapter(Adapter):
         out = []
         for label, origin in zip(labels, origins):
             if label not in index:
-                hint = did_you_mean(label, classes)
-                raise DataError(f"{origin}: unknown label {label!r}. Expected one of: {', '.join(classes)}" + (f". {hint}" if hint else ""))
+                raise unknown_label(label, origin, classes, key="label")
             out.append(index[label])
         return np.asarray(out, dtype="int64")
 
@@ -114,14 +112,6 @@ class SequenceAdapter(Adapter):
 
     def read_inputs(self, path: Path, info: dict):
         return self.read(path)[0]
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 class UeaTsAdapter(SequenceAdapter):

@@ -10,7 +10,8 @@ from seqkit.data import Adapter, DataBundle, Split
 from seqkit.data.adapter import require_file
 from seqkit.data.splits import split_indices
 from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
-from seqkit.errors import DataError, did_you_mean
+from seqkit.data.labels import class_order, unknown_label
+from seqkit.errors import DataError
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
@@ -109,12 +110,8 @@ class TextTableAdapter(Adapter):
         declared = self.config.get("labels")
         if declared:
             return list(declared)
-        values = sorted({part for label in raw_labels for part in self._parts(label)})
-        if all(_is_int(v) for v in values):
-            values = sorted(values, key=int)
-        if len(values) < 2:
-            raise DataError(f"the training data has a single class ({values[0]!r}); a classifier needs at least two")
-        return values
+        origin = str(self.context.resolve(self.config.get("path") or self.config["train"]))
+        return class_order((part for label in raw_labels for part in self._parts(label)), origin)
 
     def _parts(self, label: str) -> list[str]:
         if self.config.get("multilabel"):
@@ -130,11 +127,7 @@ class TextTableAdapter(Adapter):
                 return index[value]
             if declared and _is_int(value) and 0 <= int(value) < len(classes):
                 return int(value)
-            hint = did_you_mean(value, classes)
-            raise DataError(
-                f"{origin}: unknown label {value!r} (data.label). Expected one of: {', '.join(classes)}"
-                + (f". {hint}" if hint else "")
-            )
+            raise unknown_label(value, origin, classes)
 
         if self.config.get("multilabel"):
             y = np.zeros((len(labels), len(classes)), dtype="float32")

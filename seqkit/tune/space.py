@@ -41,17 +41,6 @@ def entry_kind(entry: dict) -> str | None:
     return kinds[0] if len(kinds) == 1 else None
 
 
-def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[parts[-1]] = value
-
-
 def sample_values(entry: dict) -> list:
     """Values the entry can take at its edges (for validation)."""
     kind = entry_kind(entry)
@@ -98,10 +87,9 @@ def check_space(space: dict) -> list[tuple[str, str]]:
 
 
 def apply_values(recipe_data: dict, values: dict[str, Any]) -> dict:
-    data = copy.deepcopy(recipe_data)
-    for key, value in values.items():
-        set_dotted(data, key, value)
-    return data
+    from seqkit.recipe.loader import SourceMap, apply_overrides
+
+    return apply_overrides(copy.deepcopy(recipe_data), values, SourceMap("<tune>"))
 
 
 def declare(hp, space: dict) -> dict[str, Any]:
