@@ -8,10 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from seqkit.commands import Command
 from seqkit.hookspecs import hookimpl
 from seqkit.task import ClassificationTask, RegressionTask, Task
 
-__all__ = ["__version__", "hookimpl", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "search"]
+__all__ = ["__version__", "hookimpl", "Command", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "search"]
 
 
 def run(recipe, overrides=None, **kwargs):

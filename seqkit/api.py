@@ -17,6 +17,7 @@ from seqkit.errors import DataError, RunError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe, load_recipe, recipe_from_dict
 from seqkit.recipe.loader import SourceMap, apply_overrides
+from seqkit.task import decode_rows
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
@@ -64,7 +65,7 @@ class Run:
         if not inputs:
             return []
         outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
-        return self.task.decode(outputs, self.info)
+        return decode_rows(self.task, outputs, self.info, inputs)
 
     def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)

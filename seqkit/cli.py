@@ -87,7 +87,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed plugins and what each registers")
     p.add_argument("--json", action="store_true")
+    _add_plugin_commands(sub)
     return parser
+
+
+PLUGIN_COMMANDS: dict = {}
+
+
+def _add_plugin_commands(sub) -> None:
+    """Verbs registered by plugins (``seqkit_register_commands``). A plugin that fails to
+    load must not take the core verbs down with it: it is reported and skipped here, and
+    ``seqkit plugins`` names it with its reason."""
+    from seqkit.plugins import get_plugin_manager
+
+    PLUGIN_COMMANDS.clear()
+    try:
+        commands = get_plugin_manager().commands
+    except SeqkitError as exc:
+        print(f"seqkit: warning: plugin commands unavailable: {exc}", file=sys.stderr)
+        return
+    for name, command in commands.items():
+        if name in COMMANDS:
+            print(f"seqkit: warning: plugin {commands.owner(name)!r} registers command {name!r}, "
+                  "which is a core command; ignored", file=sys.stderr)
+            continue
+        p = sub.add_parser(name, help=command.help, description=command.description or command.help,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_arguments(p)
+        PLUGIN_COMMANDS[name] = command.run
 
 
 def _echo_for(args):
@@ -240,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
+        return handler(args)
     except SeqkitError as exc:
         print(f"seqkit: error: {exc}", file=sys.stderr)
         return exc.exit_code

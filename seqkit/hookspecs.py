@@ -42,3 +42,12 @@ def seqkit_register_encoders(register: Callable) -> None:
 @hookspec
 def seqkit_register_heads(register: Callable) -> None:
     """Register output heads: call ``register(name, head_class)`` once per head."""
+
+
+# -- Command line ------------------------------------------------------------------------
+
+
+@hookspec
+def seqkit_register_commands(register: Callable) -> None:
+    """Register command-line verbs: call ``register(seqkit.Command(...))`` once per verb
+    (e.g. ``seqkit forecast``, ``seqkit generate``). A verb may not reuse a core verb's name."""

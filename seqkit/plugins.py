@@ -32,7 +32,7 @@ class PluginInfo:
 
 
 class Registry:
-    """Name -> object map for one kind of thing (tasks, adapters, heads, encoders)."""
+    """Name -> object map for one kind of thing (tasks, adapters, encoders, heads, commands)."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -130,12 +130,13 @@ class PluginManager:
 
     def _build(self) -> dict[str, Registry]:
         self._ensure_loaded()
-        registries = {kind: Registry(kind) for kind in ("task", "adapter", "encoder", "head")}
+        registries = {kind: Registry(kind) for kind in ("task", "adapter", "encoder", "head", "command")}
         hooks = {
             "task": "seqkit_register_tasks",
             "adapter": "seqkit_register_adapters",
             "encoder": "seqkit_register_encoders",
             "head": "seqkit_register_heads",
+            "command": "seqkit_register_commands",
         }
         for plugin_name, plugin in self.pm.list_name_plugin():
             for kind, hook_name in hooks.items():
@@ -144,10 +145,10 @@ class PluginManager:
                     continue
                 registry = registries[kind]
 
-                if kind == "task":
+                if kind in ("task", "command"):
 
-                    def register(task, _r=registry, _o=plugin_name):
-                        _r.add(getattr(task, "name", None), task, _o)
+                    def register(obj, _r=registry, _o=plugin_name):
+                        _r.add(getattr(obj, "name", None), obj, _o)
 
                 else:
 
@@ -185,6 +186,10 @@ class PluginManager:
     @property
     def heads(self) -> Registry:
         return self.registries()["head"]
+
+    @property
+    def commands(self) -> Registry:
+        return self.registries()["command"]
 
     def plugin_infos(self) -> list[PluginInfo]:
         registries = self.registries()

@@ -35,8 +35,12 @@ class Task:
         """Test metrics from targets and raw model outputs (JSON-serialisable)."""
         return {}
 
-    def decode(self, y_pred: np.ndarray, info: dict) -> list[dict[str, Any]]:
-        """Raw model outputs -> one row per input for predictions files and printing."""
+    def decode(self, y_pred: np.ndarray, info: dict, inputs: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Raw model outputs -> one row per input for predictions files and printing.
+
+        ``inputs`` are the raw inputs (e.g. the sentences whose tokens a tagger labels) when
+        seqkit has them; a task that needs them declares the keyword (older tasks that
+        define ``decode(y_pred, info)`` keep working: see :func:`decode_rows`)."""
         return [{"output": np.asarray(row).tolist()} for row in y_pred]
 
     def describe_targets(self, y_true: np.ndarray, info: dict) -> list[str]:
@@ -94,7 +98,7 @@ class ClassificationTask(Task):
         y_true = np.asarray(y_true).reshape(-1).astype(int)
         return classification_metrics(y_true, self.predicted_indices(y_pred, info), classes)
 
-    def decode(self, y_pred, info):
+    def decode(self, y_pred, info, inputs=None):
         classes = list(info["classes"])
         probs = self.probabilities(y_pred, info)
         rows = []
@@ -212,7 +216,7 @@ class RegressionTask(Task):
             "n": int(len(y_true)),
         }
 
-    def decode(self, y_pred, info):
+    def decode(self, y_pred, info, inputs=None):
         names = list(info.get("targets") or [f"y{i}" for i in range(np.asarray(y_pred).reshape(len(y_pred), -1).shape[1])])
         return [{name: round(float(v), 6) for name, v in zip(names, np.asarray(row).reshape(-1))} for row in y_pred]
 
@@ -225,3 +229,14 @@ class RegressionTask(Task):
 
     def summary(self, metrics):
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in ("mae", "rmse", "r2") if k in metrics)
+
+
+def decode_rows(task: Task, y_pred: Any, info: dict, inputs: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    """Call ``task.decode``, passing ``inputs`` only to tasks whose ``decode`` accepts it."""
+    import inspect
+
+    try:
+        accepts = "inputs" in inspect.signature(task.decode).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    return task.decode(y_pred, info, inputs=inputs) if accepts else task.decode(y_pred, info)

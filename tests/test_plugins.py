@@ -75,6 +75,37 @@ def test_failing_hook_is_reported_by_plugin_name(manager):
         manager.unregister("broken_hook")
 
 
+def test_plugin_commands_become_cli_verbs(manager, capsys):
+    from seqkit import cli
+
+    calls = []
+
+    def add_arguments(parser):
+        parser.add_argument("word")
+        parser.add_argument("--times", type=int, default=1)
+
+    def run(args):
+        calls.append((args.word, args.times))
+        return 3
+
+    commands = [
+        seqkit.Command("shout", "repeat a word", add_arguments, run),
+        seqkit.Command("predict", "tries to replace a core verb", add_arguments, run),
+    ]
+    plugin = SimpleNamespace(seqkit_register_commands=seqkit.hookimpl(lambda register: [register(c) for c in commands]))
+    manager.register(plugin, name="shouting_plugin")
+    try:
+        assert manager.commands.owner("shout") == "shouting_plugin"
+        assert cli.main(["shout", "hey", "--times", "2"]) == 3
+        assert calls == [("hey", 2)]
+        assert "core command; ignored" in capsys.readouterr().err
+        help_text = cli.build_parser().format_help()
+        assert "shout" in help_text and "repeat a word" in help_text
+    finally:
+        manager.unregister("shouting_plugin")
+    assert "shout" not in cli.build_parser().format_help()
+
+
 def test_entry_point_that_fails_to_import_is_named(monkeypatch):
     broken = importlib.metadata.EntryPoint(name="ghost", value="seqkit_ghost_plugin_missing", group="seqkit")
 

@@ -20,6 +20,7 @@ from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
 from seqkit.recipe.loader import read_recipe_file
+from seqkit.task import decode_rows
 from seqkit.recipe import validate as validate_recipe
 from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
 
@@ -405,14 +406,14 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 
     examples = recipe.get("predict.examples")
     if examples:
-        rows = parts.task.decode(exported.predict(parts.adapter.encode_inputs(examples, info), verbose=0), info)
+        rows = decode_rows(parts.task, exported.predict(parts.adapter.encode_inputs(examples, info), verbose=0), info, examples)
         for raw, row in zip(examples, rows):
             echo(parts.task.format_prediction(raw, row))
     return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported)
 
 
 def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
-    rows = parts.task.decode(y_pred, parts.bundle.info)
+    rows = decode_rows(parts.task, y_pred, parts.bundle.info, split.raw)
     targets = parts.task.describe_targets(split.y, parts.bundle.info)
     raw = split.raw if split.raw is not None else [""] * len(rows)
     table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
