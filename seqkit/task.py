@@ -60,6 +60,12 @@ class Task:
         """Task-specific plots of the test split; return the files written."""
         return []
 
+    def evaluate_model(self, model: Any, bundle: Any, info: dict, plot_dir: Path, echo: Any = print) -> dict[str, Any]:
+        """Further evaluation with the trained model, after the test split (e.g. a forecaster's
+        rolling-origin backtest against baselines). ``bundle`` is the run's ``DataBundle``,
+        ``echo`` prints. The returned entries are added to ``metrics.json``. Default: none."""
+        return {}
+
 
 class ClassificationTask(Task):
     """Single-label (binary or multiclass) or multilabel classification.

@@ -65,6 +65,8 @@ class HeadSpec:
     keras_module: str | None = None
     #: True if the head needs the backbone's whole output sequence.
     needs_sequence: bool = False
+    #: True if the head layer is called as ``head(backbone_output, model_inputs)``.
+    needs_inputs: bool = False
 
     def __init__(self, config: dict, info: dict):
         self.config = config

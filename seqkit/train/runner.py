@@ -87,7 +87,9 @@ def build_training_model(parts: Parts, preprocessor):
         kernel_regularizer=regularizer,
         name="backbone",
     )(x)
-    outputs = parts.head.build(regularizer=regularizer)(x)
+    head = parts.head.build(regularizer=regularizer)
+    # A head may also read the model's inputs (e.g. a forecaster adding the last observed value back).
+    outputs = head(x, inputs) if parts.head.needs_inputs else head(x)
     return keras.Model(inputs, outputs, name=parts.recipe.name.replace(".", "_"))
 
 
@@ -398,6 +400,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         _write_predictions(run_dir, parts, bundle.test, test_pred)
         run_dir.plots.mkdir(exist_ok=True)
         parts.task.plots(run_dir.plots, bundle.test.y, test_pred, info)
+        metrics.update(parts.task.evaluate_model(model, bundle, info, run_dir.plots, echo) or {})
         echo(f"seqkit: test {parts.task.summary(metrics['test'])}")
     from seqkit.export.plots import plot_learning_curves
 
