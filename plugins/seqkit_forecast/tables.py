@@ -1,0 +1,350 @@
+"""Time-series tables -> regular, gap-free series.
+
+Reads CSV or Parquet files (or a data set that statsmodels ships) in long format (a series id
+column, a timestamp column, value columns) or wide format (one column per series), checks
+that every series sits on a regular time grid, and fills missing timestamps and values with
+the recipe's policy, or stops at the first bad row with its file and row number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seqkit.data.adapter import require_file
+from seqkit.errors import DataError
+
+FILL_POLICIES = ("none", "ffill", "interpolate", "zero")
+CALENDAR_FEATURES = ("hour", "weekday", "month", "dayofyear", "minute")
+# Periods of the calendar features; each becomes a sine / cosine pair.
+_CALENDAR_PERIODS = {"hour": 24, "weekday": 7, "month": 12, "dayofyear": 366, "minute": 60}
+STATSMODELS_DATASETS = ("co2", "sunspots")
+
+
+@dataclass
+class Series:
+    """One regular series. ``values`` holds (steps, channels) in column order ``columns``;
+    ``rows`` the 1-based source row of each step (0 for a filled step)."""
+
+    id: str
+    time: np.ndarray  # datetime64[ns] or int64 steps
+    values: np.ndarray  # float64 (steps, channels)
+    rows: np.ndarray
+    filled: int = 0
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+@dataclass
+class Table:
+    """Every series of a table, with the facts shared by all of them."""
+
+    series: list[Series]
+    columns: list[str]  # channel names: targets, past covariates, future covariates
+    freq: str | None  # pandas offset alias, or None for integer steps
+    step: int = 1  # for integer steps
+    source: str = ""
+    filled: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def read_frame(config: dict, base_resolve, what: str = "data file"):
+    """Return (pandas DataFrame, source name, row offset) for the recipe's data."""
+    import pandas as pd
+
+    if config.get("dataset"):
+        name = config["dataset"]
+        import importlib
+
+        module = importlib.import_module(f"statsmodels.datasets.{name}")
+        frame = module.load_pandas().data
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.rename_axis("date").reset_index()
+        return frame, f"statsmodels {name} data", 1
+    if not config.get("path"):
+        raise DataError("data.path: give a CSV or Parquet file (or data.dataset for a statsmodels data set)")
+    path = base_resolve(config["path"])
+    return read_file(path, what), str(path), 2
+
+
+def read_file(path: Path, what: str = "data file"):
+    """Read a CSV or Parquet file into a DataFrame; one-line errors."""
+    import pandas as pd
+
+    require_file(path, what)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".tsv", ".txt"):
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot read {what}: {first}") from None
+    raise DataError(f"{path}: unsupported file type {suffix!r}; expected .csv, .tsv or .parquet")
+
+
+def _where(source: str, row: int, offset: int) -> str:
+    """'file:LINE' for CSV (header is line 1), 'source row N' otherwise."""
+    if offset == 2:
+        return f"{source}:{row}"
+    return f"{source} row {row}"
+
+
+def _require(frame, columns, source, key):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        from seqkit.errors import did_you_mean
+
+        hint = did_you_mean(missing[0], list(map(str, frame.columns)))
+        raise DataError(
+            f"{source}: {key}: column {missing[0]!r} not found. {hint + ' ' if hint else ''}"
+            f"Columns: {', '.join(map(str, frame.columns))}"
+        )
+
+
+def to_long(frame, config: dict, source: str):
+    """Normalise wide tables to long ones. Returns (frame, id column or None, value columns,
+    target names)."""
+    time = config.get("time", "date")
+    _require(frame, [time], source, "data.time")
+    if config.get("layout", "long") == "wide":
+        columns = config.get("columns") or [c for c in frame.columns if c != time]
+        _require(frame, columns, source, "data.columns")
+        if config.get("past_covariates") or config.get("future_covariates"):
+            raise DataError(f"{source}: data.layout wide: covariates need the long layout (one row per series and time)")
+        name = config.get("target_name", "value")
+        frame = frame.reset_index(drop=True)
+        frame["__row__"] = np.arange(len(frame)) + 1
+        long = frame.melt(id_vars=[time, "__row__"], value_vars=columns, var_name="__series__", value_name=name)
+        return long, "__series__", [name], [name]
+    series = config.get("series")
+    ids = [series] if isinstance(series, str) else list(series or [])
+    targets = list(config.get("targets") or [])
+    if not targets:
+        raise DataError(f"{source}: data.targets: name the target column(s)")
+    values = targets + list(config.get("past_covariates") or []) + list(config.get("future_covariates") or [])
+    _require(frame, ids, source, "data.series")
+    _require(frame, targets, source, "data.targets")
+    _require(frame, list(config.get("past_covariates") or []), source, "data.past_covariates")
+    _require(frame, list(config.get("future_covariates") or []), source, "data.future_covariates")
+    frame = frame.reset_index(drop=True)
+    frame["__row__"] = np.arange(len(frame)) + 1
+    if len(ids) > 1:
+        frame["__series__"] = frame[ids].astype(str).agg("/".join, axis=1)
+        return frame, "__series__", values, targets
+    return frame, (ids[0] if ids else None), values, targets
+
+
+def parse_time(frame, column: str, source: str, offset: int):
+    """Timestamps as datetime64 (or int64 steps for integer time columns)."""
+    import pandas as pd
+
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.to_numpy(dtype="float64")
+        bad = ~np.isfinite(values) | (values != np.round(values))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: time {raw.iloc[i]!r} is not an integer step")
+        return values.astype("int64"), False
+    parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: cannot read timestamp {raw.iloc[i]!r} in column {column!r}")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.to_numpy(dtype="datetime64[ns]"), True
+
+
+def infer_freq(times: np.ndarray) -> str:
+    """The pandas frequency of a datetime array (the most common step if gaps hide it)."""
+    import pandas as pd
+
+    if len(times) < 3:
+        raise DataError("cannot infer the time step from fewer than 3 timestamps; set data.freq")
+    freq = pd.infer_freq(pd.DatetimeIndex(times))
+    if freq:
+        return freq
+    diffs = np.diff(times).astype("timedelta64[ns]")
+    values, counts = np.unique(diffs, return_counts=True)
+    step = pd.Timedelta(values[np.argmax(counts)])
+    return pd.tseries.frequencies.to_offset(step).freqstr
+
+
+def load_table(config: dict, base_resolve, frame=None, source: str | None = None, offset: int = 2, freq=None, allow_future_rows=False) -> Table:
+    """Read, check and fill the recipe's table. ``frame`` replaces the recipe's file (forecast
+    inputs); ``freq`` forces the model's frequency; ``allow_future_rows`` keeps trailing rows
+    whose targets are empty (they carry known-future covariates)."""
+    import pandas as pd
+
+    if frame is None:
+        frame, source, offset = read_frame(config, base_resolve)
+    source = source or "data"
+    if len(frame) == 0:
+        raise DataError(f"{source}: no rows")
+    frame, id_column, value_columns, targets = to_long(frame, config, source)
+    time_column = config.get("time", "date")
+    times, is_datetime = parse_time(frame, time_column, source, offset)
+    frame = frame.assign(__time__=times)
+    for column in value_columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            converted = pd.to_numeric(frame[column], errors="coerce")
+            bad = converted.isna() & frame[column].notna()
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number")
+    fill = config.get("fill", "none")
+    declared = freq or config.get("freq")
+    groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
+    if is_datetime:
+        if declared:
+            try:
+                offset_obj = pd.tseries.frequencies.to_offset(declared)
+            except ValueError:
+                raise DataError(f"data.freq: {declared!r} is not a pandas frequency (e.g. h, D, W-SAT, MS)") from None
+            freq_str = offset_obj.freqstr
+        else:
+            first = np.sort(groups[0][1]["__time__"].to_numpy())
+            freq_str = infer_freq(first)
+        step_int = 1
+    else:
+        freq_str = None
+        if declared:
+            raise DataError("data.freq: the time column holds integer steps; leave data.freq out (set data.step)")
+        step_int = int(config.get("step") or 0)
+        if not step_int:
+            diffs = np.diff(np.sort(groups[0][1]["__time__"].to_numpy()))
+            step_int = int(np.bincount(diffs[diffs > 0]).argmax()) if (diffs > 0).any() else 1
+    series_list = []
+    filled_total = 0
+    n_targets = len(targets)
+    for key, group in groups:
+        sid = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        group = group.sort_values("__time__", kind="stable")
+        t = group["__time__"].to_numpy()
+        rows = group["__row__"].to_numpy()
+        dup = np.flatnonzero(t[1:] == t[:-1])
+        if len(dup):
+            i = dup[0] + 1
+            raise DataError(f"{_where(source, int(rows[i]), offset)}: duplicate timestamp {_fmt(t[i])}{_in(sid)}")
+        if is_datetime:
+            grid = pd.date_range(t[0], t[-1], freq=freq_str).to_numpy(dtype="datetime64[ns]")
+        else:
+            grid = np.arange(t[0], t[-1] + 1, step_int, dtype="int64")
+        position = np.searchsorted(grid, t)
+        off_grid = (position >= len(grid)) | (grid[np.minimum(position, len(grid) - 1)] != t)
+        if off_grid.any():
+            i = int(np.flatnonzero(off_grid)[0])
+            raise DataError(
+                f"{_where(source, int(rows[i]), offset)}: irregular timestamp {_fmt(t[i])}{_in(sid)}: not on the "
+                f"{freq_str or f'step-{step_int}'} grid that starts at {_fmt(t[0])}; fix the row or set data.freq"
+            )
+        values = group[value_columns].to_numpy(dtype="float64")
+        if allow_future_rows:
+            observed = np.flatnonzero(np.isfinite(values[:, :n_targets]).all(axis=1))
+            last = observed[-1] + 1 if len(observed) else 0
+        else:
+            last = len(values)
+        gaps = np.flatnonzero(np.diff(position[:last]) > 1) if last > 1 else np.array([], dtype=int)
+        missing_values = ~np.isfinite(values[:last]).all(axis=1)
+        if fill == "none":
+            if len(gaps):
+                i = int(gaps[0] + 1)
+                count = int(position[i] - position[i - 1] - 1)
+                raise DataError(
+                    f"{_where(source, int(rows[i]), offset)}: missing timestamps{_in(sid)}: {count} step(s) between "
+                    f"{_fmt(t[i - 1])} and {_fmt(t[i])}; set data.fill (ffill, interpolate, zero) to fill them"
+                )
+            if missing_values.any():
+                i = int(np.flatnonzero(missing_values)[0])
+                column = value_columns[int(np.flatnonzero(~np.isfinite(values[i]))[0])]
+                raise DataError(
+                    f"{_where(source, int(rows[i]), offset)}: missing value in column {column!r}{_in(sid)}; "
+                    "set data.fill (ffill, interpolate, zero) to fill it"
+                )
+        full = np.full((len(grid), len(value_columns)), np.nan)
+        full[position] = values
+        full_rows = np.zeros(len(grid), dtype="int64")
+        full_rows[position] = rows
+        end = int(position[last - 1]) + 1 if last else 0
+        filled = int((~np.isfinite(full[:end])).any(axis=1).sum())
+        if filled and fill != "none":
+            full[:end] = _fill(full[:end], fill)
+        if allow_future_rows and end < len(grid):
+            # Rows after the last observed target only carry known-future covariates.
+            tail = full[end:]
+            tail[:, :n_targets] = np.nan
+        filled_total += filled
+        series_list.append(Series(sid, grid, full, full_rows, filled))
+    notes = [f"filled {filled_total} missing step(s) with data.fill={fill}"] if filled_total else []
+    return Table(series_list, value_columns, freq_str, step_int, source, filled_total, notes)
+
+
+def _fill(values: np.ndarray, policy: str) -> np.ndarray:
+    import pandas as pd
+
+    frame = pd.DataFrame(values)
+    if policy == "ffill":
+        frame = frame.ffill().bfill()
+    elif policy == "interpolate":
+        frame = frame.interpolate(method="linear", limit_direction="both")
+    elif policy == "zero":
+        frame = frame.fillna(0.0)
+    return frame.to_numpy(dtype="float64")
+
+
+def _fmt(t) -> str:
+    if isinstance(t, np.datetime64):
+        import pandas as pd
+
+        return str(pd.Timestamp(t))
+    return str(int(t))
+
+
+def _in(sid: str) -> str:
+    return f" in series {sid!r}" if sid else ""
+
+
+def calendar_features(times: np.ndarray, names: list[str]) -> np.ndarray:
+    """Sine / cosine pairs of the requested calendar features: (steps, 2 * len(names))."""
+    import pandas as pd
+
+    if not names:
+        return np.zeros((len(times), 0))
+    index = pd.DatetimeIndex(times)
+    columns = []
+    for name in names:
+        value = {
+            "hour": index.hour,
+            "weekday": index.weekday,
+            "month": index.month - 1,
+            "dayofyear": index.dayofyear - 1,
+            "minute": index.minute,
+        }[name].to_numpy(dtype="float64")
+        angle = 2 * np.pi * value / _CALENDAR_PERIODS[name]
+        columns += [np.sin(angle), np.cos(angle)]
+    return np.stack(columns, axis=1)
+
+
+def future_times(last, count: int, freq: str | None, step: int) -> np.ndarray:
+    """The ``count`` timestamps after ``last`` on the series' grid."""
+    import pandas as pd
+
+    if freq is None:
+        return np.asarray(last, dtype="int64") + step * np.arange(1, count + 1, dtype="int64")
+    return pd.date_range(pd.Timestamp(last), periods=count + 1, freq=freq)[1:].to_numpy(dtype="datetime64[ns]")
+
+
+def default_seasonal_period(freq: str | None) -> int:
+    """A sensible season for the frequency: hourly 24, daily 7, weekly 52, monthly 12..."""
+    if not freq:
+        return 1
+    import re
+
+    base = re.sub(r"^\d+", "", freq).split("-")[0].upper()
+    return {"H": 24, "BH": 8, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
+            "T": 60, "MIN": 60}.get(base, 1)
