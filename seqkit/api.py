@@ -67,6 +67,15 @@ class Run:
         outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
         return decode_rows(self.task, outputs, self.info, inputs)
 
+    def generate(self, **options) -> Any:
+        """Generate new sequences with the saved model, for tasks that define
+        ``generate(run, **options)`` (e.g. the music plugin's ``melody`` and ``piano_roll``:
+        ``steps``, ``temperature``, ``top_k``, ``beam``, ``primer``, ``seed``, ``out``)."""
+        generate = getattr(self.task, "generate", None)
+        if generate is None:
+            raise RunError(f"{self.path}: task {self.recipe.task!r} does not generate sequences")
+        return generate(self, **options)
+
     def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)
         return inputs, self.predict(inputs)
