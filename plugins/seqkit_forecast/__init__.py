@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 
 def forecast(run, data, horizon=None, output=None):
-    """Forecast new data with a finished run; see :func:`seqkit_forecast.forecast.forecast`."""
-    from seqkit_forecast.forecast import forecast as _forecast
+    """Forecast new data with a finished run; see :func:`seqkit_forecast.inference.forecast`."""
+    from seqkit_forecast.inference import forecast as _forecast
 
     return _forecast(run, data, horizon=horizon, output=output)
 
@@ -57,7 +57,7 @@ def seqkit_register_heads(register):
 @hookimpl
 def seqkit_register_commands(register):
     from seqkit import Command
-    from seqkit_forecast.forecast import FORECAST_HELP, add_arguments, run_command
+    from seqkit_forecast.inference import FORECAST_HELP, add_arguments, run_command
 
     register(Command("forecast", FORECAST_HELP, add_arguments, run_command,
                      description=FORECAST_HELP + ".\n\nexample:\n  seqkit forecast runs/co2-weekly/<run-id> --input new.csv --horizon 26"))

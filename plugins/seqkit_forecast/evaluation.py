@@ -173,10 +173,16 @@ def table(title: str, models: dict) -> str:
     header = f"{'model':<16}" + "".join(f"{label if key != 'coverage' else f'cover{int(round((level or 0) * 100))}':>10}" for key, label in COLUMNS)
     lines = [title, header]
     for row in rows:
-        cells = "".join(f"{row[key]:>10.4f}" if isinstance(row[key], float) else f"{'-':>10}" for key, _ in COLUMNS)
+        cells = "".join(_cell(row[key]) for key, _ in COLUMNS)
         lines.append(f"{row['model']:<16}{cells}")
     lines.append("(* on the scaled data: standardised with training statistics; the rest in the data's units; MASE against the training part's seasonal naive)")
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if not isinstance(value, float):
+        return f"{'-':>10}"
+    return f"{value:>10.4f}" if abs(value) < 1e5 else f"{value:>10.3g}"
 
 
 def plot_examples(examples, info, plot_dir: Path) -> list[Path]:

@@ -88,9 +88,9 @@ def read_file(path: Path, what: str = "data file"):
 
 
 def _where(source: str, row: int, offset: int) -> str:
-    """'file:LINE' for CSV (header is line 1), 'source row N' otherwise."""
+    """'file:LINE' for CSV (``row`` counts data rows from 1; the header is line 1), 'source row N' otherwise."""
     if offset == 2:
-        return f"{source}:{row}"
+        return f"{source}:{row + 1}"
     return f"{source} row {row}"
 
 
