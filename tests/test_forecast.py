@@ -325,15 +325,17 @@ def test_gaussian_and_point_heads_build_and_reload(tmp_path):
         inputs = keras.Input((30, 3))
         x = WindowEncoder(lookback=24, normalized=[0, 1])(inputs)
         x = keras.layers.LSTM(4)(x)
-        out = ForecastHead(kind=kind, horizon=6, lookback=24, targets=[0], future=[2], quantiles=[0.1, 0.5, 0.9] if kind == "quantile" else [])(x, inputs)
+        out = ForecastHead(kind=kind, horizon=6, lookback=24, targets=[0], future=[2], highway=8 if kind != "point" else 0,
+                           quantiles=[0.1, 0.5, 0.9] if kind == "quantile" else [])(x, inputs)
         model = keras.Model(inputs, out)
         data = np.random.default_rng(0).normal(size=(2, 30, 3)).astype("float32")
         before = model.predict(data, verbose=0)
         assert before.shape == shape
         model.save(tmp_path / f"{kind}.keras")
         np.testing.assert_allclose(load_model(tmp_path / f"{kind}.keras").predict(data, verbose=0), before, rtol=1e-5)
-    # With window_norm "last", a zero network forecasts the last observed value (the naive forecast).
-    head = ForecastHead(kind="point", horizon=3, lookback=4, targets=[0])
+    # With window_norm "last", a zero network forecasts the last observed value (the naive
+    # forecast); the highway starts at zero.
+    head = ForecastHead(kind="point", horizon=3, lookback=4, targets=[0], highway=4)
     state = keras.ops.zeros((1, 5))
     head.build((1, 5))
     head.direct.kernel.assign(np.zeros_like(head.direct.kernel.numpy()))

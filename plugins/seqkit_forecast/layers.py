@@ -91,8 +91,10 @@ class ForecastHead(keras.layers.Layer):
 
     Every step of the horizon is read out at once: ``Dense(horizon * targets * k)`` of the
     state, plus, when there are known-future covariates (calendar features...), a small
-    per-step network of the state and that step's covariates. The window's reference level
-    (``norm``) is added back to the location outputs.
+    per-step network of the state and that step's covariates, plus optionally an
+    autoregressive "highway" as in LSTNet (Lai et al. 2018): a linear map, shared by the
+    targets, from each target's last ``highway`` levelled values to its horizon. The window's
+    reference level (``norm``) is added back to the location outputs.
 
     Args:
         kind: ``"point"`` -> (batch, horizon, targets); ``"quantile"`` -> (..., quantiles),
@@ -104,6 +106,7 @@ class ForecastHead(keras.layers.Layer):
         norm: must match the encoder's.
         hidden_units: width of the per-step covariate network.
         dropout: on the backbone state.
+        highway: steps of the linear autoregressive component (0: none).
 
     Call arguments:
         state: (batch, units) backbone output.
@@ -111,7 +114,7 @@ class ForecastHead(keras.layers.Layer):
     """
 
     def __init__(self, kind="point", horizon=1, lookback=1, targets=(0,), future=(), quantiles=(), norm="last",
-                 hidden_units=32, dropout=0.0, kernel_regularizer=None, **kwargs):
+                 hidden_units=32, dropout=0.0, highway=0, kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         if kind not in KINDS:
             raise ValueError(f"Invalid value received for argument `kind`. Expected one of {KINDS}. Received: kind={kind!r}")
@@ -128,6 +131,9 @@ class ForecastHead(keras.layers.Layer):
         self.norm = norm
         self.hidden_units = int(hidden_units)
         self.dropout = float(dropout)
+        self.highway = int(highway or 0)
+        if not 0 <= self.highway <= self.lookback:
+            raise ValueError(f"Invalid value received for argument `highway`. Expected 0 to lookback ({self.lookback}). Received: highway={highway}")
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.k = {"point": 1, "quantile": len(self.quantiles), "gaussian": 2}[kind]
         n_out = len(self.targets) * self.k
@@ -136,6 +142,9 @@ class ForecastHead(keras.layers.Layer):
         if self.future:
             self.step_hidden = keras.layers.Dense(self.hidden_units, activation="relu", kernel_regularizer=self.kernel_regularizer, name="step_hidden")
             self.step_out = keras.layers.Dense(n_out, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="step_out")
+        if self.highway:
+            # Starts at zero: the untrained model is the naive (or window-mean) forecast.
+            self.highway_dense = keras.layers.Dense(self.horizon, kernel_initializer="zeros", dtype="float32", name="highway")
 
     def build(self, state_shape, inputs_shape=None):
         units = state_shape[-1]
@@ -143,6 +152,8 @@ class ForecastHead(keras.layers.Layer):
         if self.future:
             self.step_hidden.build((state_shape[0], self.horizon, units + len(self.future)))
             self.step_out.build((state_shape[0], self.horizon, self.hidden_units))
+        if self.highway:
+            self.highway_dense.build((state_shape[0], len(self.targets), self.highway))
 
     def call(self, state, inputs, training=None):
         n_targets = len(self.targets)
@@ -157,7 +168,14 @@ class ForecastHead(keras.layers.Layer):
             step = self.step_out(self.step_hidden(ops.concatenate([repeated, covariates], axis=-1)))
             out = out + ops.reshape(step, (-1, self.horizon, n_targets, self.k))
         out = ops.cast(out, "float32")
-        reference = _reference(ops.cast(inputs, "float32"), self.lookback, self.targets, self.norm)
+        inputs = ops.cast(inputs, "float32")
+        reference = _reference(inputs, self.lookback, self.targets, self.norm)
+        if self.highway:
+            recent = ops.take(inputs[:, self.lookback - self.highway : self.lookback, :], self.targets, axis=2)
+            if reference is not None:
+                recent = recent - reference
+            linear = ops.transpose(self.highway_dense(ops.transpose(recent, (0, 2, 1))), (0, 2, 1))  # (batch, horizon, targets)
+            out = out + ops.expand_dims(linear, -1) * ops.convert_to_tensor([1.0] + [1.0 if self.kind == "quantile" else 0.0] * (self.k - 1))
         if self.kind == "point":
             out = out[..., 0]
             return out if reference is None else out + reference
@@ -184,6 +202,7 @@ class ForecastHead(keras.layers.Layer):
             "norm": self.norm,
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
+            "highway": self.highway,
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer) if self.kernel_regularizer else None,
         }
 

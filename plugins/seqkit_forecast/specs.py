@@ -45,6 +45,8 @@ class _ForecastHeadSpec(HeadSpec):
             "hidden_units": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 32,
                              "description": "Width of the per-step network over known-future covariates."},
             "dropout": {**RATE, "default": 0.0, "description": "On the backbone state."},
+            "highway": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 0,
+                        "description": "LSTNet-style linear autoregressive component over the last N lookback steps (0: none)."},
         }
     }
 
@@ -52,6 +54,10 @@ class _ForecastHeadSpec(HeadSpec):
         super().__init__(config, info)
         # Decoding, backtests and `seqkit forecast` read the head's kind from the run's data info.
         info["head"] = {"kind": self.kind, "quantiles": self._quantiles()}
+        if config.get("highway", 0) > info["lookback"]:
+            from seqkit.errors import RecipeError
+
+            raise RecipeError(f"model.head.highway: expected at most data.lookback ({info['lookback']}). Received: {config['highway']}")
 
     def _quantiles(self):
         return sorted(float(q) for q in self.config.get("quantiles", DEFAULT_QUANTILES)) if self.kind != "point" else []
@@ -76,6 +82,7 @@ class _ForecastHeadSpec(HeadSpec):
             norm=self.info.get("norm", "last"),
             hidden_units=self.config.get("hidden_units", 32),
             dropout=self.config.get("dropout", 0.0),
+            highway=self.config.get("highway", 0),
             kernel_regularizer=regularizer,
             name="forecast",
         )
