@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -103,6 +104,16 @@ class Run:
         return f"Run({str(self.path)!r}, status={self.status!r})"
 
 
+@dataclass
+class WorkerRun:
+    """What a worker other than the chief returns from a distributed run: it wrote no run
+    directory (the chief did)."""
+
+    worker_index: int
+    history: list[dict]  # per-epoch logs, the same as the chief's history.csv
+    model: Any  # the trained network (preprocessed inputs), an undistributed copy
+
+
 def _as_recipe(recipe, overrides) -> Recipe:
     if isinstance(recipe, Recipe):
         if overrides:
@@ -113,19 +124,45 @@ def _as_recipe(recipe, overrides) -> Recipe:
     return load_recipe(recipe, overrides)
 
 
-def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False) -> Run:
-    """Train (and, unless ``evaluate=False``, test) a recipe: a path, a dict or a Recipe."""
+def overrides_dict(overrides: list[str] | dict | None) -> dict:
+    """``--set``-style overrides (strings or a mapping) as one mapping of dotted keys."""
+    from seqkit.recipe.loader import parse_override
+
+    if not overrides:
+        return {}
+    return dict(overrides) if isinstance(overrides, dict) else dict(parse_override(text) for text in overrides)
+
+
+def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False, workers=None, worker_index=None) -> "Run | WorkerRun":
+    """Train (and, unless ``evaluate=False``, test) a recipe: a path, a dict or a Recipe.
+
+    ``workers`` (``"HOST:PORT,HOST:PORT"`` or a list, the chief first) and ``worker_index``
+    make this process one worker of a distributed run (like ``--workers`` / ``--worker-index``).
+    Only the chief (index 0) writes a run directory and returns a :class:`Run`; the other
+    workers return a :class:`WorkerRun`.
+    """
+    from seqkit.train.distribute import overrides_for
     from seqkit.train.runner import start_run
 
+    distribution = overrides_for(workers, worker_index)
+    if distribution:
+        overrides = {**overrides_dict(overrides), **distribution}
     result = start_run(_as_recipe(recipe, overrides), evaluate=evaluate, echo=_quiet if quiet else print)
+    if result.model is None:
+        return WorkerRun(result.metrics["worker"], result.metrics["history"], result.trained)
     return Run(result.run_dir, result.recipe, model=result.model)
 
 
-def resume(path, quiet: bool = False) -> Run:
-    """Continue an interrupted or failed run from its last checkpoint."""
+def resume(path, quiet: bool = False, workers=None, worker_index=None, distribution: dict | None = None) -> "Run | WorkerRun":
+    """Continue an interrupted or failed run from its last checkpoint. In a distributed run
+    every worker resumes the same run directory (shared storage or a copy of it)."""
+    from seqkit.train.distribute import overrides_for
     from seqkit.train.runner import resume_run
 
-    result = resume_run(path, echo=_quiet if quiet else print)
+    distribution = {**(distribution or {}), **overrides_for(workers, worker_index)}
+    result = resume_run(path, echo=_quiet if quiet else print, distribution=distribution or None)
+    if result.model is None:
+        return WorkerRun(result.metrics["worker"], result.metrics["history"], result.trained)
     return Run(result.run_dir, result.recipe, model=result.model)
 
 

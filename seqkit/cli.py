@@ -33,6 +33,15 @@ def _add_recipe_args(parser: argparse.ArgumentParser, optional: bool = False) ->
     )
 
 
+def _add_distribution_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("distributed training (see README, Scale-out)")
+    group.add_argument("--workers", metavar="HOST:PORT,...",
+                       help="every worker's address, the chief first: multi_worker on TensorFlow, data_parallel on JAX "
+                            "(sets distribution.workers)")
+    group.add_argument("--worker-index", type=int, metavar="I",
+                       help="this process's place in --workers (0 = chief, which alone writes the run directory)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqkit",
@@ -48,11 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--output", metavar="DIR", help="root folder for run directories (default: output.dir, 'runs')")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_distribution_args(p)
 
     p = sub.add_parser("train", help="train and save the model, without test evaluation")
     _add_recipe_args(p)
     p.add_argument("--output", metavar="DIR", help="root folder for run directories")
     p.add_argument("--quiet", action="store_true")
+    _add_distribution_args(p)
 
     p = sub.add_parser("tune", help="hyperparameter search over the recipe's tune.space (KerasTuner)")
     _add_recipe_args(p, optional=True)
@@ -126,16 +137,21 @@ def cmd_run(args, evaluate=True) -> int:
     from seqkit.recipe import load_recipe
     from seqkit.train.runner import start_run
 
+    from seqkit.train.distribute import overrides_for
+
+    distribution = overrides_for(args.workers, args.worker_index)
     if getattr(args, "resume", None):
         if args.recipe or args.overrides:
             raise SeqkitError("--resume takes a run directory only; the run's own recipe is used (no RECIPE or --set)")
-        api.resume(args.resume, quiet=args.quiet)
+        api.resume(args.resume, quiet=args.quiet, distribution=distribution)
         return 0
     if not args.recipe:
         raise SeqkitError("run: expected a RECIPE file (or --resume RUN_DIR)")
     overrides = list(args.overrides)
     if args.output:
         overrides.append(f"output.dir={args.output}")
+    if distribution:
+        overrides = {**api.overrides_dict(overrides), **distribution}
     recipe = load_recipe(args.recipe, overrides)
     start_run(recipe, evaluate=evaluate, echo=_echo_for(args))
     return 0

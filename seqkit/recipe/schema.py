@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from seqkit.train.distribute import SCHEMA as DISTRIBUTION
 from seqkit.tune.space import ENTRY_SCHEMA
 
 POSITIVE_INT = {"type": "integer", "minimum": 1}
@@ -208,6 +209,7 @@ CORE = {
             },
         },
         "tune": TUNE,
+        "distribution": DISTRIBUTION,
     },
 }
 

@@ -192,7 +192,14 @@ def _load_preprocessor(path: Path):
 
 
 def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = print) -> "RunResult":
-    """Create a new run directory for `recipe` and execute it."""
+    """Create a new run directory for `recipe` and execute it. In a distributed run only the
+    chief does; the other workers train in a scratch folder (seqkit.train.distribute)."""
+    from seqkit.train import distribute
+
+    plan = distribute.plan_for(recipe)
+    if not plan.is_chief:
+        with distribute.worker_directory(plan) as scratch:
+            return _execute(recipe, scratch, evaluate, manager, echo, resume=False)
     root = Path(recipe.get("output.dir") or "runs")
     run_dir = RunDirectory.create(root, recipe.name)
     header = f"# Resolved recipe of run {run_dir.path.name} (defaults filled in).\n"
@@ -211,19 +218,30 @@ def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = 
     return _execute(recipe, run_dir, evaluate, manager, echo, resume=False)
 
 
-def load_run_recipe(run_dir: RunDirectory, manager=None) -> Recipe:
+def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None = None) -> Recipe:
+    from seqkit.recipe.loader import apply_overrides
+
     meta = run_dir.read_json("run.json")
     data, source = read_recipe_file(run_dir.file("recipe.yaml"))
+    apply_overrides(data, overrides, source)
     validate_recipe(data, source, manager)
     return Recipe(data, source, Path(meta["base_dir"]) / "recipe.yaml")
 
 
-def resume_run(path, manager=None, echo: Echo = print) -> "RunResult":
+def resume_run(path, manager=None, echo: Echo = print, distribution: dict | None = None) -> "RunResult":
+    """Continue a run; ``distribution`` overrides (dotted keys) set this worker's place."""
+    from seqkit.train import distribute
+
     run_dir = RunDirectory.open(path)
     status = run_dir.status().get("status")
     if status == COMPLETED:
         raise RunError(f"{run_dir.path}: run already completed; nothing to resume")
-    recipe = load_run_recipe(run_dir, manager)
+    recipe = load_run_recipe(run_dir, manager, distribution)
+    plan = distribute.plan_for(recipe)
+    if not plan.is_chief:
+        with distribute.worker_directory(plan, resume_from=run_dir.path) as scratch:
+            echo(f"seqkit: worker {plan.worker_index} resuming {run_dir.path} (the chief writes it)")
+            return _execute(recipe, scratch, True, manager, echo, resume=True)
     evaluate = bool(run_dir.read_json("run.json").get("evaluate", True))
     run_dir.set_status(RUNNING, resumed=now())
     echo(f"seqkit: resuming {run_dir.path} (was {status})")
@@ -236,7 +254,8 @@ class RunResult:
     recipe: Recipe
     metrics: dict
     parts: Parts
-    model: Any  # the exported model (raw inputs)
+    model: Any  # the exported model (raw inputs); None on a worker that is not the chief
+    trained: Any = None  # the trained network (model inputs), undistributed
 
 
 def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
@@ -253,7 +272,10 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
         run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     run_dir.set_status(COMPLETED)
-    echo(f"seqkit: completed {run_dir.path}")
+    if result.model is None:
+        echo("seqkit: worker finished; the chief wrote the run directory")
+    else:
+        echo(f"seqkit: completed {run_dir.path}")
     return result
 
 
@@ -264,7 +286,11 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     from seqkit.train.environment import environment_record
     from seqkit.train.optim import class_weights, plateau_callback
 
+    from seqkit.train import distribute
+
     train = recipe.section("train")
+    # Before anything else touches the engine: strategies and JAX's cluster start first.
+    session = distribute.start(distribute.plan_for(recipe), echo)
     keras.utils.set_random_seed(recipe.seed)
     if train.get("deterministic") and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -294,13 +320,15 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     if state and (ckpt / cb.LAST).exists():
         from seqkit.export.saving import load_model
 
-        model = load_model(ckpt / cb.LAST)
+        with session.scope():
+            model = load_model(ckpt / cb.LAST)
         if not cb.restore_seed_generator_states(model, state.get("rng", [])):
             echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
         echo(f"seqkit: resumed from epoch {state['epochs_done']}")
     else:
         state = None
-        model = compile_new_model(parts, preprocessor, steps_per_epoch)
+        with session.scope():
+            model = compile_new_model(parts, preprocessor, steps_per_epoch)
     for note in parts.encoder.notes:
         echo(f"seqkit: {note}")
     echo(f"seqkit: model {model.name}: {model.count_params():,} parameters")
@@ -346,9 +374,9 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     stop_request = cb.StopOnSignal()
     callbacks.append(stop_request)
     if not (state or {}).get("training_finished") and run_state.epochs_done < epochs:
-        dataset = pipeline.training_dataset(
+        dataset = session.training_dataset(pipeline.training_dataset(
             x_train, y_train, batch_size, recipe.seed, run_state.epochs_done, epochs, pipeline.sample_weights(y_train, weights)
-        )
+        ))
         fit_data = {"x": dataset, "steps_per_epoch": steps_per_epoch, "shuffle": False} if dataset is not None else {
             "x": x_train, "y": y_train, "batch_size": batch_size, "class_weight": weights, "shuffle": True
         }
@@ -378,6 +406,11 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         echo(f"seqkit: restored best weights (epoch {run_state.best_epoch}, {monitor}={run_state.best:.4f})")
     state_now = run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
     run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
+    model = session.local_model(model, parts.head.loss(), parts.head.metrics())
+    if not session.is_chief:  # the chief exports, evaluates and writes the run directory
+        session.finish(echo)
+        summary = {"epochs_trained": run_state.epochs_done, "history": run_state.history, "worker": session.plan.worker_index}
+        return RunResult(run_dir=run_dir, recipe=recipe, metrics=summary, parts=parts, model=None, trained=model)
 
     exported = build_export_model(parts, preprocessor, model)
     cb.save_model_atomic(exported, run_dir.file("model.keras"))
@@ -412,7 +445,8 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         rows = decode_rows(parts.task, exported.predict(parts.adapter.encode_inputs(examples, info), verbose=0), info, examples)
         for raw, row in zip(examples, rows):
             echo(parts.task.format_prediction(raw, row))
-    return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported)
+    session.finish(echo)
+    return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported, trained=model)
 
 
 def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
