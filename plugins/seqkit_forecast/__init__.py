@@ -59,5 +59,4 @@ def seqkit_register_commands(register):
     from seqkit import Command
     from seqkit_forecast.inference import FORECAST_HELP, add_arguments, run_command
 
-    register(Command("forecast", FORECAST_HELP, add_arguments, run_command,
-                     description=FORECAST_HELP + ".\n\nexample:\n  seqkit forecast runs/co2-weekly/<run-id> --input new.csv --horizon 26"))
+    register(Command("forecast", FORECAST_HELP, add_arguments, run_command))

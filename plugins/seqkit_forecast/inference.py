@@ -118,6 +118,12 @@ def _show(t) -> str:
 
 
 def add_arguments(parser) -> None:
+    parser.epilog = (
+        "examples:\n"
+        "  seqkit forecast runs/co2-weekly/<run-id> --input new.csv --horizon 26\n"
+        "  seqkit forecast runs/etth1-ot/<run-id> --input recent.parquet --output next24.csv\n\n"
+        "Python: seqkit_forecast.forecast(run_dir, 'new.csv', horizon=26) -> pandas.DataFrame"
+    )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a completed forecasting run")
     parser.add_argument("--input", required=True, metavar="FILE", help="CSV or Parquet with the run's columns; forecasts start after each series' last observed step")
     parser.add_argument("--horizon", type=int, metavar="H", help="steps to forecast (default and maximum: the run's data.horizon)")
