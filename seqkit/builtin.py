@@ -58,7 +58,10 @@ class TokenEmbeddingSpec(EncoderSpec):
             ngrams=self.config.get("ngrams"),
             name="text_vectorization",
         )
-        vectorizer.adapt(np.asarray(list(train_x), dtype=object).astype(str), batch_size=1024)
+        if hasattr(train_x, "element_spec"):  # a tf.data stream (seqkit prepare): adapt reads it batch by batch
+            vectorizer.adapt(train_x)
+        else:
+            vectorizer.adapt(np.asarray(list(train_x), dtype=object).astype(str), batch_size=1024)
         return vectorizer
 
     def input_spec(self, preprocessor):
@@ -199,6 +202,13 @@ class RegressorSpec(HeadSpec):
         import keras
 
         return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
+
+
+@hookimpl
+def seqkit_register_adapters(register):
+    from seqkit.data.stream import PreparedAdapter
+
+    register("tfrecord", PreparedAdapter)
 
 
 @hookimpl

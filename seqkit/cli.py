@@ -76,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chief: a worker silent this long is dropped and its trial re-queued (default 120)")
     p.add_argument("--quiet", action="store_true")
 
+    p = sub.add_parser("prepare", help="write the recipe's data as preprocessed TFRecord shards (data larger than memory)",
+                       description="Stream the recipe's data, fit its preprocessing (vocabulary, scalers) and write TFRecord "
+                                   "shards that a recipe reads with data: {adapter: tfrecord, path: DIR}.")
+    _add_recipe_args(p)
+    p.add_argument("--output", metavar="DIR", required=True, help="folder to write (shards, prepared.json, preprocessor.keras)")
+    p.add_argument("--sample", type=int, metavar="N", help="fit the preprocessing on the first N training rows (default: all, streamed)")
+    p.add_argument("--shard-rows", type=int, default=8192, metavar="N", help="rows per TFRecord shard (default 8192)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier prepared folder")
+    p.add_argument("--quiet", action="store_true")
+
     p = sub.add_parser("evaluate", help="score a run's saved model on its recipe's test split")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -183,6 +193,18 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_prepare(args) -> int:
+    from seqkit.data.stream import prepare
+    from seqkit.recipe import load_recipe
+
+    for flag, value in (("--sample", args.sample), ("--shard-rows", args.shard_rows)):
+        if value is not None and value < 1:
+            raise SeqkitError(f"{flag}: expected a positive integer. Received: {value}")
+    prepare(load_recipe(args.recipe, args.overrides), args.output, sample=args.sample, shard_rows=args.shard_rows,
+            overwrite=args.overwrite, echo=_echo_for(args))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from seqkit import api
 
@@ -270,6 +292,7 @@ COMMANDS = {
     "run": cmd_run,
     "train": lambda args: cmd_run(args, evaluate=False),
     "tune": cmd_tune,
+    "prepare": cmd_prepare,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "validate": cmd_validate,

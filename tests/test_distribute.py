@@ -32,9 +32,9 @@ DRIVER = textwrap.dedent(
     index = int(index) if index else None
     overrides = [a for a in sys.argv[6:]]
     if sys.argv[5]:
-        result = api.resume(sys.argv[5], quiet=True, workers=workers, worker_index=index)
+        result = api.resume(sys.argv[5], workers=workers, worker_index=index)
     else:
-        result = seqkit.run(recipe, overrides=overrides, quiet=True, workers=workers, worker_index=index)
+        result = seqkit.run(recipe, overrides=overrides, workers=workers, worker_index=index)
     if isinstance(result, api.WorkerRun):
         history, model, path = result.history, result.model, None
     else:
@@ -67,11 +67,11 @@ def _launch(tmp_path, recipe, name, workers="", index="", resume="", overrides=(
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER, encoding="utf-8")
     out = tmp_path / f"{name}.json"
-    log = open(tmp_path / f"{name}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, str(driver), str(recipe), str(out), workers, str(index), resume, *overrides],
-        cwd=tmp_path, env=env or _env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(tmp_path / f"{name}.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(driver), str(recipe), str(out), workers, str(index), resume, *overrides],
+            cwd=tmp_path, env=env or _env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+        )
     return process, out
 
 

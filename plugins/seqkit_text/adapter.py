@@ -175,6 +175,40 @@ class TextTableAdapter(Adapter):
         }
         return DataBundle(train=train, validation=validation, test=test, info=info)
 
+    # -- streaming (seqkit prepare: data larger than memory) -----------------------------------
+
+    def iter_examples(self):
+        """Yield (split, text, raw label, 'file:line') a row at a time, never holding a file.
+
+        Ratio splits (``split.validation`` / ``split.test``) are drawn per row from a seeded
+        hash of the row's position, so they need no pass over the whole file (and are not
+        stratified, unlike the in-memory split)."""
+        from seqkit.data.stream_rows import hashed_split, stream_labelled_texts
+
+        split = self.config.get("split") or {}
+        encoding = self.config.get("encoding", "utf-8")
+        columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
+        fmt_declared = self.config.get("format")
+        if self.config.get("path"):
+            sources = [("path", None)]
+        else:
+            sources = [("train", None)] + [(key, key) for key in ("validation", "test") if self.config.get(key)]
+        carve_val = 0.0 if self.config.get("validation") else split.get("validation", 0.15)
+        carve_test = 0.0 if self.config.get("test") else split.get("test", 0.15)
+        for key, fixed in sources:
+            path = self.context.resolve(self.config[key])
+            rows = stream_labelled_texts(path, fmt_declared, encoding, columns)
+            for index, (text, label, origin) in enumerate(rows):
+                name = fixed or hashed_split(index, self.context.seed, carve_val, carve_test)
+                yield name, text, label, origin
+
+    def stream_info(self, raw_labels: list[str]) -> dict:
+        classes = self._classes(raw_labels)
+        return {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text")}
+
+    def encode_stream_labels(self, labels: list[str], origins: list[str], info: dict):
+        return self._encode_labels(labels, origins, list(info["classes"]))
+
     def encode_inputs(self, raw_inputs, info):
         texts = [str(t) for t in raw_inputs]
         return np.asarray(texts, dtype=object)

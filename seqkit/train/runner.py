@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from seqkit.data import DataBundle, DataContext, pipeline
+from seqkit.data import DataBundle, DataContext, pipeline, stream
 from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
@@ -306,16 +306,21 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     state_path = ckpt / cb.STATE
     state = run_dir.read_json(f"checkpoints/{cb.STATE}") if resume and state_path.exists() else None
     pre_path = ckpt / PREPROCESSOR
+    prepared = stream.is_prepared(bundle)  # shards from seqkit prepare, read lazily
     if resume and pre_path.exists():
         preprocessor = _load_preprocessor(pre_path)
     else:
-        preprocessor = parts.encoder.preprocessor(bundle.train.x)
+        preprocessor = parts.adapter.preprocessor(info) if prepared else parts.encoder.preprocessor(bundle.train.x)
         if preprocessor is not None:
             _save_preprocessor(pre_path, parts, preprocessor)
 
-    x_train, y_train, validation = encode_splits(parts, preprocessor)
-
     batch_size = int(train.get("batch_size", 32))
+    if prepared:
+        x_train = y_train = None
+        validation = stream.with_targets(bundle.validation.x.dataset(batch_size), parts.head) if bundle.validation else None
+    else:
+        x_train, y_train, validation = encode_splits(parts, preprocessor)
+
     steps_per_epoch = pipeline.steps_per_epoch(len(bundle.train), batch_size)
     if state and (ckpt / cb.LAST).exists():
         from seqkit.export.saving import load_model
@@ -366,6 +371,8 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
             )
 
     weights = None
+    if prepared and train.get("class_weight"):
+        raise SeqkitError("train.class_weight: not available with prepared data (data.adapter tfrecord); weight the data when preparing it")
     if bundle.train.y is not None and "classes" in info:
         weights = class_weights(train.get("class_weight"), bundle.train.y, list(info["classes"]))
 
@@ -374,9 +381,15 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     stop_request = cb.StopOnSignal()
     callbacks.append(stop_request)
     if not (state or {}).get("training_finished") and run_state.epochs_done < epochs:
-        dataset = session.training_dataset(pipeline.training_dataset(
-            x_train, y_train, batch_size, recipe.seed, run_state.epochs_done, epochs, pipeline.sample_weights(y_train, weights)
-        ))
+        if prepared:
+            dataset = stream.with_targets(
+                bundle.train.x.training_dataset(batch_size, recipe.seed, run_state.epochs_done, epochs), parts.head
+            )
+        else:
+            dataset = pipeline.training_dataset(
+                x_train, y_train, batch_size, recipe.seed, run_state.epochs_done, epochs, pipeline.sample_weights(y_train, weights)
+            )
+        dataset = session.training_dataset(dataset)
         fit_data = {"x": dataset, "steps_per_epoch": steps_per_epoch, "shuffle": False} if dataset is not None else {
             "x": x_train, "y": y_train, "batch_size": batch_size, "class_weight": weights, "shuffle": True
         }
@@ -423,12 +436,17 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         "train_seconds": round(train_seconds, 2),
     }
     if validation is not None:
-        val_pred = model.predict(validation[0], batch_size=batch_size, verbose=0)
+        val_x = bundle.validation.x.inputs(batch_size) if prepared else validation[0]
+        val_pred = model.predict(val_x, batch_size=batch_size, verbose=0)
         metrics["validation"] = parts.task.evaluate(bundle.validation.y, val_pred, info)
     if evaluate and bundle.test is not None:
-        x_test = apply_preprocessor(preprocessor, bundle.test.x)
-        test_pred = model.predict(x_test, batch_size=batch_size, verbose=0)
-        scores = model.evaluate(x_test, _targets(bundle.test.y, parts.head), batch_size=batch_size, verbose=0, return_dict=True)
+        if prepared:
+            test_pred = model.predict(bundle.test.x.inputs(batch_size), verbose=0)
+            scores = model.evaluate(stream.with_targets(bundle.test.x.dataset(batch_size), parts.head), verbose=0, return_dict=True)
+        else:
+            x_test = apply_preprocessor(preprocessor, bundle.test.x)
+            test_pred = model.predict(x_test, batch_size=batch_size, verbose=0)
+            scores = model.evaluate(x_test, _targets(bundle.test.y, parts.head), batch_size=batch_size, verbose=0, return_dict=True)
         metrics["test"] = {**parts.task.evaluate(bundle.test.y, test_pred, info), "loss": float(scores["loss"])}
         _write_predictions(run_dir, parts, bundle.test, test_pred)
         run_dir.plots.mkdir(exist_ok=True)
@@ -450,8 +468,9 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 
 
 def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
-    rows = decode_rows(parts.task, y_pred, parts.bundle.info, split.raw)
+    raw = split.raw if split.raw is not None else (split.x.raw() if isinstance(split.x, stream.PreparedInputs) else None)
+    rows = decode_rows(parts.task, y_pred, parts.bundle.info, raw)
     targets = parts.task.describe_targets(split.y, parts.bundle.info)
-    raw = split.raw if split.raw is not None else [""] * len(rows)
+    raw = raw if raw is not None else [""] * len(rows)
     table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
     atomic_write_csv(run_dir.file("predictions.csv"), table)

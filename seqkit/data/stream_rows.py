@@ -1,0 +1,117 @@
+"""Row-at-a-time readers for CSV / TSV / JSONL / ``LABEL text`` files (``seqkit prepare``).
+
+Unlike :mod:`seqkit.data.tables`, which reads a file whole, these never hold more than one
+row, so a file of any size streams in constant memory. Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterator
+
+from seqkit.data.adapter import require_file
+from seqkit.data.tables import detect_format, require_columns
+from seqkit.errors import DataError
+
+
+def hashed_split(index: int, seed: int, validation: float, test: float) -> str:
+    """The split of row `index`: a seeded hash, so no pass over the data is needed."""
+    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
+    u = int.from_bytes(digest, "big") / 2.0**64
+    if u < test:
+        return "test"
+    if u < test + validation:
+        return "validation"
+    return "train"
+
+
+def _open(path: Path, encoding: str):
+    require_file(path)
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise DataError(f"{path}: unknown encoding {encoding!r} (data.encoding)") from None
+    return path.open("r", encoding=encoding, newline="")
+
+
+def _lines(path: Path, handle) -> Iterator[tuple[int, str]]:
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield number, line
+    except UnicodeDecodeError:
+        raise DataError(f"{path}:{number + 1}: not valid {handle.encoding.upper()} text; set data.encoding") from None
+
+
+def stream_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row as dict) from a CSV, TSV or JSONL file, one row at a time."""
+    with _open(path, encoding) as handle:
+        if fmt == "jsonl":
+            for number, line in _lines(path, handle):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{number}: expected a JSON object per line. Received: {type(row).__name__}")
+                yield number, row
+            return
+        if fmt not in ("csv", "tsv"):
+            raise DataError(f"{path}: unsupported table format {fmt!r}; expected csv, tsv or jsonl")
+        lines = (line for _n, line in _lines(path, handle))
+        reader = csv.reader(lines, delimiter="," if fmt == "csv" else "\t", strict=True)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise DataError(f"{path}: file is empty") from None
+        except csv.Error as exc:
+            raise DataError(f"{path}:1: malformed header ({exc})") from None
+        if len(set(header)) != len(header):
+            raise DataError(f"{path}:1: duplicate column names: {', '.join(sorted({h for h in header if header.count(h) > 1}))}")
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise DataError(f"{path}:{reader.line_num}: malformed row ({exc})") from None
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if len(fields) != len(header):
+                raise DataError(f"{path}:{reader.line_num}: expected {len(header)} fields ({', '.join(header)}), found {len(fields)}")
+            yield reader.line_num, dict(zip(header, fields))
+
+
+def stream_labelled_texts(path: Path, declared_format: str | None, encoding: str, columns: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    """Yield (text, raw label, 'file:line') from a table or a ``LABEL text`` file."""
+    fmt = detect_format(path, declared_format)
+    found = False
+    if fmt == "label_text":
+        with _open(path, encoding) as handle:
+            for number, line in _lines(path, handle):
+                if not line.strip():
+                    continue
+                label, sep, text = line.strip().partition(" ")
+                if not sep or not text.strip():
+                    raise DataError(f"{path}:{number}: expected 'LABEL text' (a label, a space, then the text)")
+                found = True
+                yield text.strip(), label, f"{path}:{number}"
+    else:
+        for number, row in stream_rows(path, fmt, encoding):
+            require_columns(path, number, row, columns)
+            text, label = row[columns["text"]], row[columns["label"]]
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"{path}:{number}: column {columns['text']!r} must hold non-empty text. Received: {text!r}")
+            if label is None or str(label).strip() == "":
+                raise DataError(f"{path}:{number}: empty label in column {columns['label']!r}")
+            found = True
+            yield text.strip(), str(label).strip(), f"{path}:{number}"
+    if not found:
+        raise DataError(f"{path}: no rows found")
