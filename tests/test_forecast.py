@@ -76,6 +76,15 @@ def test_covariates_and_calendar_channels(tmp_path):
     np.testing.assert_allclose(x[0, 0, 2:4], [np.sin(2 * np.pi * first_hour / 24), np.cos(2 * np.pi * first_hour / 24)], atol=1e-6)
 
 
+def test_holiday_flag(tmp_path):
+    frame = series_frame(n=24 * 10, start="2024-07-01")  # 4 July 2024 is a US federal holiday
+    bundle = adapter(tmp_path, frame, calendar=["holiday"]).load()
+    assert bundle.info["channels"] == ["load", "holiday_flag"]
+    flags = bundle.series[0].features[:, 1]
+    days = pd.DatetimeIndex(bundle.series[0].time)
+    assert flags[days.day == 4].min() == 1.0 and flags[days.day != 4].max() == 0.0
+
+
 def drop_rows(frame, rows):
     return frame.drop(index=rows).reset_index(drop=True)
 

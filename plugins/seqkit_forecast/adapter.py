@@ -16,6 +16,7 @@ from seqkit_forecast.tables import (
     FILL_POLICIES,
     STATSMODELS_DATASETS,
     Table,
+    calendar_channel_names,
     calendar_features,
     default_seasonal_period,
     load_table,
@@ -69,7 +70,7 @@ class TimeSeriesAdapter(Adapter):
             "past_covariates": {**NAMES, "description": "Columns observed up to the forecast origin only."},
             "future_covariates": {**NAMES, "description": "Columns known over the horizon too (forecast inputs must give them)."},
             "calendar": {"type": "array", "items": {"enum": list(CALENDAR_FEATURES)}, "default": [],
-                         "description": "Known-future calendar features from the timestamp (sine / cosine pairs)."},
+                         "description": "Known-future calendar features from the timestamp (sine / cosine pairs; holiday: a US federal holiday flag)."},
             "freq": {"type": "string", "description": "pandas frequency (h, D, W-SAT, MS...); default: inferred."},
             "step": {"type": "integer", "minimum": 1, "description": "Integer time columns: the step (default: inferred)."},
             "fill": {"enum": list(FILL_POLICIES), "default": "none",
@@ -143,7 +144,7 @@ class TimeSeriesAdapter(Adapter):
         calendar = list(config.get("calendar") or [])
         if calendar and table.freq is None:
             raise DataError(f"{table.source}: data.calendar needs datetime timestamps; column {config.get('time')!r} holds integer steps")
-        calendar_names = [f"{name}_{part}" for name in calendar for part in ("sin", "cos")]
+        calendar_names = calendar_channel_names(calendar)
         n_t, n_p, n_f = len(targets), len(past), len(future)
         return {
             "targets": targets,

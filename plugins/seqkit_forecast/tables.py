@@ -17,7 +17,7 @@ from seqkit.data.adapter import require_file
 from seqkit.errors import DataError
 
 FILL_POLICIES = ("none", "ffill", "interpolate", "zero")
-CALENDAR_FEATURES = ("hour", "weekday", "month", "dayofyear", "minute")
+CALENDAR_FEATURES = ("hour", "weekday", "month", "dayofyear", "minute", "holiday")
 # Periods of the calendar features; each becomes a sine / cosine pair.
 _CALENDAR_PERIODS = {"hour": 24, "weekday": 7, "month": 12, "dayofyear": 366, "minute": 60}
 STATSMODELS_DATASETS = ("co2", "sunspots")
@@ -310,7 +310,8 @@ def _in(sid: str) -> str:
 
 
 def calendar_features(times: np.ndarray, names: list[str]) -> np.ndarray:
-    """Sine / cosine pairs of the requested calendar features: (steps, 2 * len(names))."""
+    """Sine / cosine pairs of the requested calendar features, and a 0/1 flag for
+    ``holiday`` (US federal holidays, pandas' calendar): (steps, channels)."""
     import pandas as pd
 
     if not names:
@@ -318,6 +319,12 @@ def calendar_features(times: np.ndarray, names: list[str]) -> np.ndarray:
     index = pd.DatetimeIndex(times)
     columns = []
     for name in names:
+        if name == "holiday":
+            from pandas.tseries.holiday import USFederalHolidayCalendar
+
+            days = USFederalHolidayCalendar().holidays(index.min().normalize(), index.max().normalize())
+            columns.append(index.normalize().isin(days).astype("float64"))
+            continue
         value = {
             "hour": index.hour,
             "weekday": index.weekday,
@@ -328,6 +335,10 @@ def calendar_features(times: np.ndarray, names: list[str]) -> np.ndarray:
         angle = 2 * np.pi * value / _CALENDAR_PERIODS[name]
         columns += [np.sin(angle), np.cos(angle)]
     return np.stack(columns, axis=1)
+
+
+def calendar_channel_names(names: list[str]) -> list[str]:
+    return [f"{name}_{part}" for name in names for part in (("flag",) if name == "holiday" else ("sin", "cos"))]
 
 
 def future_times(last, count: int, freq: str | None, step: int) -> np.ndarray:
