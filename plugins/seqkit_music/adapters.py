@@ -298,7 +298,7 @@ class JsbChoralesAdapter(MusicAdapter):
             "path": {
                 "type": "string",
                 "format": "path",
-                "description": "jsb-chorales-quarter.json (steps_per_quarter 1) or jsb-chorales-16th.json (4).",
+                "description": "jsb-chorales-quarter.json (steps_per_quarter 1, the default) or jsb-chorales-16th.json (4, the default for a file named *16th*).",
             },
             "limit": LIMIT,
             **ENCODING_KEYS,
@@ -306,10 +306,16 @@ class JsbChoralesAdapter(MusicAdapter):
         "required": ["path"],
     }
 
+    def settings(self):
+        settings = super().settings()
+        if not self.config.get("steps_per_quarter") and "16th" in Path(self.config["path"]).name:
+            settings["steps_per_quarter"] = 4  # jsb-chorales-16th.json: a sixteenth-note grid
+        return settings
+
     def pieces(self):
         path = self.context.resolve(self.config["path"])
         data = read_jsb(path)
-        spq = int(self.config.get("steps_per_quarter") or self.default_steps_per_quarter)
+        spq = self.settings()["steps_per_quarter"]
         limit = self.config.get("limit")
         out = {}
         for split_name, key in JSB_SPLITS.items():
