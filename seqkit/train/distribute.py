@@ -493,12 +493,14 @@ class Session:
         count, index = self.plan.num_processes, self.plan.worker_index
 
         def share(*tensors):
-            # Every process takes the same number of rows of each global batch (a final batch
-            # that does not divide evenly loses its last few rows), the rows i = index mod count.
-            n = tf.shape(tensors[0])[0] // count * count
-            return tuple(t[index:n:count] for t in tensors)
+            # Every process takes the same number of rows of each global batch, the rows
+            # i = index mod count (JAX needs equal shares): a final batch that does not divide
+            # evenly loses its last few rows, one smaller than the process count repeats rows.
+            size = tf.shape(tensors[0])[0]
+            rows = tf.range(index, tf.maximum(size // count * count, count), count) % size
+            return tuple(tf.gather(t, rows) for t in tensors)
 
-        return dataset.map(share).filter(lambda *t: tf.shape(t[0])[0] > 0)
+        return dataset.map(share)
 
     def finish(self, echo: Callable[[str], None] = print) -> None:
         """Wait until every worker is done: the others wait for the chief to write the run
