@@ -213,7 +213,7 @@ class TokenTagger(keras.layers.Layer):
         self.dropout = _rate("dropout", dropout)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
-        self.out = keras.layers.Dense(num_tags, activation="softmax", kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output")
+        self.out = keras.layers.Dense(num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output")
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -221,7 +221,9 @@ class TokenTagger(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = self.drop(inputs, training=training) if self.drop is not None else inputs
-        return self.out(x)
+        # A fresh tensor from ops (not the Dense output, which carries the padding mask):
+        # Keras would otherwise apply the mask to the per-sentence loss.
+        return ops.softmax(self.out(x), axis=-1)
 
     def compute_mask(self, inputs, mask=None):
         return None  # losses and metrics skip padding through the -1 targets
