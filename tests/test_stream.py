@@ -20,6 +20,11 @@ def _recipe(folder: Path, data_file: str = "reviews.csv", epochs: int = 2) -> Pa
     return path
 
 
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_prepare_streams_a_table_into_shards_and_a_recipe_trains_on_them(tmp_path, capsys):
     import seqkit
     from seqkit.cli import main
@@ -53,9 +58,9 @@ def test_prepare_streams_a_table_into_shards_and_a_recipe_trains_on_them(tmp_pat
                                .replace("  text: review\n  label: sentiment\n  split: {validation: 0.2, test: 0.2}\n", ""))
     run = seqkit.run(prepared_recipe, quiet=True)
     assert run.status == "completed"
-    history = list(csv.DictReader(open(run.path / "history.csv")))
+    history = _read_csv(run.path / "history.csv")
     assert len(history) == 2 and float(history[1]["loss"]) < float(history[0]["loss"])
-    predictions = list(csv.DictReader(open(run.path / "predictions.csv")))
+    predictions = _read_csv(run.path / "predictions.csv")
     assert len(predictions) == expected["test"] and {p["input"] for p in predictions} <= {t for t, _ in rows}
     assert seqkit.load_run(run.path).predict(["great product works perfectly"])[0]["label"] in {"positive", "negative", "neutral"}
 
