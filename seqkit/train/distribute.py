@@ -519,10 +519,11 @@ class Session:
                 raise SeqkitError(f"worker {self.plan.worker_index}: the chief did not finish the run: {message}") from None
             echo(f"seqkit: note: not every worker reached the end: {message}")
 
-    def local_model(self, model, loss, metrics):
+    def local_model(self, model, loss, make_metrics: Callable[[], list]):
         """An undistributed copy of a trained model, compiled for ``evaluate`` / ``predict``
         (a JAX model with a global distribution cannot predict; TensorFlow's would need every
-        worker for it)."""
+        worker for it). ``make_metrics`` is called once the distribution is off: metrics made
+        under it would hold global variables that only all processes together can reset."""
         if not self.distributed:
             return model
         import keras
@@ -532,7 +533,7 @@ class Session:
         weights = model.get_weights()
         copy = keras.models.clone_model(model)
         copy.set_weights(weights)
-        copy.compile(loss=loss, metrics=metrics)
+        copy.compile(loss=loss, metrics=make_metrics())
         return copy
 
 

@@ -419,7 +419,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         echo(f"seqkit: restored best weights (epoch {run_state.best_epoch}, {monitor}={run_state.best:.4f})")
     state_now = run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
     run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
-    model = session.local_model(model, parts.head.loss(), parts.head.metrics())
+    model = session.local_model(model, parts.head.loss(), parts.head.metrics)
     if not session.is_chief:  # the chief exports, evaluates and writes the run directory
         session.finish(echo)
         summary = {"epochs_trained": run_state.epochs_done, "history": run_state.history, "worker": session.plan.worker_index}
