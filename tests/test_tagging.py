@@ -114,6 +114,12 @@ def test_bad_conll_files_name_file_and_line(tmp_path, text, config, message):
         load(tmp_path, text, **config)
 
 
+def test_extra_training_files_join_train_before_the_split(tmp_path):
+    (tmp_path / "more.conll").write_text("Lima\tB-LOC\n\nOslo\tB-LOC\n")
+    bundle = load(tmp_path, "Ann\tB-PER\n", extra_train=["more.conll"])
+    assert list(bundle.train.raw) == ["Ann", "Lima", "Oslo"] and bundle.validation is None
+
+
 def test_bom_and_whitespace_only_lines(tmp_path):
     # WNUT-17's dev file has a lone byte-order mark inside a sentence and "\t" lines between them.
     bundle = load(tmp_path, "\ufeffA\tB-PER\n\ufeff\nb\tO\n\t\nc\tO\n")

@@ -112,6 +112,8 @@ class ConllAdapter(Adapter):
         "required": ["train"],
         "properties": {
             "train": {"type": "string", "format": "path", "description": "Training file."},
+            "extra_train": {"type": "array", "items": {"type": "string", "format": "path"}, "default": [],
+                            "description": "More training files, read like train (e.g. a development set to learn from)."},
             "validation": {"type": "string", "format": "path", "description": "Validation file; else split.validation of train."},
             "test": {"type": "string", "format": "path", "description": "Test file; else split.test of train."},
             "split": {
@@ -139,9 +141,9 @@ class ConllAdapter(Adapter):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _read(self, key: str) -> list[TaggedSentence]:
+    def _read(self, key: str, path: str | None = None) -> list[TaggedSentence]:
         return read_conll(
-            self.context.resolve(self.config[key]),
+            self.context.resolve(path or self.config[key]),
             token_column=self.config.get("token_column", 0),
             tag_column=self.config.get("tag_column", -1),
             separator=self.config.get("separator", "auto"),
@@ -153,6 +155,8 @@ class ConllAdapter(Adapter):
         if not self.config.get("train"):
             raise DataError("data.train: give the training file")
         train = self._read("train")
+        for extra in self.config.get("extra_train") or []:
+            train += self._read("extra_train", extra)
         given = {key: self._read(key) for key in ("validation", "test") if self.config.get(key)}
         split = self.config.get("split") or {}
         val_ratio = 0.0 if "validation" in given else split.get("validation", 0.1)
