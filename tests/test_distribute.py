@@ -249,8 +249,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(dist_recipe, tmp_path)
 @pytest.mark.slow
 def test_jax_data_parallel_two_processes(dist_recipe, tmp_path):
     pytest.importorskip("jax")
-    (port,) = _free_ports(1)
-    workers = f"127.0.0.1:{port},127.0.0.1:{port + 1 if port < 65535 else port - 1}"
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))  # the first is JAX's coordinator
     env = _env(tmp_path, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     runs = [_launch(tmp_path, dist_recipe, f"j{i}", workers, i, overrides=["train.deterministic=false"], env=env) for i in range(2)]
     single = _launch(tmp_path, dist_recipe, "j-single", overrides=["train.deterministic=false", f"output.dir={tmp_path / 'single'}"], env=env)
