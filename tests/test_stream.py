@@ -100,3 +100,14 @@ def test_prepared_folder_checks_and_a_declared_sample(tmp_path):
         read_manifest(out)
     with pytest.raises(DataError, match="seqkit prepare RECIPE --output"):
         read_manifest(tmp_path)
+
+
+def test_prepare_reads_sharded_files_named_by_a_glob(tmp_path):
+    from seqkit.data.stream import prepare
+
+    write_reviews(tmp_path / "part-1.csv", TINY_REVIEWS)
+    write_reviews(tmp_path / "part-2.csv", TINY_REVIEWS[:5])
+    manifest = prepare(load_recipe(_recipe(tmp_path, "part-*.csv")), tmp_path / "out", echo=lambda _m: None)
+    assert sum(manifest["info"]["sizes"].values()) == len(TINY_REVIEWS) + 5
+    with pytest.raises(DataError, match=r"no files match this pattern \(data.path\)"):
+        prepare(load_recipe(_recipe(tmp_path, "nothing-*.csv")), tmp_path / "out2", echo=lambda _m: None)

@@ -179,11 +179,12 @@ class TextTableAdapter(Adapter):
 
     def iter_examples(self):
         """Yield (split, text, raw label, 'file:line') a row at a time, never holding a file.
+        A path may name shards with a glob (``data/part-*.csv``), read in name order.
 
         Ratio splits (``split.validation`` / ``split.test``) are drawn per row from a seeded
         hash of the row's position, so they need no pass over the whole file (and are not
         stratified, unlike the in-memory split)."""
-        from seqkit.data.stream_rows import hashed_split, stream_labelled_texts
+        from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
 
         split = self.config.get("split") or {}
         encoding = self.config.get("encoding", "utf-8")
@@ -196,11 +197,11 @@ class TextTableAdapter(Adapter):
         carve_val = 0.0 if self.config.get("validation") else split.get("validation", 0.15)
         carve_test = 0.0 if self.config.get("test") else split.get("test", 0.15)
         for key, fixed in sources:
-            path = self.context.resolve(self.config[key])
-            rows = stream_labelled_texts(path, fmt_declared, encoding, columns)
-            for index, (text, label, origin) in enumerate(rows):
-                name = fixed or hashed_split(index, self.context.seed, carve_val, carve_test)
-                yield name, text, label, origin
+            index = 0
+            for path in expand_shards(self.context.resolve(self.config[key]), f"data.{key}"):
+                for text, label, origin in stream_labelled_texts(path, fmt_declared, encoding, columns):
+                    yield fixed or hashed_split(index, self.context.seed, carve_val, carve_test), text, label, origin
+                    index += 1
 
     def stream_info(self, raw_labels: list[str]) -> dict:
         classes = self._classes(raw_labels)

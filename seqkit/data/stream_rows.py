@@ -28,6 +28,16 @@ def hashed_split(index: int, seed: int, validation: float, test: float) -> str:
     return "train"
 
 
+def expand_shards(path: Path, key: str) -> list[Path]:
+    """A path, or the files its glob pattern (``*``, ``?``, ``[``) names, sorted."""
+    if not any(c in path.name for c in "*?["):
+        return [path]
+    matches = sorted(p for p in path.parent.glob(path.name) if p.is_file())
+    if not matches:
+        raise DataError(f"{path}: no files match this pattern ({key})")
+    return matches
+
+
 def _open(path: Path, encoding: str):
     require_file(path)
     try:
