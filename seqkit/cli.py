@@ -283,7 +283,7 @@ def cmd_plugins(args) -> int:
         for kind, names in sorted(info.provides.items()):
             for name in names:
                 obj = registries[kind[:-1]].get(name)
-                description = getattr(obj, "description", "") or ""
+                description = getattr(obj, "description", "") or getattr(obj, "help", "") or ""
                 print(f"  {kind[:-1]:<8} {name:<22} {description}")
     return 0
 
