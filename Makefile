@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,sensors,forecast,music,tagging,test]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,sensors,forecast,music,tagging,jax,test]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -246,7 +246,6 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(dist_recipe, tmp_path)
     np.testing.assert_allclose(mirrored["weights"], reference_weights, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.slow
 def test_jax_data_parallel_two_processes(dist_recipe, tmp_path):
     pytest.importorskip("jax")
     workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))  # the first is JAX's coordinator
