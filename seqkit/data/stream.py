@@ -43,7 +43,6 @@ def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: i
             overwrite: bool = False, manager=None, echo: Callable[[str], None] = print) -> dict:
     """Write the recipe's data as preprocessed TFRecord shards in ``output``; return the manifest."""
     import keras
-    import tensorflow as tf
 
     from seqkit.data import DataContext
     from seqkit.plugins import get_plugin_manager

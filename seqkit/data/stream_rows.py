@@ -6,14 +6,12 @@ row, so a file of any size streams in constant memory. Errors name the file and 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 from pathlib import Path
 from typing import Iterator
 
 from seqkit.data.adapter import require_file
-from seqkit.data.tables import detect_format, require_columns
+from seqkit.data.tables import detect_format, iter_delimited_lines, iter_jsonl_lines, require_columns
 from seqkit.errors import DataError
 
 
@@ -62,41 +60,12 @@ def stream_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[tuple
     """Yield (line number, row as dict) from a CSV, TSV or JSONL file, one row at a time."""
     with _open(path, encoding) as handle:
         if fmt == "jsonl":
-            for number, line in _lines(path, handle):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{number}: expected a JSON object per line. Received: {type(row).__name__}")
-                yield number, row
+            yield from iter_jsonl_lines(path, _lines(path, handle))
             return
         if fmt not in ("csv", "tsv"):
             raise DataError(f"{path}: unsupported table format {fmt!r}; expected csv, tsv or jsonl")
         lines = (line for _n, line in _lines(path, handle))
-        reader = csv.reader(lines, delimiter="," if fmt == "csv" else "\t", strict=True)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise DataError(f"{path}: file is empty") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}:1: malformed header ({exc})") from None
-        if len(set(header)) != len(header):
-            raise DataError(f"{path}:1: duplicate column names: {', '.join(sorted({h for h in header if header.count(h) > 1}))}")
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise DataError(f"{path}:{reader.line_num}: malformed row ({exc})") from None
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            if len(fields) != len(header):
-                raise DataError(f"{path}:{reader.line_num}: expected {len(header)} fields ({', '.join(header)}), found {len(fields)}")
-            yield reader.line_num, dict(zip(header, fields))
+        yield from iter_delimited_lines(path, lines, "," if fmt == "csv" else "\t")
 
 
 def stream_labelled_texts(path: Path, declared_format: str | None, encoding: str, columns: dict[str, str]) -> Iterator[tuple[str, str, str]]:

@@ -53,7 +53,12 @@ def iter_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[tuple[i
 
 
 def _iter_jsonl(path: Path, text: str):
-    for number, line in enumerate(text.splitlines(), start=1):
+    yield from iter_jsonl_lines(path, enumerate(text.splitlines(), start=1))
+
+
+def iter_jsonl_lines(path: Path, numbered_lines):
+    """Yield (line number, object) from (line number, line) pairs of a JSONL file."""
+    for number, line in numbered_lines:
         if not line.strip():
             continue
         try:
@@ -66,7 +71,12 @@ def _iter_jsonl(path: Path, text: str):
 
 
 def _iter_delimited(path: Path, text: str, delimiter: str):
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    yield from iter_delimited_lines(path, io.StringIO(text, newline=""), delimiter)
+
+
+def iter_delimited_lines(path: Path, lines, delimiter: str):
+    """Yield (line number, row as dict) from the lines of a CSV / TSV file with a header."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
