@@ -189,8 +189,30 @@ class WordCharEncoder(keras.layers.Layer):
 # -- heads --------------------------------------------------------------------------------------
 
 
+class _TagHead(keras.layers.Layer):
+    """What both heads share: the tag count, dropout on the backbone's output, the kernel
+    regularizer of their dense scores, and that config."""
+
+    def __init__(self, num_tags, dropout=0.0, kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_tags = _positive_int("num_tags", num_tags)
+        self.dropout = _rate("dropout", dropout)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
+        self.supports_masking = True
+
+    def get_config(self):
+        base_config = super().get_config()
+        config = {
+            "num_tags": self.num_tags,
+            "dropout": self.dropout,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        }
+        return {**base_config, **config}
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class TokenTagger(keras.layers.Layer):
+class TokenTagger(_TagHead):
     """Per-token softmax over tags.
 
     Args:
@@ -208,13 +230,8 @@ class TokenTagger(keras.layers.Layer):
     """
 
     def __init__(self, num_tags, dropout=0.0, kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
-        self.num_tags = _positive_int("num_tags", num_tags)
-        self.dropout = _rate("dropout", dropout)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
+        super().__init__(num_tags, dropout, kernel_regularizer, **kwargs)
         self.out = keras.layers.Dense(num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output")
-        self.supports_masking = True
 
     def build(self, input_shape):
         self.out.build(input_shape)
@@ -230,15 +247,6 @@ class TokenTagger(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.num_tags)
-
-    def get_config(self):
-        base_config = super().get_config()
-        config = {
-            "num_tags": self.num_tags,
-            "dropout": self.dropout,
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-        }
-        return {**base_config, **config}
 
 
 # -- the linear-chain CRF ----------------------------------------------------------------------
@@ -340,7 +348,7 @@ def unpack_crf(packed, num_tags: int):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class CRF(keras.layers.Layer):
+class CRF(_TagHead):
     """Linear-chain CRF head: emission scores (a dense layer over the backbone's outputs),
     tag-to-tag transition scores, and start / end scores.
 
@@ -366,13 +374,8 @@ class CRF(keras.layers.Layer):
     """
 
     def __init__(self, num_tags, dropout=0.0, kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
-        self.num_tags = _positive_int("num_tags", num_tags)
-        self.dropout = _rate("dropout", dropout)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
+        super().__init__(num_tags, dropout, kernel_regularizer, **kwargs)
         self.emission = keras.layers.Dense(num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="emission")
-        self.supports_masking = True
 
     def build(self, input_shape):
         self.emission.build(input_shape)
@@ -403,15 +406,6 @@ class CRF(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], crf_channels(self.num_tags))
-
-    def get_config(self):
-        base_config = super().get_config()
-        config = {
-            "num_tags": self.num_tags,
-            "dropout": self.dropout,
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-        }
-        return {**base_config, **config}
 
 
 # -- losses -------------------------------------------------------------------------------------
