@@ -111,3 +111,41 @@ def test_tiny_run_and_prediction_on_raw_sequences(tmp_path):
     assert [r["label"] for r in rows] == ["up", "down"]
     with pytest.raises(DataError, match="has 9 steps; the model takes at most 6"):
         loaded.predict([[[0.0, 0.0]] * 9])
+    with pytest.raises(DataError, match="input 2: not a JSON list of steps"):
+        loaded.predict(["[[0, 0]]", "hello"])
+    for bad in ("[[0, NaN]]", [[0.0, None]], [[float("inf"), 1.0]]):
+        with pytest.raises(DataError, match="input 1: .*(NaN|null|infinite)"):
+            loaded.predict([bad])
+
+
+def test_regression_ts_files_and_non_ts_folders_are_refused(tmp_path):
+    (tmp_path / "reg.ts").write_text("@problemName R\n@targetLabel true\n@data\n1,2,3:0.5\n2,3,4:1.25\n")
+    with pytest.raises(DataError, match=r"reg.ts:2: .*regression data set \(@targetLabel true\)"):
+        UeaTsAdapter({"train": "reg.ts"}, DataContext(tmp_path, 1)).load()
+    if importlib.util.find_spec("sktime") is None:
+        return
+    for name in ("Airline", "Covid3Month"):  # a CSV-only folder; a regression data set
+        with pytest.raises(DataError, match=f"(no .ts data set {name!r}|regression data set)"):
+            UeaTsAdapter({"dataset": name}, DataContext(tmp_path, 1)).load()
+
+
+def test_prediction_files_need_no_labels_and_are_named(tmp_path):
+    """New data to predict has no label: CSV without the label column, .ts with
+    '@classLabel false' (or just the feature fields), .npz without y. Each prediction is
+    named by its sequence id (CSV) or file:line / file[index]."""
+    (tmp_path / "new.csv").write_text("id,step,f1,f2\nb,1,3,4\nb,0,1,2\na,0,5,6\n")
+    csv_adapter = SequenceCsvAdapter({"train": "x.csv", "features": ["f1", "f2"]}, DataContext(tmp_path, 1))
+    info = {"features": 2, "steps": 4, "mean": [0, 0], "std": [1, 1]}
+    names = csv_adapter.read_inputs(tmp_path / "new.csv", info)
+    assert names == ["b", "a"]
+    np.testing.assert_allclose(csv_adapter.encode_inputs(names, info)[0, :2], [[1, 2], [3, 4]])
+    (tmp_path / "new.ts").write_text("@classLabel false\n@data\n1,2:3,4\n5:6\n")
+    (tmp_path / "bare.ts").write_text("@problemName new\n@data\n1,2:3,4\n5:6\n")
+    ts_adapter = UeaTsAdapter({"train": "x.ts"}, DataContext(tmp_path, 1))
+    for name in ("new.ts", "bare.ts"):
+        inputs = ts_adapter.read_inputs(tmp_path / name, info)
+        assert [str(i) for i in inputs] == [f"{tmp_path / name}:3", f"{tmp_path / name}:4"]
+        np.testing.assert_allclose(ts_adapter.encode_inputs(inputs, info)[1, :1], [[5, 6]])
+    np.savez(tmp_path / "new.npz", x=np.ones((2, 3, 2)))
+    inputs = SequenceNpzAdapter({"train": "x.npz"}, DataContext(tmp_path, 1)).read_inputs(tmp_path / "new.npz", info)
+    assert inputs == [f"{tmp_path / 'new.npz'}[0]", f"{tmp_path / 'new.npz'}[1]"]

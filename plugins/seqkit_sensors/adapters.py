@@ -29,11 +29,24 @@ COMMON = {
 }
 
 
+class NamedSequence(str):
+    """A sequence read for prediction: the string is its name (sequence id, ``file:line`` or
+    ``file[index]``, what prediction files and the terminal show); ``steps`` holds the values."""
+
+    steps: np.ndarray
+
+    def __new__(cls, name: str, steps: np.ndarray):
+        self = super().__new__(cls, name)
+        self.steps = steps
+        return self
+
+
 class SequenceAdapter(Adapter):
     """Shared logic: labels, splits, per-feature standardisation, padding."""
 
-    def read(self, path: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
-        """Return (sequences as (steps, features) arrays, labels, 'file:line' origins)."""
+    def read(self, path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list[str], list[str], list[str]]:
+        """Return (sequences as (steps, features) arrays, labels, 'file:line' origins, names).
+        With ``labelled=False`` (files to predict) labels may be absent (then None)."""
         raise NotImplementedError
 
     def _files(self):
@@ -44,7 +57,7 @@ class SequenceAdapter(Adapter):
         return train, test
 
     def load(self) -> DataBundle:
-        (x, labels, origins), test = self._files()
+        (x, labels, origins, _), test = self._files()
         widths = {s.shape[1] for s in x}
         if len(widths) != 1:
             raise DataError(f"{origins[0]}: sequences have different numbers of features: {sorted(widths)}")
@@ -104,14 +117,31 @@ class SequenceAdapter(Adapter):
         return out
 
     def encode_inputs(self, raw_inputs, info):
-        sequences = [json.loads(item) if isinstance(item, str) else item for item in raw_inputs]
+        expected = f"each a list of {info['features']} numbers"
+        sequences = []
+        for number, item in enumerate(raw_inputs, start=1):
+            if isinstance(item, NamedSequence):
+                item = item.steps
+            elif isinstance(item, str):
+                try:
+                    item = json.loads(item)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"input {number}: not a JSON list of steps, {expected} ({exc.msg} at column {exc.colno})") from None
+            try:
+                array = np.asarray(item, dtype="float32")
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"input {number}: expected a list of steps, {expected} ({exc})") from None
+            if not np.isfinite(array).all():
+                raise DataError(f"input {number}: NaN, null or infinite value; {expected}")
+            sequences.append(array)
         try:
             return self.pad(sequences, info)
         except (TypeError, ValueError) as exc:
-            raise DataError(f"inputs must be lists of steps, each a list of {info['features']} numbers ({exc})") from None
+            raise DataError(f"inputs must be lists of steps, {expected} ({exc})") from None
 
     def read_inputs(self, path: Path, info: dict):
-        return self.read(path)[0]
+        sequences, _, _, names = self.read(path, labelled=False)
+        return [NamedSequence(name, seq) for name, seq in zip(names, sequences)]
 
 
 class UeaTsAdapter(SequenceAdapter):
@@ -136,26 +166,39 @@ class UeaTsAdapter(SequenceAdapter):
             raise DataError(f"data.dataset: {name!r} comes with sktime, which is not installed (pip install sktime)")
         root = Path(spec.origin).parent / "datasets" / "data"
         folder = root / name
-        if not folder.is_dir():
+        if not (folder / f"{name}_TRAIN.ts").is_file():
             available = sorted(p.name for p in root.iterdir() if (p / f"{p.name}_TRAIN.ts").is_file())
             hint = did_you_mean(name, available)
             raise DataError(f"data.dataset: sktime has no .ts data set {name!r}." + (f" {hint}" if hint else "") + f" Available: {', '.join(available)}")
         return self.read(folder / f"{name}_TRAIN.ts"), self.read(folder / f"{name}_TEST.ts")
 
-    def read(self, path: Path):
+    def read(self, path: Path, labelled: bool = True):
         require_file(path)
         sequences, labels, origins = [], [], []
         in_data = False
+        has_label = True
         for number, line in enumerate(read_text(path).splitlines(), start=1):
-            line = line.strip()
+            line = line.strip().lstrip("\ufeff")
             if not line or line.startswith("#"):
                 continue
             if not in_data:
-                in_data = line.lower() == "@data"
+                words = line.lower().split()
+                if words[0] in ("@classlabel", "@targetlabel") and len(words) > 1:
+                    if words[0] == "@targetlabel" and words[1] == "true" and labelled:
+                        raise DataError(
+                            f"{path}:{number}: a regression data set (@targetLabel true): its targets are numbers, "
+                            "and sequence_classification needs class labels (@classLabel true ...)"
+                        )
+                    has_label = words[1] == "true"
+                in_data = words[0] == "@data"
                 continue
-            *dims, label = line.split(":")
-            if not dims:
+            fields = line.split(":")
+            if has_label and labelled and len(fields) < 2:
                 raise DataError(f"{path}:{number}: expected 'values:values:...:label'")
+            if has_label and len(fields) > 1:
+                *dims, label = fields
+            else:
+                dims, label = fields, None
             try:
                 columns = [np.asarray([float(v) for v in dim.split(",")], dtype="float32") for dim in dims]
             except ValueError:
@@ -166,11 +209,30 @@ class UeaTsAdapter(SequenceAdapter):
             if not np.isfinite(sequence).all():
                 raise DataError(f"{path}:{number}: NaN or infinite value")
             sequences.append(sequence)
-            labels.append(label.strip())
+            labels.append(None if label is None else label.strip())
             origins.append(f"{path}:{number}")
         if not sequences:
             raise DataError(f"{path}: no sequences found (expected '@data' followed by one sequence a line)")
-        return sequences, labels, origins
+        if labelled and None in labels:
+            raise DataError(f"{origins[labels.index(None)]}: no class label (the file says @classLabel false)")
+        return sequences, labels, origins, list(origins)
+
+    def read_inputs(self, path: Path, info: dict):
+        """Lines to predict may end in a label (ignored) or hold just the feature fields."""
+        features = info["features"]
+        sequences, labels, origins, names = self.read(path, labelled=False)
+        out = []
+        for seq, label, origin, name in zip(sequences, labels, origins, names):
+            if label is not None and seq.shape[1] == features - 1:
+                # No label field after all: the last field was the last feature.
+                try:
+                    last = np.asarray([float(v) for v in label.split(",")], dtype="float32")
+                except ValueError:
+                    raise DataError(f"{origin}: values must be numbers separated by ',' and ':'") from None
+                if len(last) == len(seq):
+                    seq = np.concatenate([seq, last[:, None]], axis=1)
+            out.append(NamedSequence(name, seq))
+        return out
 
 
 class SequenceNpzAdapter(SequenceAdapter):
@@ -179,17 +241,18 @@ class SequenceNpzAdapter(SequenceAdapter):
     description = "NumPy .npz files with arrays x (n, steps, features), y and optional lengths"
     schema = {"properties": dict(COMMON), "required": ["train"]}
 
-    def read(self, path: Path):
+    def read(self, path: Path, labelled: bool = True):
         require_file(path)
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
         except (ValueError, OSError) as exc:
             raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-        for key in ("x", "y"):
+        for key in ("x", "y") if labelled else ("x",):
             if key not in arrays:
                 raise DataError(f"{path}: missing array {key!r}. Arrays: {', '.join(arrays) or '(none)'}")
-        x, y = arrays["x"], arrays["y"]
+        x = arrays["x"]
+        y = arrays["y"] if "y" in arrays else np.full(len(x), None, dtype=object)
         if x.ndim != 3 or len(x) != len(y):
             raise DataError(f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}")
         lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
@@ -197,7 +260,8 @@ class SequenceNpzAdapter(SequenceAdapter):
         for i, s in enumerate(sequences):
             if not np.isfinite(s).all():
                 raise DataError(f"{path}: sequence {i + 1}: NaN or infinite value")
-        return sequences, [str(v) for v in y.tolist()], [f"{path}[{i}]" for i in range(len(x))]
+        origins = [f"{path}[{i}]" for i in range(len(x))]
+        return sequences, [None if v is None else str(v) for v in y.tolist()], origins, list(origins)
 
 
 class SequenceCsvAdapter(SequenceAdapter):
@@ -217,14 +281,15 @@ class SequenceCsvAdapter(SequenceAdapter):
         "required": ["train", "features"],
     }
 
-    def read(self, path: Path):
+    def read(self, path: Path, labelled: bool = True):
         fmt = detect_format(path, self.config.get("format"))
         key, step, label = self.config.get("id", "id"), self.config.get("step", "step"), self.config.get("label", "label")
         features = list(self.config["features"])
         rows: dict[str, list] = {}
         seq_labels: dict[str, tuple[str, str]] = {}
         for number, row in iter_rows(path, fmt):
-            require_columns(path, number, row, {"id": key, "step": step, "label": label, **{f"features.{f}": f for f in features}})
+            required = {"id": key, "step": step, **({"label": label} if labelled else {})}
+            require_columns(path, number, row, {**required, **{f"features.{f}": f for f in features}})
             try:
                 values = [float(row[f]) for f in features]
                 position = float(row[step])
@@ -234,12 +299,13 @@ class SequenceCsvAdapter(SequenceAdapter):
                 raise DataError(f"{path}:{number}: NaN or infinite feature value")
             ident = str(row[key])
             rows.setdefault(ident, []).append((position, values))
-            previous = seq_labels.setdefault(ident, (str(row[label]), f"{path}:{number}"))
-            if previous[0] != str(row[label]):
+            value = str(row[label]) if label in row else None
+            previous = seq_labels.setdefault(ident, (value, f"{path}:{number}"))
+            if previous[0] != value:
                 raise DataError(f"{path}:{number}: sequence {ident!r} has two labels: {previous[0]!r} and {row[label]!r}")
         if not rows:
             raise DataError(f"{path}: no rows found")
         sequences = [np.asarray([v for _, v in sorted(steps)], dtype="float32") for steps in rows.values()]
         labels = [seq_labels[i][0] for i in rows]
         origins = [seq_labels[i][1] for i in rows]
-        return sequences, labels, origins
+        return sequences, labels, origins, list(rows)
