@@ -47,6 +47,7 @@ def test_ts_files_are_padded_masked_and_standardised(tmp_path):
     ("1,2:3:up\n", "dimensions have different lengths"),
     ("1,x:3,4:up\n", "values must be numbers"),
     ("1,nan:3,4:up\n", "NaN or infinite value"),
+    ("1,?:3,4:up\n", "missing value '\\?'"),
 ])
 def test_bad_ts_lines(tmp_path, line, message):
     path = tmp_path / "bad.ts"
@@ -149,3 +150,13 @@ def test_prediction_files_need_no_labels_and_are_named(tmp_path):
     np.savez(tmp_path / "new.npz", x=np.ones((2, 3, 2)))
     inputs = SequenceNpzAdapter({"train": "x.npz"}, DataContext(tmp_path, 1)).read_inputs(tmp_path / "new.npz", info)
     assert inputs == [f"{tmp_path / 'new.npz'}[0]", f"{tmp_path / 'new.npz'}[1]"]
+
+
+def test_bad_npz_files(tmp_path):
+    adapter = SequenceNpzAdapter({"train": "x.npz"}, DataContext(tmp_path, 1))
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(DataError, match=r"text.npz: not a NumPy .npz archive"):
+        adapter.read(tmp_path / "text.npz")
+    np.savez(tmp_path / "len.npz", x=np.ones((2, 3, 1)), y=np.array([0, 1]), lengths=np.array([3, 4]))
+    with pytest.raises(DataError, match=r"len.npz: lengths\[1\] is 4; expected 1 to 3"):
+        adapter.read(tmp_path / "len.npz")

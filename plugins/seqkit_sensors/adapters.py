@@ -202,6 +202,8 @@ class UeaTsAdapter(SequenceAdapter):
             try:
                 columns = [np.asarray([float(v) for v in dim.split(",")], dtype="float32") for dim in dims]
             except ValueError:
+                if "?" in line:
+                    raise DataError(f"{path}:{number}: missing value '?'; fill in or drop the sequences with gaps") from None
                 raise DataError(f"{path}:{number}: values must be numbers separated by ',' and ':'") from None
             if len({len(c) for c in columns}) != 1:
                 raise DataError(f"{path}:{number}: dimensions have different lengths: {[len(c) for c in columns]}")
@@ -243,6 +245,9 @@ class SequenceNpzAdapter(SequenceAdapter):
 
     def read(self, path: Path, labelled: bool = True):
         require_file(path)
+        with path.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":
+                raise DataError(f"{path}: not a NumPy .npz archive (np.savez: arrays x, y and optional lengths)")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
@@ -256,6 +261,11 @@ class SequenceNpzAdapter(SequenceAdapter):
         if x.ndim != 3 or len(x) != len(y):
             raise DataError(f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}")
         lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
+        if lengths.shape != (len(x),):
+            raise DataError(f"{path}: expected lengths of shape ({len(x)},). Received {lengths.shape}")
+        for i, n in enumerate(lengths.tolist()):
+            if n != int(n) or not 1 <= n <= x.shape[1]:
+                raise DataError(f"{path}: lengths[{i}] is {n}; expected 1 to {x.shape[1]} (steps of x)")
         sequences = [x[i, : int(lengths[i])].astype("float32") for i in range(len(x))]
         for i, s in enumerate(sequences):
             if not np.isfinite(s).all():
