@@ -35,7 +35,7 @@ def test_ts_files_are_padded_masked_and_standardised(tmp_path):
     adapter = UeaTsAdapter({"train": "t.ts", "split": SPLIT, "normalize": True}, DataContext(tmp_path, 1))
     bundle = adapter.load()
     info = bundle.info
-    assert info["classes"] == ["down", "up"] and info["features"] == 2 and info["steps"] == 6
+    assert info["classes"] == ["down", "up"] and info["features"] == 2 and info["max_steps"] == 6
     assert bundle.train.x.shape[1:] == (6, 2)
     assert (len(bundle.train), len(bundle.validation), len(bundle.test)) == (8, 4, 4)
     real = np.any(bundle.train.x != 0, axis=2)
@@ -110,8 +110,14 @@ def test_tiny_run_and_prediction_on_raw_sequences(tmp_path):
     loaded = seqkit.load_run(run.path)
     rows = loaded.predict([[[0.0, 0.0], [0.5, 1.0], [1.0, 2.0]], "[[0, 0], [-0.5, -1], [-1, -2], [-1.2, -2.4]]"])
     assert [r["label"] for r in rows] == ["up", "down"]
-    with pytest.raises(DataError, match="has 9 steps; the model takes at most 6"):
-        loaded.predict([[[0.0, 0.0]] * 9])
+    # Sequences longer than any seen in training are predicted and evaluated too (the LSTM
+    # takes any number of steps).
+    long_up = np.stack([np.linspace(0, 1, 9), np.linspace(0, 2, 9)], axis=1)
+    assert loaded.predict([long_up.tolist()])[0]["label"] == "up"
+    lines = ["@data"] + [f"{','.join(map(str, s * d[:, 0]))}:{','.join(map(str, s * d[:, 1]))}:{lab}"
+                         for s, lab in ((1, "up"), (-1, "down")) for d in (long_up, long_up[:4])]
+    (tmp_path / "long.ts").write_text("\n".join(lines) + "\n")
+    assert loaded.evaluate({"data.test": str(tmp_path / "long.ts")})["accuracy"] == 1.0
     with pytest.raises(DataError, match="input 2: not a JSON list of steps"):
         loaded.predict(["[[0, 0]]", "hello"])
     for bad in ("[[0, NaN]]", [[0.0, None]], [[float("inf"), 1.0]]):
@@ -136,7 +142,7 @@ def test_prediction_files_need_no_labels_and_are_named(tmp_path):
     named by its sequence id (CSV) or file:line / file[index]."""
     (tmp_path / "new.csv").write_text("id,step,f1,f2\nb,1,3,4\nb,0,1,2\na,0,5,6\n")
     csv_adapter = SequenceCsvAdapter({"train": "x.csv", "features": ["f1", "f2"]}, DataContext(tmp_path, 1))
-    info = {"features": 2, "steps": 4, "mean": [0, 0], "std": [1, 1]}
+    info = {"features": 2, "max_steps": 4, "mean": [0, 0], "std": [1, 1]}
     names = csv_adapter.read_inputs(tmp_path / "new.csv", info)
     assert names == ["b", "a"]
     np.testing.assert_allclose(csv_adapter.encode_inputs(names, info)[0, :2], [[1, 2], [3, 4]])

@@ -77,7 +77,9 @@ class SequenceAdapter(Adapter):
         info = {
             "classes": classes,
             "features": int(n_features),
-            "steps": int(max(lengths)),
+            # The longest sequence read (train and test): the padded length of the splits.
+            # Not "steps", which would fix the model's input length: the model takes any.
+            "max_steps": int(max(lengths)),
             "mean": mean.tolist(),
             "std": std.tolist(),
         }
@@ -100,16 +102,18 @@ class SequenceAdapter(Adapter):
 
     @staticmethod
     def pad(sequences, info) -> np.ndarray:
-        """Standardise real steps, then pad with zeros (the mask value) to info['steps']."""
-        steps, features = info["steps"], info["features"]
+        """Standardise real steps, then pad with zeros (the mask value) to the longer of
+        info['max_steps'] and the longest of ``sequences``."""
+        features = info["features"]
+        steps = max([info.get("max_steps", info.get("steps", 0))] + [len(s) for s in sequences])
         mean, std = np.asarray(info["mean"], "float32"), np.asarray(info["std"], "float32")
         out = np.zeros((len(sequences), steps, features), dtype="float32")
         for row, seq in enumerate(sequences):
             seq = np.asarray(seq, dtype="float32")
             if seq.ndim != 2 or seq.shape[1] != features:
                 raise DataError(f"sequence {row + 1}: expected (steps, {features}) values. Received shape {seq.shape}")
-            if len(seq) > steps:
-                raise DataError(f"sequence {row + 1} has {len(seq)} steps; the model takes at most {steps}")
+            if info.get("steps") and len(seq) > info["steps"]:  # a run made when the length was fixed
+                raise DataError(f"sequence {row + 1} has {len(seq)} steps; the model takes at most {info['steps']}")
             normalised = (seq - mean) / std
             # A real step that standardises to all zeros would look like padding: nudge it.
             normalised[np.all(normalised == 0, axis=1)] = 1e-6
