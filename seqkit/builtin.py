@@ -183,11 +183,18 @@ class RegressorSpec(HeadSpec):
     def wants_sequence(self):
         return self.config.get("pooling", "last") != "last"
 
+    @property
+    def outputs(self) -> int:
+        """One output per target the adapter names in ``info["targets"]`` (else ``info["outputs"]``, else 1)."""
+        if self.info.get("targets"):
+            return len(self.info["targets"])
+        return int(self.info.get("outputs", 1))
+
     def build(self, regularizer=None):
         from seqkit.models.heads import RegressorHead
 
         return RegressorHead(
-            outputs=int(self.info.get("outputs", 1)),
+            outputs=self.outputs,
             hidden_units=self.config.get("hidden_units", []),
             dropout=self.config.get("dropout", 0.0),
             pooling=self.config.get("pooling", "last"),

@@ -138,3 +138,13 @@ def test_regressor_head():
     run_layer_test(RegressorHead, {"outputs": 1, "pooling": "mean"}, X, (2, 1), 2)
     with pytest.raises(ValueError, match="Expected an integer >= 2. Received: num_classes=1"):
         ClassifierHead(num_classes=1)
+
+
+def test_regressor_spec_has_one_output_per_target():
+    # An adapter names its targets in info["targets"] (docs/plugins.md); a regressor built
+    # for two targets must output two values, not one broadcast against both.
+    from seqkit.builtin import RegressorSpec
+
+    head = RegressorSpec({"pooling": "last"}, {"features": 1, "targets": ["mean", "max"]}).build()
+    assert tuple(head(X[:, 0]).shape) == (2, 2)
+    assert tuple(RegressorSpec({}, {"features": 1}).build()(X[:, 0]).shape) == (2, 1)
