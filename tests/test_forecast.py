@@ -161,6 +161,58 @@ def test_backtest_folds_must_lie_in_the_test_part(tmp_path):
         adapter(tmp_path, backtest={"folds": 9, "step": 4, "horizon": 6}).load()
 
 
+def test_numbers_stored_as_text_are_read_as_numbers(tmp_path):
+    frame = series_frame()
+    frame["load"] = frame["load"].map(lambda v: f"{v:.4f}")  # e.g. a Parquet file with a string column
+    bundle = adapter(tmp_path, frame, fmt="parquet").load()
+    np.testing.assert_allclose(bundle.series[0].scaler.inverse(bundle.series[0].targets)[:3, 0],
+                               series_frame()["load"].to_numpy()[:3], rtol=1e-6)
+    frame.loc[5, "load"] = "1,5"
+    with pytest.raises(DataError, match=r"data\.parquet row 6: column 'load': '1,5' is not a number"):
+        adapter(tmp_path, frame, fmt="parquet").load()
+
+
+def test_parquet_rows_are_named_as_rows_not_lines(tmp_path):
+    frame = drop_rows(series_frame(), [30])
+    with pytest.raises(DataError, match=r"data\.parquet row 31: missing timestamps in series 'a'"):
+        adapter(tmp_path, frame, fmt="parquet").load()
+
+
+def test_an_empty_test_part_is_allowed(tmp_path):
+    from seqkit.recipe import load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text(TINY.format(head="point", runs="runs").replace("split: {validation: 0.2, test: 0.2}", "split: {validation: 0.2, test: 0}")
+                    .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    assert load_recipe(path).get("data.split.test") == 0
+    bundle = adapter(tmp_path, split={"validation": 0.2, "test": 0}).load()
+    assert bundle.test is None and len(bundle.validation)
+
+
+@pytest.mark.parametrize("config", [{"lookback": 200}, {"horizon": 130, "backtest": {"folds": 2}},
+                                    {"lookback": 200, "backtest": {"folds": 2, "step": 4, "horizon": 6}}])
+def test_a_series_shorter_than_lookback_plus_horizon_is_named(tmp_path, config):
+    with pytest.raises(DataError) as err:
+        adapter(tmp_path, **config).load()
+    message = str(err.value)
+    assert "data.lookback + data.horizon" in message and "120 steps" in message, message
+
+
+def test_a_weekly_grid_the_first_timestamp_is_not_on(tmp_path):
+    frame = series_frame(n=60, freq="7D", start="2024-01-03")  # Wednesdays
+    with pytest.raises(DataError) as err:
+        adapter(tmp_path, frame, freq="W-SUN", lookback=8, horizon=2).load()
+    message = str(err.value)
+    assert "data.csv:2: timestamp 2024-01-03 00:00:00 in series 'a' is not on the W-SUN grid (data.freq)" in message, message
+    assert "grid that starts at" not in message
+
+
+def test_a_column_used_twice_is_a_recipe_problem():
+    problems = TimeSeriesAdapter.check({"targets": ["load"], "past_covariates": ["temp", "load"], "future_covariates": ["temp"]})
+    assert ("past_covariates", "'load' is already a target") in problems
+    assert ("future_covariates", "'temp' is already a past covariate") in problems
+
+
 # -- losses, metrics, baselines ----------------------------------------------------------------
 
 
@@ -218,6 +270,30 @@ def test_ets_recursion_reproduces_statsmodels():
               "trend": fit.params["initial_trend"], "seasons": list(fit.params["initial_seasons"]), "period": m}
     ours = bl.ets_forecasts(y[:, None], np.array([100]), 8, [params])[0, :, 0]
     np.testing.assert_allclose(ours, fit.forecast(8), rtol=1e-9)
+
+
+def test_series_of_different_lengths_are_scored_together(tmp_path):
+    """A short series has too little training history for the baselines' empirical
+    intervals; the other series have them. Scores and coverage still come out (on the
+    windows that have an interval)."""
+    from seqkit_forecast import evaluation
+
+    frame = pd.concat([series_frame(n=200, ids=("long",)), series_frame(n=50, ids=("short",))])
+    bundle = adapter(tmp_path, frame, lookback=24, horizon=6, split={"validation": 6, "test": 12},
+                     backtest={"folds": 2, "step": 6}).load()
+    bundle.info["head"] = {"kind": "point", "quantiles": []}
+
+    class Zero:  # the model forecasts the scaled zero (each series' training mean)
+        def predict(self, x, batch_size=None, verbose=0):
+            return np.zeros((len(x), 6, 1), dtype="float32")
+
+    result = evaluation.compare(Zero(), bundle, bundle.info, echo=lambda _: None)
+    for part in (result["test_comparison"], result["backtest"]):
+        naive = part["models"]["naive"]
+        assert 0.0 <= naive["coverage"] <= 1.0
+        assert part["models"]["lstm"]["windows"] == naive["windows"]
+        assert "coverage" not in part["models"]["lstm"]
+    assert result["test_comparison"]["models"]["naive"]["windows"] == 2 * (12 - 6 + 1)
 
 
 # -- a tiny run, seqkit forecast, reload ---------------------------------------------------------
@@ -322,6 +398,79 @@ def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert not (folder / "new.forecast.csv").exists()
+
+
+def test_forecast_returns_timestamps_and_writes_dates_without_midnight(tiny_run):
+    from seqkit_forecast import forecast
+    from seqkit_forecast.inference import _show
+
+    folder, run = tiny_run
+    table = forecast(run.path, series_frame(n=40, start="2024-02-01"), horizon=2)
+    assert str(table["date"].dtype).startswith("datetime64")
+    assert table["date"].iloc[0] == pd.Timestamp("2024-02-01") + pd.Timedelta(hours=40)
+    daily = np.array(["2024-03-01", "2024-03-02"], dtype="datetime64[ns]")
+    assert _show(daily[0], daily) == "2024-03-01"
+    hourly = np.array(["2024-03-01T00:00", "2024-03-01T01:00"], dtype="datetime64[ns]")
+    assert _show(hourly[0], hourly) == "2024-03-01 00:00:00"
+
+
+def test_run_predict_and_seqkit_predict_point_to_seqkit_forecast(tiny_run, capsys):
+    import seqkit
+    from seqkit.cli import main
+
+    folder, run = tiny_run
+    with pytest.raises(DataError, match="seqkit forecast RUN_DIR --input"):
+        seqkit.load_run(run.path).predict(["1 2 3"])
+    assert main(["predict", str(run.path), "1 2 3"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "seqkit forecast" in lines[0], lines
+
+
+def test_forecast_input_on_another_frequency_names_the_runs(tiny_run):
+    from seqkit_forecast import forecast
+
+    folder, run = tiny_run
+    daily = series_frame(n=40, freq="D")
+    with pytest.raises(DataError) as err:
+        forecast(run.path, daily)
+    message = str(err.value)
+    assert "the run's data are on the h grid" in message and "data.freq" not in message, message
+
+
+def test_predictions_csv_is_in_the_datas_units(tiny_run):
+    folder, run = tiny_run
+    table = pd.read_csv(run.path / "predictions.csv")
+    assert list(table.columns) == ["input", "target", "load", "load_q0.1", "load_q0.5", "load_q0.9"]
+    first = table.iloc[0]
+    assert first["input"].startswith("a @ ")
+    truth = [float(v) for v in first["target"].split()]
+    frame = series_frame()
+    origin = pd.Timestamp(first["input"].split(" @ ")[1])
+    expected = frame[(frame.id == "a") & (pd.to_datetime(frame.date) >= origin)]["load"].to_numpy()[:6]
+    np.testing.assert_allclose(truth, expected, rtol=1e-4)
+    forecast_b = np.mean([float(v) for v in table[table.input.str.startswith("b @ ")].iloc[0]["load"].split()])
+    assert 15 < forecast_b < 25  # series b sits around 20, in the data's units
+
+
+FUTURE = TINY.replace("past_covariates: [temp]", "future_covariates: [temp]").replace("name: tiny-forecast", "name: tiny-future")
+
+
+def test_a_shorter_horizon_needs_only_that_many_future_rows(tmp_path):
+    import seqkit
+    from seqkit_forecast import forecast
+
+    series_frame().to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "r.yaml").write_text(FUTURE.format(head="point", runs=tmp_path / "runs").replace("epochs: 2", "epochs: 1")
+                                     .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    run = seqkit.run(str(tmp_path / "r.yaml"), quiet=True, evaluate=False)
+    new = series_frame(n=46)
+    new.loc[new.groupby("id").cumcount() >= 40, "load"] = np.nan  # 6 future rows per series
+    full = forecast(run.path, new)
+    short = new[new.groupby("id").cumcount() < 43]  # 3 future rows per series
+    three = forecast(run.path, short, horizon=3)
+    np.testing.assert_allclose(three["load"].to_numpy(), full[full.step <= 3]["load"].to_numpy(), rtol=1e-5)
+    with pytest.raises(DataError, match="need 4 rows after the last observed target"):
+        forecast(run.path, short, horizon=4)
 
 
 def test_gaussian_and_point_heads_build_and_reload(tmp_path):

@@ -40,15 +40,24 @@ class _Scores:
         self.parts["scales"].append(np.repeat(scale[None, :], len(y_scaled), axis=0))
         if interval_scaled is not None:
             lower, upper, self.level = interval_scaled
-            lo, hi = inverse(lower), inverse(upper)
             # A scaler with a negative scale cannot occur (std, range > 0), so bounds keep their order.
-            self.parts["lower"].append(lo)
-            self.parts["upper"].append(hi)
+            lo, hi = inverse(lower), inverse(upper)
+        else:
+            # No interval for this series (e.g. a baseline on a series too short for its
+            # in-sample errors): NaN bounds, left out of the coverage.
+            lo = hi = np.full(y_scaled.shape, np.nan)
+        self.parts["lower"].append(lo)
+        self.parts["upper"].append(hi)
 
     def result(self) -> dict:
         cat = {k: np.concatenate(v) for k, v in self.parts.items() if v}
-        interval = (cat["lower"], cat["upper"], self.level) if "lower" in cat else None
-        scores = mt.score(cat["y"], cat["p"], cat["scales"], interval)
+        scores = mt.score(cat["y"], cat["p"], cat["scales"])
+        has = np.isfinite(cat["lower"]).all(axis=(1, 2))
+        if has.any():
+            scores["coverage"] = mt.coverage(cat["y"][has], cat["lower"][has], cat["upper"][has])
+            scores["interval"] = self.level
+            if not has.all():
+                scores["interval_windows"] = int(has.sum())
         scores["scaled"] = {"mse": mt.mse(cat["y_scaled"], cat["p_scaled"]), "mae": mt.mae(cat["y_scaled"], cat["p_scaled"])}
         scores["mae_by_step"] = [round(v, 6) for v in mt.error_by_step(cat["y_scaled"], cat["p_scaled"])]
         scores["windows"] = int(len(cat["y"]))
