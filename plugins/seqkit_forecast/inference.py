@@ -28,7 +28,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
 
     import seqkit
     from seqkit_forecast import outputs
-    from seqkit_forecast.tables import future_times, read_file
+    from seqkit_forecast.tables import future_times, read_file, row_offset
     from seqkit_forecast.windows import Scaler
 
     run = seqkit.load_run(run) if not hasattr(run, "info") else run
@@ -42,7 +42,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         frame, source = read_file(path, "forecast input"), str(path)
-        offset = 1 if path.suffix.lower() in (".parquet", ".pq") else 2
+        offset = row_offset(path)
     else:
         frame, source, offset = data, "input frame", 1
     has_future = bool(info["future_covariates"])

@@ -67,7 +67,13 @@ def read_frame(config: dict, base_resolve, what: str = "data file"):
     if not config.get("path"):
         raise DataError("data.path: give a CSV or Parquet file (or data.dataset for a statsmodels data set)")
     path = base_resolve(config["path"])
-    return read_file(path, what), str(path), 2
+    return read_file(path, what), str(path), row_offset(path)
+
+
+def row_offset(path: Path) -> int:
+    """2 for text tables (errors name the file line; the header is line 1), 1 for Parquet
+    (errors name the row)."""
+    return 1 if path.suffix.lower() in (".parquet", ".pq") else 2
 
 
 def read_file(path: Path, what: str = "data file"):
@@ -194,9 +200,11 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
     for column in value_columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             converted = pd.to_numeric(frame[column], errors="coerce")
-            bad = converted.isna() & frame[column].notna()
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number")
+            bad = (converted.isna() & frame[column].notna()).to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number")
+            frame[column] = converted  # numbers stored as text (a string column in Parquet)
     fill = config.get("fill", "none")
     declared = freq or config.get("freq")
     groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
