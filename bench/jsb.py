@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from report import write_report  # noqa: E402
+from report import write_report
 
 RECIPE = ROOT / "recipes" / "music" / "jsb.yaml"
 PUBLISHED = {"LSTM (Chung et al. 2014)": 8.67, "GRU (Chung et al. 2014)": 8.54, "LSTM (Bai et al. 2018)": 8.45,
@@ -41,7 +41,6 @@ def plain_keras(seed: int) -> dict:
     dropout 0.3, sigmoid outputs, Adam, early stopping on the validation loss."""
     import keras
     import numpy as np
-
     from seqkit_music.encodings import KEYS, frame_nll, frames_to_roll
 
     data = json.loads(data_path().read_text())

@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from report import write_report  # noqa: E402
+from report import write_report
 
 SOURCE = ROOT / "recipes" / "sentiment" / "data" / "reviews.csv"
 

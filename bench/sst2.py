@@ -16,7 +16,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from report import write_report  # noqa: E402
+from report import write_report
+
 RECIPE = ROOT / "recipes" / "sentiment" / "sst2.yaml"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from report import write_report  # noqa: E402
+from report import write_report
 
 COMMANDS = {
     "help": ["--help"],

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from report import write_report  # noqa: E402
+from report import write_report
 
 
 def parse_args():
@@ -35,6 +35,7 @@ def parse_args():
     parser.add_argument("--vocabulary", type=int, default=20000)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    parser.add_argument("--steps-per-execution", type=int, default=1, help="seqkit's train.steps_per_execution (plain Keras keeps its default, 1)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["seqkit", "keras", "keras_jit", "torch"])
     parser.add_argument("--rounds", type=int, default=2, help="measure every contender this many times, interleaved; keep the best")
     parser.add_argument("--output", default=None)
@@ -45,8 +46,8 @@ ARGS = parse_args()
 os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
 
 def lstm_flops_per_sample(units: int, dim: int, length: int, layers: int = 2) -> float:
@@ -68,28 +69,36 @@ def data(n: int):
 
 
 class StepTimer(keras.callbacks.Callback):
+    """Times the steps after the first `warmup` ones. Keras calls ``on_train_batch_end`` once
+    per compiled call (``steps_per_execution`` steps), so steps are counted from ``batch``."""
+
     def __init__(self, warmup: int):
         super().__init__()
         self.warmup = warmup
         self.start = None
-        self.steps = 0
+        self.start_step = None
+        self.last_step = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps == self.warmup:
+        self.last_step = batch + 1
+        if self.start is None and self.last_step >= self.warmup:
             if logs and "loss" in logs:
                 float(logs["loss"])  # wait for the step to finish
             self.start = time.perf_counter()
+            self.start_step = self.last_step
 
     def on_train_end(self, logs=None):
         self.end = time.perf_counter()
+
+    def samples_per_second(self, batch: int) -> float:
+        return (self.last_step - self.start_step) * batch / (self.end - self.start)
 
 
 def timed_fit(model, x, y, batch, **fit_kwargs) -> float:
     timer = StepTimer(ARGS.warmup)
     steps = ARGS.warmup + ARGS.steps
     model.fit(x[: steps * batch], y[: steps * batch], batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=[timer], **fit_kwargs)
-    return ARGS.steps * batch / (timer.end - timer.start)
+    return timer.samples_per_second(batch)
 
 
 def plain_keras(x, y, jit: bool) -> float:
@@ -125,7 +134,8 @@ def seqkit_path(x, y) -> float:
             "backbone": {"layers": 2, "units": ARGS.units},
             "head": {"type": "classifier"},
         },
-        "train": {"batch_size": ARGS.batch, "optimizer": {"name": "adam", "learning_rate": 1e-3}, "precision": ARGS.dtype},
+        "train": {"batch_size": ARGS.batch, "optimizer": {"name": "adam", "learning_rate": 1e-3}, "precision": ARGS.dtype,
+                  "steps_per_execution": ARGS.steps_per_execution},
     })
 
     class Vocabulary:  # stands for the fitted TextVectorization: ids are already made
@@ -144,7 +154,7 @@ def seqkit_path(x, y) -> float:
         model.fit(x[: steps * ARGS.batch], y[: steps * ARGS.batch], batch_size=ARGS.batch, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
     else:
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
-    return ARGS.steps * ARGS.batch / (timer.end - timer.start)
+    return timer.samples_per_second(ARGS.batch)
 
 
 def pytorch(x, y) -> float | None:
