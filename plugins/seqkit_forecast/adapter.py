@@ -24,11 +24,13 @@ from seqkit_forecast.tables import (
 from seqkit_forecast.windows import Bounds, Scaler, make_targets, make_windows, split_bounds, window_origins
 
 POSITIVE = {"type": "integer", "minimum": 1, "maximum": 1000000}
+# anyOf, not oneOf: 0 is both an integer count and a fraction.
 COUNT_OR_FRACTION = {
-    "oneOf": [
+    "anyOf": [
         {"type": "integer", "minimum": 0, "maximum": 100000000},
         {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-    ]
+    ],
+    "x-expected": "a count of steps (an integer >= 0) or a fraction of the series (>= 0 and < 1)",
 }
 NAMES = {"type": "array", "items": {"type": "string"}, "default": []}
 
