@@ -196,8 +196,6 @@ class TimeSeriesAdapter(Adapter):
                 parts[f"{name}_x"].append(make_windows(features, origins, lookback, horizon, layout["observed_channels"]))
                 parts[f"{name}_y"].append(make_targets(targets, origins, horizon))
                 parts[f"{name}_raw"] += [origin_label(s.id, s.time[o]) for o in origins]
-            if backtest:
-                data.backtest_origins = backtest_origins(bounds, lookback, backtest, s.id)
             series_data.append(data)
         freq = table.freq
         period = int(config.get("seasonal_period") or default_seasonal_period(freq))
@@ -226,10 +224,16 @@ class TimeSeriesAdapter(Adapter):
 
         train = split("train")
         if train is None:
+            longest = max(series_data, key=lambda d: d.bounds.train)
+            part = (f"the longest training part (series {longest.id!r}, {len(longest.time)} steps)" if len(series_data) > 1
+                    else f"the training part (of {len(longest.time)} steps)")
             raise DataError(
-                f"{table.source}: no training window: each series' training part must hold lookback + horizon "
-                f"= {lookback + horizon} steps (data.lookback, data.horizon, data.split)"
+                f"{table.source}: no training window: a window needs data.lookback + data.horizon = {lookback + horizon} "
+                f"steps, and {part} has {longest.bounds.train} (data.split)"
             )
+        if backtest:
+            for data in series_data:
+                data.backtest_origins = backtest_origins(data.bounds, lookback, backtest, data.id)
         return ForecastBundle(train, split("val"), split("test"), info, series=series_data,
                               config={"baselines": list(config.get("baselines", ["naive", "seasonal_naive", "ets"])),
                                       "backtest": backtest})
@@ -250,8 +254,13 @@ def backtest_origins(bounds: Bounds, lookback: int, backtest: dict, series_id: s
     folds, step, horizon = int(backtest["folds"]), int(backtest["step"]), int(backtest["horizon"])
     origins = bounds.test - horizon - step * np.arange(folds - 1, -1, -1, dtype="int64")
     first = int(origins[0])
+    where = f"series {series_id!r}: " if series_id else ""
+    if bounds.test < lookback + horizon:
+        raise DataError(
+            f"data.backtest: {where}{bounds.test} steps, fewer than data.lookback + data.backtest.horizon = "
+            f"{lookback + horizon} for one fold"
+        )
     if first < bounds.validation or first < lookback:
-        where = f"series {series_id!r}: " if series_id else ""
         raise DataError(
             f"data.backtest: {where}{folds} folds {step} steps apart with horizon {horizon} start at step {first}, "
             f"before the test part (step {bounds.validation}); use fewer folds, a smaller step or a larger data.split.test"
