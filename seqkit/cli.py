@@ -314,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seqkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`seqkit predict ... | head`): stop quietly, as
+        # command-line tools do, and keep Python's exit-time flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import TINY_RECIPE, write_reviews
+from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
 from seqkit.cli import main
 
 
@@ -170,3 +170,35 @@ def test_evaluate_command(tiny_recipe, tmp_path, capsys):
     assert main(["evaluate", str(run_dir), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["n"] == 6 and 0 <= metrics["accuracy"] <= 1
+
+
+def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, capsys):
+    # The other file has only two of the run's three classes: labels must be encoded
+    # with the run's class order (was an IndexError traceback, or silently wrong metrics).
+    assert main(["run", str(tiny_recipe), "--quiet"]) == 0
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    other = tmp_path / "other.csv"
+    rows = [row for row in TINY_REVIEWS if row[1] != "negative"]
+    write_reviews(other, rows)
+    capsys.readouterr()
+    # data.test beside data.path: the whole other file is the test split.
+    assert main(["evaluate", str(run_dir), "--json", "--set", f"data.test={other}"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n"] == len(rows)
+    assert metrics["confusion_matrix"]["labels"] == ["negative", "neutral", "positive"]
+    assert main(["evaluate", str(run_dir), "--json", "--set", f"data.path={other}"]) == 0
+    assert json.loads(capsys.readouterr().out)["confusion_matrix"]["labels"] == ["negative", "neutral", "positive"]
+    write_reviews(other, rows + [("meh", "mixed")])
+    assert main(["evaluate", str(run_dir), "--set", f"data.test={other}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{other}:{len(rows) + 2}: unknown label 'mixed' (data.label). Expected one of: negative, neutral, positive" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback():
+    """`seqkit plugins | head -1`: the reader goes away; no BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "seqkit", "plugins"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before seqkit writes
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in stderr, stderr
