@@ -85,7 +85,7 @@ class Run:
         """Score the saved model on the recipe's test split (``overrides`` may point
         ``data.*`` at other files)."""
         from seqkit.recipe import validate
-        from seqkit.train.runner import resolve_parts
+        from seqkit.train.runner import load_data
 
         data = self.recipe.to_dict()
         source = SourceMap(str(self.run_dir.file("recipe.yaml")))
@@ -93,12 +93,20 @@ class Run:
         apply_overrides(data, overrides, source)
         validate(data, source)
         recipe = Recipe(data, source, self.recipe.path)
-        parts = resolve_parts(recipe, echo=_quiet)
-        if parts.bundle.test is None:
+        # The adapter encodes the targets with what the model learned (self.info): other
+        # files may hold fewer classes, or list them in another order.
+        _task, _adapter, bundle = load_data(recipe, echo=_quiet, info=self.info)
+        if bundle.test is None:
             raise DataError("the recipe's data has no test split (set data.test or data.split.test)")
-        test = parts.bundle.test
+        if "classes" in self.info and list(bundle.info.get("classes", [])) != list(self.info["classes"]):
+            raise DataError(
+                f"{recipe.where('data')}: the data's classes ({', '.join(map(str, bundle.info.get('classes', [])))}) are not "
+                f"the run's ({', '.join(map(str, self.info['classes']))}); adapter {recipe.get('data.adapter')!r} "
+                "does not encode labels with the run's classes"
+            )
+        test = bundle.test
         outputs = self.model.predict(test.x, verbose=0)
-        return self.task.evaluate(test.y, outputs, parts.bundle.info)
+        return self.task.evaluate(test.y, outputs, {**bundle.info, **self.info})
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, status={self.status!r})"

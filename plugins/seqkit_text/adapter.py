@@ -27,8 +27,8 @@ class TextTableAdapter(Adapter):
         "properties": {
             "path": {"type": "string", "format": "path", "description": "One file, split by `split` ratios. Relative to the recipe."},
             "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
-            "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from train by `split.validation`."},
-            "test": {"type": "string", "format": "path", "description": "Test file; else taken from train by `split.test`."},
+            "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from path / train by `split.validation`."},
+            "test": {"type": "string", "format": "path", "description": "Test file; else taken from path / train by `split.test`."},
             "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto"},
             "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
             "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},
@@ -60,8 +60,6 @@ class TextTableAdapter(Adapter):
         problems = []
         if bool(config.get("path")) == bool(config.get("train")):
             problems.append(("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)"))
-        if config.get("path") and (config.get("validation") or config.get("test")):
-            problems.append(("path", "`validation` / `test` files go with `train`, not with `path`"))
         split = config.get("split") or {}
         if split.get("validation", 0) + split.get("test", 0) >= 1:
             problems.append(("split", "validation + test must be less than 1"))
@@ -107,6 +105,9 @@ class TextTableAdapter(Adapter):
     # -- labels ----------------------------------------------------------------------------
 
     def _classes(self, raw_labels: list[str]) -> list[str]:
+        trained = (self.context.info or {}).get("classes")
+        if trained:  # scoring a trained model: its classes, in its order
+            return list(trained)
         declared = self.config.get("labels")
         if declared:
             return list(declared)
@@ -120,7 +121,7 @@ class TextTableAdapter(Adapter):
 
     def _encode_labels(self, labels: list[str], origins: list[str], classes: list[str]) -> np.ndarray:
         index = {name: i for i, name in enumerate(classes)}
-        declared = bool(self.config.get("labels"))
+        declared = bool(self.config.get("labels") or (self.context.info or {}).get("classes"))
 
         def lookup(value: str, origin: str) -> int:
             if value in index:
@@ -140,32 +141,24 @@ class TextTableAdapter(Adapter):
     # -- Adapter API -----------------------------------------------------------------------
 
     def load(self) -> DataBundle:
+        """``path`` (or ``train``) is split by ``split`` ratios; a ``validation`` / ``test``
+        file given beside it replaces that part of the split."""
         split = self.config.get("split") or {}
-        seed = self.context.seed
-        if self.config.get("path"):
-            texts, labels, origins = self._read("path")
-            classes = self._classes(labels)
-            y = self._encode_labels(labels, origins, classes)
-            stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
-            tr, va, te = split_indices(len(texts), split.get("validation", 0.15), split.get("test", 0.15), seed, stratify)
-            x = np.asarray(texts, dtype=object)
-            parts = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
-        else:
-            texts, labels, origins = self._read("train")
-            classes = self._classes(labels)
-            y = self._encode_labels(labels, origins, classes)
-            x = np.asarray(texts, dtype=object)
-            loaded = {}
-            for key in ("validation", "test"):
-                if self.config.get(key):
-                    t, lab, orig = self._read(key)
-                    loaded[key] = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
-            carve_val = 0.0 if "validation" in loaded else split.get("validation", 0.15)
-            carve_test = 0.0 if "test" in loaded else split.get("test", 0.15)
-            stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
-            tr, va, te = split_indices(len(texts), carve_val, carve_test, seed, stratify)
-            carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
-            parts = [carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])]
+        texts, labels, origins = self._read("path" if self.config.get("path") else "train")
+        classes = self._classes(labels)
+        y = self._encode_labels(labels, origins, classes)
+        x = np.asarray(texts, dtype=object)
+        loaded = {}
+        for key in ("validation", "test"):
+            if self.config.get(key):
+                t, lab, orig = self._read(key)
+                loaded[key] = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
+        carve_val = 0.0 if "validation" in loaded else split.get("validation", 0.15)
+        carve_test = 0.0 if "test" in loaded else split.get("test", 0.15)
+        stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
+        tr, va, te = split_indices(len(texts), carve_val, carve_test, self.context.seed, stratify)
+        carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
+        parts = [carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])]
         train, validation, test = parts
         info = {
             "classes": classes,
@@ -190,10 +183,8 @@ class TextTableAdapter(Adapter):
         encoding = self.config.get("encoding", "utf-8")
         columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
         fmt_declared = self.config.get("format")
-        if self.config.get("path"):
-            sources = [("path", None)]
-        else:
-            sources = [("train", None)] + [(key, key) for key in ("validation", "test") if self.config.get(key)]
+        first = "path" if self.config.get("path") else "train"
+        sources = [(first, None)] + [(key, key) for key in ("validation", "test") if self.config.get(key)]
         carve_val = 0.0 if self.config.get("validation") else split.get("validation", 0.15)
         carve_test = 0.0 if self.config.get("test") else split.get("test", 0.15)
         for key, fixed in sources:

@@ -46,6 +46,10 @@ class DataContext:
     base_dir: Path
     seed: int
     task: Any = None
+    # What a trained model learned about its data (the run's data_info.json) when data is
+    # loaded to score that model (``seqkit evaluate``): encode targets with it (same class
+    # order, same scaling...), not with what the new files alone would give. None in training.
+    info: dict | None = None
 
     def resolve(self, path: str) -> Path:
         candidate = Path(path).expanduser()

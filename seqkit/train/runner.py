@@ -40,12 +40,13 @@ class Parts:
     head: Any
 
 
-def load_data(recipe: Recipe, manager=None, echo: Echo = print):
-    """Read the recipe's data through its adapter: (task, adapter, bundle). No TensorFlow."""
+def load_data(recipe: Recipe, manager=None, echo: Echo = print, info: dict | None = None):
+    """Read the recipe's data through its adapter: (task, adapter, bundle). No TensorFlow.
+    ``info``: a trained model's data facts, when the data is loaded to score it."""
     manager = manager or get_plugin_manager()
     task = manager.tasks.get(recipe.task)
     adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
-    adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task))
+    adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task, info))
     bundle = adapter.load()
     sizes = {k: len(v) for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test)) if v is not None}
     echo("seqkit: data " + ", ".join(f"{k}={n}" for k, n in sizes.items()))
