@@ -124,6 +124,13 @@ class TimeSeriesAdapter(Adapter):
             problems.append(("backtest.train_size", "a sliding window needs train_size"))
         if config.get("layout") == "wide" and config.get("targets"):
             problems.append(("targets", "the wide layout takes data.columns (one per series), not data.targets"))
+        seen: dict[str, str] = {}
+        for key, role in (("targets", "a target"), ("past_covariates", "a past covariate"), ("future_covariates", "a future covariate")):
+            for name in config.get(key) or []:
+                if name in seen:
+                    problems.append((key, f"{name!r} is already {seen[name]}"))
+                else:
+                    seen[name] = role
         return problems
 
     # -- reading ---------------------------------------------------------------------------

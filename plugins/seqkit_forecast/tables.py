@@ -206,7 +206,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
                 raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number")
             frame[column] = converted  # numbers stored as text (a string column in Parquet)
     fill = config.get("fill", "none")
+    run_freq = freq  # forecast inputs: the grid of the run's data
     declared = freq or config.get("freq")
+    if run_freq and not is_datetime:
+        raise DataError(f"{source}: column {time_column!r} holds integer steps; the run's data have timestamps (frequency {run_freq})")
     groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
     if is_datetime:
         if declared:
@@ -245,11 +248,18 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
             grid = np.arange(t[0], t[-1] + 1, step_int, dtype="int64")
         position = np.searchsorted(grid, t)
         off_grid = (position >= len(grid)) | (grid[np.minimum(position, len(grid) - 1)] != t)
+        if run_freq and (off_grid.any() or (np.diff(position) > 1).any()):
+            _check_input_freq(t, run_freq, source, sid)
         if off_grid.any():
             i = int(np.flatnonzero(off_grid)[0])
+            where = f"{_where(source, int(rows[i]), offset)}: "
+            if i == 0:  # an anchored frequency (W-SUN, BMS...) that the first timestamp is not on
+                raise DataError(f"{where}timestamp {_fmt(t[0])}{_in(sid)} is not on the {freq_str} grid "
+                                f"({'the run' if run_freq else 'data.freq'})")
             raise DataError(
-                f"{_where(source, int(rows[i]), offset)}: irregular timestamp {_fmt(t[i])}{_in(sid)}: not on the "
-                f"{freq_str or f'step-{step_int}'} grid that starts at {_fmt(t[0])}; fix the row or set data.freq"
+                f"{where}irregular timestamp {_fmt(t[i])}{_in(sid)}: not on the "
+                f"{freq_str or f'step-{step_int}'} grid that starts at {_fmt(t[0])}; "
+                + ("the run's data are on that grid" if run_freq else "fix the row or set data.freq")
             )
         values = group[value_columns].to_numpy(dtype="float64")
         if allow_future_rows:
@@ -290,6 +300,20 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
         series_list.append(Series(sid, grid, full, full_rows, filled))
     notes = [f"filled {filled_total} missing step(s) with data.fill={fill}"] if filled_total else []
     return Table(series_list, value_columns, freq_str, step_int, source, filled_total, notes)
+
+
+def _check_input_freq(times: np.ndarray, run_freq: str, source: str, sid: str) -> None:
+    """A forecast input whose own (gap-free) frequency is not the run's: say so, rather than
+    report its rows as gaps or off-grid timestamps."""
+    import pandas as pd
+
+    try:
+        own = pd.infer_freq(pd.DatetimeIndex(times)) if len(times) >= 3 else None
+    except (TypeError, ValueError):
+        own = None
+    if own and pd.tseries.frequencies.to_offset(own) != pd.tseries.frequencies.to_offset(run_freq):
+        raise DataError(f"{source}: the input{_in(sid)} is on the {own} grid; the run's data are on the {run_freq} grid "
+                        "(forecasts continue the run's frequency)")
 
 
 def _fill(values: np.ndarray, policy: str) -> np.ndarray:
