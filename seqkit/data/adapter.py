@@ -81,7 +81,7 @@ class Adapter:
 
     def encode_inputs(self, raw_inputs: Sequence[Any], info: dict) -> Any:
         """New raw inputs (e.g. strings from the command line) -> model input."""
-        raise NotImplementedError(f"adapter {type(self).__name__} does not support prediction on raw inputs")
+        raise DataError(f"adapter {type(self).__name__} does not predict raw inputs (seqkit predict); see the task's own command")
 
     def read_inputs(self, path: Path, info: dict) -> list[Any]:
         """Read raw inputs for ``seqkit predict --input FILE``."""
