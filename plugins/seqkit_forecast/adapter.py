@@ -248,6 +248,10 @@ class TimeSeriesAdapter(Adapter):
     def read_inputs(self, path, info):
         raise DataError(f"{path}: forecasting runs read new data with: seqkit forecast RUN_DIR --input {path}")
 
+    def encode_inputs(self, raw_inputs, info):
+        raise DataError("forecasting runs take a table of recent history, not single inputs: "
+                        "seqkit forecast RUN_DIR --input FILE, or seqkit_forecast.forecast(run, table)")
+
 
 def origin_label(series_id: str, time) -> str:
     import pandas as pd
