@@ -135,6 +135,17 @@ def test_missing_file_and_bad_encoding(tmp_path):
         read_conll(tmp_path / "latin.conll")
 
 
+def test_prediction_files_in_conll_form_whatever_their_extension(tmp_path):
+    """WNUT's test file is 'emerging.test.annotated': a tagged CoNLL file is read by its token
+    column whatever its name; a file of raw sentences stays one sentence a line."""
+    adapter = ConllAdapter({"train": "t.conll"}, DataContext(tmp_path, 1))
+    info = {"scheme": "bio"}
+    (tmp_path / "test.annotated").write_text("\ufeff-DOCSTART-\tO\r\n\r\nLi\tB-PER\r\nWei\tI-PER\r\nran\tO\r\n\r\n\r\nOk\tO\r\n")
+    assert [str(s) for s in adapter.read_inputs(tmp_path / "test.annotated", info)] == ["Li Wei ran", "Ok"]
+    (tmp_path / "raw.txt").write_text("Li Wei ran to Oslo\nno entities here O\n")
+    assert adapter.read_inputs(tmp_path / "raw.txt", info) == ["Li Wei ran to Oslo", "no entities here O"]
+
+
 def test_scheme_conversion_follows_conlleval():
     bio = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG"]
     bioes = schemes.convert(bio, "bioes")

@@ -220,19 +220,37 @@ class ConllAdapter(Adapter):
         return encode_sentences(sentences, info)
 
     def read_inputs(self, path: Path, info):
-        """``.conll`` / ``.bio`` / ``.iob`` files: their token column, sentence by sentence;
-        other files: one raw sentence a line (blank lines skipped)."""
+        """``.conll`` / ``.bio`` / ``.iob`` files, and files of any name whose every line holds
+        a token and a tag (e.g. WNUT's ``emerging.test.annotated``): their token column,
+        sentence by sentence; other files: one raw sentence a line (blank lines skipped)."""
         path = Path(path)
-        if path.suffix.lower() in (".conll", ".bio", ".iob", ".bioes"):
+        require_file(path, "input file")
+        try:
+            lines = path.read_text(encoding="utf-8").replace("\ufeff", "").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        if path.suffix.lower() in (".conll", ".bio", ".iob", ".bioes") or self._tagged(lines, info):
             sentences = read_conll(path, self.config.get("token_column", 0), None, self.config.get("separator", "auto"),
                                    skip_docstart=self.config.get("docstart", True))
             return [Sentence(s.tokens) for s in sentences]
-        require_file(path, "input file")
-        try:
-            lines = path.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         inputs = [line.strip() for line in lines if line.strip()]
         if not inputs:
             raise DataError(f"{path}: no sentences (expected one sentence a line)")
         return inputs
+
+    def _tagged(self, lines: list[str], info) -> bool:
+        """Is every non-blank line 'token ... tag' with a tag of the run's scheme?"""
+        separator = self.config.get("separator", "auto")
+        token_column, tag_column = self.config.get("token_column", 0), self.config.get("tag_column", -1)
+        scheme = info.get("scheme", self.config.get("scheme", "bio"))
+        seen = False
+        for line in lines:
+            if not line.strip():
+                continue
+            columns = _columns(line.rstrip("\r\n"), separator)
+            if columns[0] == "-DOCSTART-":
+                continue
+            if not _columns_present(len(columns), token_column, tag_column) or schemes.check_tag(columns[tag_column], scheme):
+                return False
+            seen = True
+        return seen
