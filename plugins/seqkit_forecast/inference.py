@@ -31,6 +31,8 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     from seqkit_forecast.tables import future_times, read_file, row_offset
     from seqkit_forecast.windows import Scaler
 
+    if output is not None and Path(output).suffix.lower() != ".csv":
+        raise DataError(f"{output}: --output must end in .csv")
     run = seqkit.load_run(run) if not hasattr(run, "info") else run
     info, adapter = run.info, run.adapter
     if run.recipe.task != "forecast":
@@ -66,14 +68,19 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         values = np.zeros((lookback + model_horizon, s.values.shape[1]))
         values[:lookback] = s.values[n_obs - lookback : n_obs]
         if has_future:
+            # The head reads step h's covariates for step h only, so a shorter horizon needs
+            # only that many rows; the steps after it (not reported) repeat the last row.
             first_future = n_targets + len(info["past_covariates"])
-            ahead = s.values[n_obs : n_obs + model_horizon, first_future:]
-            if len(ahead) < model_horizon or not np.isfinite(ahead).all():
+            ahead = s.values[n_obs : n_obs + horizon, first_future:]
+            if len(ahead) < horizon or not np.isfinite(ahead).all():
+                given = np.isfinite(ahead).all(axis=1)
+                found = int(np.argmin(given)) if not given.all() else len(ahead)
                 raise DataError(
-                    f"{source}: {name}: the known-future covariates {info['future_covariates']} need {model_horizon} rows "
-                    f"after the last observed target ({_show(s.time[n_obs - 1])}); found {int(np.isfinite(ahead).all(axis=1).sum())}"
+                    f"{source}: {name}: the known-future covariates {info['future_covariates']} need {horizon} rows "
+                    f"after the last observed target ({_show(s.time[n_obs - 1])}); found {found}"
                 )
-            values[lookback:, first_future:] = ahead
+            values[lookback : lookback + horizon, first_future:] = ahead
+            values[lookback + horizon :, first_future:] = ahead[-1]
         if not np.isfinite(values[:lookback]).all():
             raise DataError(f"{source}: {name}: missing values in the last {lookback} steps; set data.fill in the recipe")
         scaled = scaler.transform(values)
@@ -93,7 +100,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         qs = {q: inverse(v[i]) for q, v in levels.items()}
         for h in range(horizon):
             row = {"series": sid} if info["series"] != [""] else {}
-            row[info["time_column"]] = _show(times[h])
+            row[info["time_column"]] = pd.Timestamp(times[h]) if isinstance(times[h], np.datetime64) else int(times[h])
             row["step"] = h + 1
             for j, target in enumerate(info["targets"]):
                 row[target] = float(p[h, j])
@@ -105,16 +112,25 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         from seqkit.train.rundir import atomic_write_csv
 
         output = Path(output)
-        if output.suffix.lower() != ".csv":
-            raise DataError(f"{output}: --output must end in .csv")
-        atomic_write_csv(output, [{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows])
+        every = np.array([row[info["time_column"]] for row in rows], dtype="datetime64[ns]" if info["freq"] else "int64")
+        written = []
+        for row, when in zip(rows, every):
+            written.append({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+            written[-1][info["time_column"]] = _show(when, every)
+        atomic_write_csv(output, written)
     return result
 
 
-def _show(t) -> str:
+def _show(t, times=None) -> str:
+    """A timestamp as text; the date alone when every one of ``times`` is at midnight
+    (daily, weekly, monthly... data)."""
     import pandas as pd
 
-    return str(pd.Timestamp(t)) if isinstance(t, np.datetime64) else str(int(t))
+    if not isinstance(t, np.datetime64):
+        return str(int(t))
+    if times is not None and len(times) and (np.asarray(times, dtype="datetime64[ns]") == np.asarray(times, dtype="datetime64[D]")).all():
+        return str(pd.Timestamp(t).date())
+    return str(pd.Timestamp(t))
 
 
 def add_arguments(parser) -> None:
