@@ -44,7 +44,8 @@ class Task:
         return [{"output": np.asarray(row).tolist()} for row in y_pred]
 
     def describe_targets(self, y_true: np.ndarray, info: dict) -> list[str]:
-        """Printable form of each true target, for predictions.csv."""
+        """Printable form of each true target, for predictions.csv (a task may also take
+        ``inputs``, as in :meth:`decode`: see :func:`describe_rows`)."""
         return [str(np.asarray(v).tolist()) for v in y_true]
 
     def format_prediction(self, raw_input: Any, row: dict[str, Any]) -> str:
@@ -246,3 +247,14 @@ def decode_rows(task: Task, y_pred: Any, info: dict, inputs: Sequence[Any] | Non
     except (TypeError, ValueError):
         accepts = False
     return task.decode(y_pred, info, inputs=inputs) if accepts else task.decode(y_pred, info)
+
+
+def describe_rows(task: Task, y_true: Any, info: dict, inputs: Sequence[Any] | None = None) -> list[str]:
+    """Call ``task.describe_targets``, passing ``inputs`` only to tasks whose method accepts it."""
+    import inspect
+
+    try:
+        accepts = "inputs" in inspect.signature(task.describe_targets).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    return task.describe_targets(y_true, info, inputs=inputs) if accepts else task.describe_targets(y_true, info)

@@ -20,7 +20,7 @@ from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
 from seqkit.recipe.loader import read_recipe_file
-from seqkit.task import decode_rows
+from seqkit.task import decode_rows, describe_rows
 from seqkit.recipe import validate as validate_recipe
 from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
 
@@ -471,7 +471,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
 def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
     raw = split.raw if split.raw is not None else (split.x.raw() if isinstance(split.x, stream.PreparedInputs) else None)
     rows = decode_rows(parts.task, y_pred, parts.bundle.info, raw)
-    targets = parts.task.describe_targets(split.y, parts.bundle.info)
+    targets = describe_rows(parts.task, split.y, parts.bundle.info, raw)
     raw = raw if raw is not None else [""] * len(rows)
     table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
     atomic_write_csv(run_dir.file("predictions.csv"), table)
