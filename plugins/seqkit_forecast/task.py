@@ -35,22 +35,28 @@ class ForecastTask(Task):
         return result
 
     def decode(self, y_pred, info, inputs=None):
-        """One row per window, on the scaled data: the point forecast and each quantile as
-        space-separated values over the horizon (one column per target)."""
+        """One row per window: the point forecast and each quantile as space-separated
+        values over the horizon (one column per target), in the data's units when the
+        windows' labels (``inputs``: "series @ origin") name their series."""
         point = outputs.point(y_pred, info)
         levels = outputs.quantiles(y_pred, info)
+        inverse = _inverters(info, inputs, len(point))
         rows = []
         for i in range(len(point)):
             row = {}
+            p = inverse[i](point[i])
+            qs = {q: inverse[i](values[i]) for q, values in levels.items()}
             for j, target in enumerate(info["targets"]):
-                row[target] = " ".join(f"{v:.6g}" for v in point[i, :, j])
-                for q, values in levels.items():
-                    row[f"{target}_q{q:g}"] = " ".join(f"{v:.6g}" for v in values[i, :, j])
+                row[target] = " ".join(f"{v:.6g}" for v in p[:, j])
+                for q, values in qs.items():
+                    row[f"{target}_q{q:g}"] = " ".join(f"{v:.6g}" for v in values[:, j])
             rows.append(row)
         return rows
 
-    def describe_targets(self, y_true, info):
-        return [" ".join(f"{v:.6g}" for v in np.asarray(row)[:, 0]) for row in y_true]
+    def describe_targets(self, y_true, info, inputs=None):
+        """The first target's actual values over the horizon (data units, as in decode)."""
+        inverse = _inverters(info, inputs, len(y_true))
+        return [" ".join(f"{v:.6g}" for v in inverse[i](np.asarray(row))[:, 0]) for i, row in enumerate(y_true)]
 
     def summary(self, metrics):
         keys = [k for k in ("mse", "mae", "coverage") if k in metrics]
@@ -76,3 +82,25 @@ class ForecastTask(Task):
                 f"seqkit: backtest: {bt['folds']} rolling-origin folds, step {bt['step']}, horizon {bt['horizon']}, "
                 f"{bt['window']} window (baselines refitted per fold)", bt["models"]))
         return result
+
+
+def _inverters(info, labels, count):
+    """Per window, a function from scaled (horizon, targets) values to the data's units, from
+    the series named in the window's label ("series @ origin", or the origin alone for a
+    single series); identity when the labels or the series' scaler are not known."""
+    from seqkit_forecast.windows import Scaler
+
+    scalers = {sid: Scaler.from_dict(data) for sid, data in (info.get("scalers") or {}).items()}
+    n_targets = len(info["targets"])
+
+    def identity(values):
+        return np.asarray(values, dtype="float64")
+
+    if labels is None or len(labels) != count:
+        return [identity] * count
+    result = []
+    for label in labels:
+        sid = str(label).rsplit(" @ ", 1)[0] if " @ " in str(label) else ""
+        scaler = scalers.get(sid)
+        result.append(identity if scaler is None else (lambda v, s=scaler: s.inverse(np.asarray(v, dtype="float64"), slice(0, n_targets))))
+    return result
