@@ -107,7 +107,14 @@ def test_interrupted_run_resumes_and_finishes(tiny_recipe, tmp_path, monkeypatch
 
     restore()
     from seqkit import api
+    from seqkit.train.rundir import RunDirectory
 
+    # While another process still works in the run directory (it holds the run's lock),
+    # resuming is refused instead of two processes writing one run.
+    with RunDirectory(path).lock():
+        with pytest.raises(seqkit.errors.RunError, match=r"in use by another seqkit process \(pid \d+\)"):
+            api.resume(path, quiet=True)
+    assert json.loads((path / "status.json").read_text())["status"] == "interrupted"
     resumed = api.resume(path, quiet=True)
     assert resumed.status == "completed"
     with (path / "history.csv").open() as handle:

@@ -8,6 +8,7 @@ completed run has ``metrics.json``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,6 +24,7 @@ import yaml
 from seqkit.errors import RunError
 
 STATUS_FILE = "status.json"
+LOCK_FILE = ".lock"
 RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "interrupted"
 
 
@@ -139,6 +141,38 @@ class RunDirectory:
 
     def status(self) -> dict:
         return self.read_json(STATUS_FILE)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the run's lock while a process trains in it: a second process (``--resume``
+        of a run that is still going) is refused with the holder's pid. An advisory
+        ``flock``, released by the OS whenever the holder ends, even when killed."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        path = self.file(LOCK_FILE)
+        handle = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise RunError(
+                    f"{self.path}: in use by another seqkit process (pid {holder}); "
+                    "wait for it to end (or stop it), then resume"
+                ) from None
+            except OSError:  # a file system without locks: go on unlocked
+                pass
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
 
     def set_status(self, status: str, **extra: Any) -> None:
         current = {}

@@ -214,9 +214,10 @@ def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = 
             "created": now(),
         },
     )
-    run_dir.set_status(RUNNING)
-    echo(f"seqkit: run directory {run_dir.path}")
-    return _execute(recipe, run_dir, evaluate, manager, echo, resume=False)
+    with run_dir.lock():
+        run_dir.set_status(RUNNING)
+        echo(f"seqkit: run directory {run_dir.path}")
+        return _execute(recipe, run_dir, evaluate, manager, echo, resume=False)
 
 
 def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None = None) -> Recipe:
@@ -244,9 +245,13 @@ def resume_run(path, manager=None, echo: Echo = print, distribution: dict | None
             echo(f"seqkit: worker {plan.worker_index} resuming {run_dir.path} (the chief writes it)")
             return _execute(recipe, scratch, True, manager, echo, resume=True)
     evaluate = bool(run_dir.read_json("run.json").get("evaluate", True))
-    run_dir.set_status(RUNNING, resumed=now())
-    echo(f"seqkit: resuming {run_dir.path} (was {status})")
-    return _execute(recipe, run_dir, evaluate, manager, echo, resume=True)
+    with run_dir.lock():
+        status = run_dir.status().get("status")  # read again under the lock
+        if status == COMPLETED:
+            raise RunError(f"{run_dir.path}: run already completed; nothing to resume")
+        run_dir.set_status(RUNNING, resumed=now())
+        echo(f"seqkit: resuming {run_dir.path} (was {status})")
+        return _execute(recipe, run_dir, evaluate, manager, echo, resume=True)
 
 
 @dataclass
