@@ -166,3 +166,23 @@ def test_bad_npz_files(tmp_path):
     np.savez(tmp_path / "len.npz", x=np.ones((2, 3, 1)), y=np.array([0, 1]), lengths=np.array([3, 4]))
     with pytest.raises(DataError, match=r"len.npz: lengths\[1\] is 4; expected 1 to 3"):
         adapter.read(tmp_path / "len.npz")
+
+
+def test_scoring_a_run_uses_its_classes_and_scaling(tmp_path):
+    """seqkit evaluate passes the run's data_info (context.info): a test file with fewer
+    classes, or another training file, is encoded exactly as the model was trained."""
+    ts_file(tmp_path / "t.ts")
+    trained = UeaTsAdapter({"train": "t.ts", "split": SPLIT}, DataContext(tmp_path, 1)).load().info
+    (tmp_path / "other.ts").write_text("@data\n5,6,7:10,12,14:up\n9,9:1,1:up\n")
+    (tmp_path / "test.ts").write_text("@data\n0,0.5,1:0,1,2:up\n")
+    context = DataContext(tmp_path, 1, None, trained)
+    bundle = UeaTsAdapter({"train": "other.ts", "test": "test.ts"}, context).load()
+    assert bundle.info["classes"] == ["down", "up"] and bundle.test.y.tolist() == [1]
+    expected = (np.array([[0, 0], [0.5, 1], [1, 2]]) - trained["mean"]) / trained["std"]
+    np.testing.assert_allclose(bundle.test.x[0, :3], expected, rtol=1e-5)
+    (tmp_path / "three.ts").write_text("@data\n1:2:up\n1:2:sideways\n")
+    with pytest.raises(DataError, match=r"three.ts:3: unknown label 'sideways'.*Expected one of: down, up"):
+        UeaTsAdapter({"train": "t.ts", "test": "three.ts"}, context).load()
+    (tmp_path / "wide.ts").write_text("@data\n1:2:3:up\n")
+    with pytest.raises(DataError, match=r"wide.ts:2: 3 features per step; the run's model takes 2"):
+        UeaTsAdapter({"train": "t.ts", "test": "wide.ts"}, context).load()

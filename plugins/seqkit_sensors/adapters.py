@@ -58,22 +58,30 @@ class SequenceAdapter(Adapter):
 
     def load(self) -> DataBundle:
         (x, labels, origins, _), test = self._files()
-        widths = {s.shape[1] for s in x}
-        if len(widths) != 1:
-            raise DataError(f"{origins[0]}: sequences have different numbers of features: {sorted(widths)}")
-        n_features = widths.pop()
-        classes = class_order(labels, origins[0])
+        # Scoring a trained model (seqkit evaluate): its classes, width and scaling, not the
+        # ones these files alone would give.
+        trained = self.context.info or {}
+        n_features = trained.get("features") or x[0].shape[1]
+        for seqs, where in ((x, origins), (test[0], test[2]) if test else ((), ())):
+            for seq, origin in zip(seqs, where):
+                if seq.shape[1] != n_features:
+                    whose = "the run's model takes" if trained else f"{origins[0]} has"
+                    raise DataError(f"{origin}: {seq.shape[1]} features per step; {whose} {n_features}")
+        classes = list(trained["classes"]) if trained.get("classes") else class_order(labels, origins[0])
         y = self._encode(labels, origins, classes)
         split = self.config.get("split") or {}
         carve_test = 0.0 if test else split.get("test", 0.2)
         tr, va, te = split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y)
-        if self.config.get("normalize", True):
+        if trained.get("mean") is not None:
+            mean, std = np.asarray(trained["mean"]), np.asarray(trained["std"])
+        elif self.config.get("normalize", True):
             stacked = np.concatenate([x[i] for i in tr])
             mean, std = stacked.mean(axis=0), stacked.std(axis=0)
             std[std == 0] = 1.0
         else:
             mean, std = np.zeros(n_features), np.ones(n_features)
         lengths = [len(s) for s in x] + ([len(s) for s in test[0]] if test else [])
+        lengths.append(trained.get("max_steps", trained.get("steps", 0)))  # a model's own padded length
         info = {
             "classes": classes,
             "features": int(n_features),
@@ -83,6 +91,8 @@ class SequenceAdapter(Adapter):
             "mean": mean.tolist(),
             "std": std.tolist(),
         }
+        if trained.get("steps"):  # a model made when the input length was fixed
+            info["steps"] = trained["steps"]
         def make(index=None, data=None):
             seqs, ys = data if data is not None else ([x[i] for i in index], y[index])
             if not len(seqs):
