@@ -64,6 +64,13 @@ def test_unknown_task_lists_available_with_suggestion(tmp_path):
     message = str(info.value)
     assert "r.yaml:2: task: Unknown task: 'sentimnt'. Did you mean 'sentiment'?" in message
     assert "Available:" in message and "text_classification" in message
+    # The data section cannot be checked without the task's adapter: no "data.path: unknown
+    # key" noise beside the one real problem.
+    assert info.value.problems == [p for p in info.value.problems if "unknown key" not in p], info.value.problems
+    path = write_recipe(tmp_path / "r2.yaml", GOOD.replace("  path:", "  adapter: text_tabel\n  path:"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert len(info.value.problems) == 1, info.value.problems
 
 
 def test_unknown_adapter(tmp_path):
@@ -122,6 +129,9 @@ def test_overrides_apply_and_are_validated(tmp_path):
         load_recipe(path, ["train.epochs=x"])
     with pytest.raises(RecipeError, match=r"--set model.backbone.unit: model.backbone.unit: unknown key. Did you mean 'units'"):
         load_recipe(path, ["model.backbone.unit=3"])
+    # A section that only --set created is blamed on --set, not on the recipe file.
+    with pytest.raises(RecipeError, match=r"^--set trian: trian: unknown key. Did you mean 'train'"):
+        load_recipe(path, ["trian.epochs=3"])
 
 
 def test_override_syntax():

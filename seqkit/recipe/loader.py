@@ -186,6 +186,8 @@ def apply_overrides(data: dict, overrides: list[str] | dict | None, source: Sour
             child = node.get(part) if isinstance(node, dict) else None
             if child is None:
                 child = node[part] = {}
+                # A section only --set created is blamed on --set, not on the recipe file.
+                source.overridden.add(".".join(parts[: depth + 1]))
             if not isinstance(child, dict):
                 prefix = ".".join(parts[: depth + 1])
                 raise RecipeError(

@@ -229,9 +229,13 @@ def resolved_schema(task=None, adapter=None, encoder=None, head=None) -> dict:
     schema = copy.deepcopy(CORE)
     props = schema["properties"]
     model = props["model"]["properties"]
-    _merge_section(props["data"], getattr(adapter, "schema", None))
-    _merge_section(model["encoder"], getattr(encoder, "schema", None))
-    _merge_section(model["head"], getattr(head, "schema", None))
+    for part, section in ((adapter, props["data"]), (encoder, model["encoder"]), (head, model["head"])):
+        if part is None:
+            # An unknown (or unnamed) task / adapter / encoder / head: the keys of its section
+            # cannot be checked, and the unknown name is the problem to report, not each key.
+            section.pop("additionalProperties", None)
+        else:
+            _merge_section(section, getattr(part, "schema", None))
     for section, section_schema in (getattr(task, "sections", None) or {}).items():
         props[section] = copy.deepcopy(section_schema)
     return schema
