@@ -146,6 +146,23 @@ def test_prediction_files_in_conll_form_whatever_their_extension(tmp_path):
     assert adapter.read_inputs(tmp_path / "raw.txt", info) == ["Li Wei ran to Oslo", "no entities here O"]
 
 
+def test_scoring_a_run_uses_its_vocabularies_and_tags(tmp_path):
+    """seqkit evaluate passes the run's data_info (context.info): words, characters and tags
+    are those the model learned, whatever the files (another train file, fewer types)."""
+    trained = load(tmp_path, "Ann\tB-PER\nlives\tO\nin\tO\nLima\tB-LOC\n").info
+    (tmp_path / "other.conll").write_text("Zed\tB-ORG\nsings\tO\n")
+    (tmp_path / "test.conll").write_text("Ann\tB-PER\nsings\tO\n")
+    context = DataContext(tmp_path, 1, None, trained)
+    bundle = ConllAdapter({"train": "train.conll", "test": "test.conll"}, context).load()
+    assert bundle.info["tags"] == trained["tags"] and bundle.info["words"] == trained["words"]
+    bundle = ConllAdapter({"train": "other.conll", "test": "test.conll"}, context).load()
+    assert bundle.info["words"] == trained["words"] and bundle.info["tags"] == trained["tags"]
+    np.testing.assert_array_equal(bundle.test.x[0, :2], encode_sentences([["Ann", "sings"]], trained)[0, :2])
+    (tmp_path / "new_type.conll").write_text("Ann\tB-PER\n\nAcme\tB-ORG\n")
+    with pytest.raises(DataError, match=r"new_type.conll:3: entity type 'ORG' is not one the run learned \(LOC, PER\)"):
+        ConllAdapter({"train": "train.conll", "test": "new_type.conll"}, context).load()
+
+
 def test_scheme_conversion_follows_conlleval():
     bio = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG"]
     bioes = schemes.convert(bio, "bioes")

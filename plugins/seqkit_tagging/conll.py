@@ -169,6 +169,22 @@ class ConllAdapter(Adapter):
         }
         file_scheme = self.config.get("scheme", "bio")
         model_scheme = self.config.get("model_scheme") or file_scheme
+        trained = self.context.info
+        if trained and trained.get("tags"):
+            # Scoring a trained model (seqkit evaluate): its tags and vocabularies, whatever
+            # these files would give; only the test split is scored, and an entity type the
+            # model never learned is named.
+            learned = set(trained["entity_types"])
+            for sentence in parts["test"]:
+                for entity in schemes.entities(sentence.tags):
+                    if entity.type not in learned:
+                        path, line = sentence.origin.rsplit(":", 1)
+                        raise DataError(
+                            f"{path}:{int(line) + entity.start}: entity type {entity.type!r} is not one the run "
+                            f"learned ({', '.join(sorted(learned))})"
+                        )
+            info = {**trained, "scheme": file_scheme}
+            return DataBundle(None, None, self._split(parts["test"], info), info)
         # The tag set covers the entity types of every split, so a type that is rare in
         # training still has its tags (its scores then show how badly it is learnt).
         types = {e.type for sents in parts.values() for s in sents for e in schemes.entities(s.tags)}
