@@ -473,6 +473,26 @@ def test_a_shorter_horizon_needs_only_that_many_future_rows(tmp_path):
         forecast(run.path, short, horizon=4)
 
 
+def test_integer_step_runs_take_integer_inputs_on_their_step(tmp_path):
+    import seqkit
+    from seqkit_forecast import forecast
+
+    frame = series_frame(ids=("a",)).drop(columns="id")
+    frame["date"] = 1000 + np.arange(len(frame))
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    recipe = (TINY.format(head="point", runs=tmp_path / "runs").replace("  series: id\n", "").replace("  calendar: [hour]\n", "")
+              .replace("epochs: 2", "epochs: 1").replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    (tmp_path / "r.yaml").write_text(recipe)
+    run = seqkit.run(str(tmp_path / "r.yaml"), quiet=True, evaluate=False)
+    table = forecast(run.path, frame.iloc[:40], horizon=2)
+    assert table["date"].tolist() == [1040, 1041]
+    dated = frame.iloc[:40].assign(date=pd.date_range("2024-01-01", periods=40, freq="h").astype(str))
+    with pytest.raises(DataError, match="the run's data have integer steps"):
+        forecast(run.path, dated)
+    with pytest.raises(DataError, match="the input is on a step of 2; the run's data are on a step of 1"):
+        forecast(run.path, frame.iloc[:80:2])
+
+
 def test_gaussian_and_point_heads_build_and_reload(tmp_path):
     import keras
 

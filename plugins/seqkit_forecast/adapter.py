@@ -135,12 +135,12 @@ class TimeSeriesAdapter(Adapter):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_table(self, frame=None, source=None, offset=2, freq=None, allow_future_rows=False) -> Table:
+    def read_table(self, frame=None, source=None, offset=2, freq=None, allow_future_rows=False, run_step=None) -> Table:
         config = dict(self.config)
         if config.get("dataset") and config["time"] == "date" and config["dataset"] == "sunspots":
             config["time"] = "YEAR"
         return load_table(config, self.context.resolve, frame=frame, source=source, offset=offset, freq=freq,
-                          allow_future_rows=allow_future_rows)
+                          allow_future_rows=allow_future_rows, run_step=run_step)
 
     def channel_layout(self, table: Table) -> dict:
         config = self.config

@@ -48,7 +48,8 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     else:
         frame, source, offset = data, "input frame", 1
     has_future = bool(info["future_covariates"])
-    table = adapter.read_table(frame=frame, source=source, offset=offset, freq=info["freq"], allow_future_rows=has_future)
+    table = adapter.read_table(frame=frame, source=source, offset=offset, freq=info["freq"], allow_future_rows=has_future,
+                               run_step=None if info["freq"] else int(info.get("step") or 1))
     layout = adapter.channel_layout(table)
     if layout["channels"] != info["channels"]:
         raise DataError(f"{source}: columns {layout['channels']} differ from the run's {info['channels']}")

@@ -182,10 +182,12 @@ def infer_freq(times: np.ndarray) -> str:
     return pd.tseries.frequencies.to_offset(step).freqstr
 
 
-def load_table(config: dict, base_resolve, frame=None, source: str | None = None, offset: int = 2, freq=None, allow_future_rows=False) -> Table:
+def load_table(config: dict, base_resolve, frame=None, source: str | None = None, offset: int = 2, freq=None, allow_future_rows=False,
+               run_step=None) -> Table:
     """Read, check and fill the recipe's table. ``frame`` replaces the recipe's file (forecast
-    inputs); ``freq`` forces the model's frequency; ``allow_future_rows`` keeps trailing rows
-    whose targets are empty (they carry known-future covariates)."""
+    inputs); ``freq`` forces the model's frequency (``run_step`` the step of a model trained on
+    integer steps); ``allow_future_rows`` keeps trailing rows whose targets are empty (they
+    carry known-future covariates)."""
     import pandas as pd
 
     if frame is None:
@@ -210,6 +212,8 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
     declared = freq or config.get("freq")
     if run_freq and not is_datetime:
         raise DataError(f"{source}: column {time_column!r} holds integer steps; the run's data have timestamps (frequency {run_freq})")
+    if run_step and is_datetime:
+        raise DataError(f"{source}: column {time_column!r} holds timestamps; the run's data have integer steps (step {run_step})")
     groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
     if is_datetime:
         if declared:
@@ -226,10 +230,13 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
         freq_str = None
         if declared:
             raise DataError("data.freq: the time column holds integer steps; leave data.freq out (set data.step)")
-        step_int = int(config.get("step") or 0)
+        step_int = int(config.get("step") or 0) if not run_step else 0
         if not step_int:
             diffs = np.diff(np.sort(groups[0][1]["__time__"].to_numpy()))
             step_int = int(np.bincount(diffs[diffs > 0]).argmax()) if (diffs > 0).any() else 1
+        if run_step and step_int != run_step:
+            raise DataError(f"{source}: the input is on a step of {step_int}; the run's data are on a step of {run_step} "
+                            "(forecasts continue the run's steps)")
     series_list = []
     filled_total = 0
     n_targets = len(targets)
