@@ -213,6 +213,14 @@ def test_a_column_used_twice_is_a_recipe_problem():
     assert ("future_covariates", "'temp' is already a past covariate") in problems
 
 
+@pytest.mark.parametrize("freq,period", [("h", 24), ("2h", 12), ("15min", 4), ("min", 60), ("D", 7), ("3D", 1), ("W-SUN", 52),
+                                         ("MS", 12), ("ME", 12), ("QS-OCT", 4), ("YS-JAN", 1), ("B", 5), (None, 1)])
+def test_default_seasonal_period_accounts_for_multiples(freq, period):
+    from seqkit_forecast.tables import default_seasonal_period
+
+    assert default_seasonal_period(freq) == period
+
+
 # -- losses, metrics, baselines ----------------------------------------------------------------
 
 

@@ -390,11 +390,16 @@ def future_times(last, count: int, freq: str | None, step: int) -> np.ndarray:
 
 
 def default_seasonal_period(freq: str | None) -> int:
-    """A sensible season for the frequency: hourly 24, daily 7, weekly 52, monthly 12..."""
+    """A sensible season for the frequency: hourly 24, daily 7, weekly 52, monthly 12...; a
+    multiple of a unit divides it when it can (2h: 12, 15min: 4), else 1 (the rule GluonTS's
+    ``get_seasonality`` follows)."""
     if not freq:
         return 1
     import re
 
-    base = re.sub(r"^\d+", "", freq).split("-")[0].upper()
-    return {"H": 24, "BH": 8, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
-            "T": 60, "MIN": 60}.get(base, 1)
+    match = re.match(r"^(\d*)(.*)$", freq)
+    multiple = int(match.group(1) or 1)
+    base = match.group(2).split("-")[0].upper()
+    period = {"H": 24, "BH": 8, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
+              "T": 60, "MIN": 60}.get(base, 1)
+    return period // multiple if period % multiple == 0 else 1
