@@ -211,6 +211,7 @@ def test_a_column_used_twice_is_a_recipe_problem():
     problems = TimeSeriesAdapter.check({"targets": ["load"], "past_covariates": ["temp", "load"], "future_covariates": ["temp"]})
     assert ("past_covariates", "'load' is already a target") in problems
     assert ("future_covariates", "'temp' is already a past covariate") in problems
+    assert TimeSeriesAdapter.check({"targets": "load", "past_covariates": [1, 1]}) == []  # the schema reports these
 
 
 @pytest.mark.parametrize("freq,period", [("h", 24), ("2h", 12), ("15min", 4), ("min", 60), ("D", 7), ("3D", 1), ("W-SUN", 52),

@@ -126,7 +126,10 @@ class TimeSeriesAdapter(Adapter):
             problems.append(("targets", "the wide layout takes data.columns (one per series), not data.targets"))
         seen: dict[str, str] = {}
         for key, role in (("targets", "a target"), ("past_covariates", "a past covariate"), ("future_covariates", "a future covariate")):
-            for name in config.get(key) or []:
+            names = config.get(key) or []
+            for name in names if isinstance(names, list) else []:  # a non-list is the schema's problem
+                if not isinstance(name, str):
+                    continue
                 if name in seen:
                     problems.append((key, f"{name!r} is already {seen[name]}"))
                 else:
