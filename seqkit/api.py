@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -66,7 +67,17 @@ class Run:
         if not inputs:
             return []
         outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
-        return decode_rows(self.task, outputs, self.info, inputs)
+        with self._model_must_fit():
+            return decode_rows(self.task, outputs, self.info, inputs)
+
+    @contextlib.contextmanager
+    def _model_must_fit(self):
+        """A model.keras whose outputs do not fit the run's data_info.json (another run's
+        model copied in) is named in one line."""
+        try:
+            yield
+        except RunError as exc:
+            raise RunError(f"{self.run_dir.file('model.keras')}: does not belong to this run: {exc}") from None
 
     def generate(self, **options) -> Any:
         """Generate new sequences with the saved model, for tasks that define
@@ -106,7 +117,8 @@ class Run:
             )
         test = bundle.test
         outputs = self.model.predict(test.x, verbose=0)
-        return self.task.evaluate(test.y, outputs, {**bundle.info, **self.info})
+        with self._model_must_fit():
+            return self.task.evaluate(test.y, outputs, {**bundle.info, **self.info})
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, status={self.status!r})"

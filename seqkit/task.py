@@ -83,11 +83,17 @@ class ClassificationTask(Task):
     def probabilities(y_pred: np.ndarray, info: dict) -> np.ndarray:
         """Return an (n, classes) matrix of probabilities for any classifier output."""
         y_pred = np.asarray(y_pred, dtype="float64")
-        if info.get("multilabel"):
-            return y_pred
-        if y_pred.ndim == 1 or y_pred.shape[-1] == 1:
+        if not info.get("multilabel") and (y_pred.ndim == 1 or y_pred.shape[-1] == 1):
             p = y_pred.reshape(-1)
-            return np.stack([1.0 - p, p], axis=1)
+            y_pred = np.stack([1.0 - p, p], axis=1)
+        classes = list(info.get("classes", []))
+        if y_pred.ndim != 2 or y_pred.shape[1] != len(classes):
+            from seqkit.errors import RunError
+
+            raise RunError(
+                f"the model gives {y_pred.shape[-1] if y_pred.ndim else 0} output(s) per input for the "
+                f"{len(classes)} classes of data_info.json ({', '.join(map(str, classes))})"
+            )
         return y_pred
 
     def predicted_indices(self, y_pred: np.ndarray, info: dict) -> np.ndarray:

@@ -202,3 +202,25 @@ def test_output_into_a_closed_pipe_is_not_a_traceback():
     stderr = proc.stderr.read().decode()
     proc.stderr.close()
     assert proc.wait(timeout=60) == 141 and "Traceback" not in stderr, stderr
+
+
+def test_model_that_does_not_fit_the_run_is_one_line(tiny_recipe, tmp_path, capsys):
+    # Another run's model.keras copied into a run directory (here: 5 outputs for the run's
+    # 3 classes) ends in one line naming the file, not an IndexError traceback.
+    import numpy as np
+
+    import seqkit
+
+    assert main(["run", str(tiny_recipe), "--quiet"]) == 0
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    run = seqkit.load_run(run_dir)
+
+    class OtherModel:
+        def predict(self, x, verbose=0):
+            return np.full((len(x), 5), 0.2)
+
+    run._model = OtherModel()
+    with pytest.raises(seqkit.errors.RunError, match=r"model.keras: does not belong to this run: the model gives 5 output\(s\) per input for the 3 classes"):
+        run.predict(["fine"])
+    with pytest.raises(seqkit.errors.RunError, match="does not belong to this run"):
+        run.evaluate()
