@@ -392,6 +392,9 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
         (["--input", "missing.csv"], "missing.csv: forecast input not found"),
         (["--input", "short.csv"], "series 'a' has 10 observed steps; the model needs its lookback of 24"),
         (["--input", "nocol.csv"], "data.targets: column 'load' not found"),
+        (["--input", "gap.csv"], "gap.csv:32: missing timestamps in series 'a': 1 step(s) between 2024-01-02 05:00:00 and "
+                                 "2024-01-02 07:00:00; complete the input (the run was trained with data.fill: none)"),
+        (["--output", "out.parquet"], "out.parquet: --output must end in .csv"),
     ],
 )
 def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, monkeypatch):
@@ -402,6 +405,7 @@ def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, 
     series_frame(n=40).to_csv(folder / "new.csv", index=False)
     series_frame(n=10).to_csv(folder / "short.csv", index=False)
     series_frame(n=40).rename(columns={"load": "lood"}).to_csv(folder / "nocol.csv", index=False)
+    drop_rows(series_frame(n=40), [30]).to_csv(folder / "gap.csv", index=False)
     argv = ["--input", "new.csv"] if "--input" not in args else []
     assert main(["forecast", str(run.path)] + argv + args) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -212,6 +212,8 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
     declared = freq or config.get("freq")
     if run_freq and not is_datetime:
         raise DataError(f"{source}: column {time_column!r} holds integer steps; the run's data have timestamps (frequency {run_freq})")
+    # Forecast inputs: the fill policy is the run's, so a gap is fixed in the input.
+    input_hint = "complete the input (the run was trained with data.fill: none)" if (run_freq or run_step) else ""
     if run_step and is_datetime:
         raise DataError(f"{source}: column {time_column!r} holds timestamps; the run's data have integer steps (step {run_step})")
     groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
@@ -282,14 +284,14 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
                 count = int(position[i] - position[i - 1] - 1)
                 raise DataError(
                     f"{_where(source, int(rows[i]), offset)}: missing timestamps{_in(sid)}: {count} step(s) between "
-                    f"{_fmt(t[i - 1])} and {_fmt(t[i])}; set data.fill (ffill, interpolate, zero) to fill them"
+                    f"{_fmt(t[i - 1])} and {_fmt(t[i])}; " + (input_hint or "set data.fill (ffill, interpolate, zero) to fill them")
                 )
             if missing_values.any():
                 i = int(np.flatnonzero(missing_values)[0])
                 column = value_columns[int(np.flatnonzero(~np.isfinite(values[i]))[0])]
                 raise DataError(
                     f"{_where(source, int(rows[i]), offset)}: missing value in column {column!r}{_in(sid)}; "
-                    "set data.fill (ffill, interpolate, zero) to fill it"
+                    + (input_hint or "set data.fill (ffill, interpolate, zero) to fill it")
                 )
         full = np.full((len(grid), len(value_columns)), np.nan)
         full[position] = values
