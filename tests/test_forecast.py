@@ -222,6 +222,14 @@ def test_default_seasonal_period_accounts_for_multiples(freq, period):
     assert default_seasonal_period(freq) == period
 
 
+def test_timestamps_with_utc_offsets_across_a_dst_change(tmp_path):
+    local = pd.date_range("2024-03-28", periods=24 * 8, freq="h", tz="Europe/Paris")  # +01:00, then +02:00
+    frame = pd.DataFrame({"date": local.strftime("%Y-%m-%dT%H:%M:%S%z"), "load": np.sin(np.arange(len(local)) / 3.8)})
+    bundle = adapter(tmp_path, frame, series=None).load()
+    assert bundle.info["freq"] == "h" and bundle.info["filled_steps"] == 0
+    assert len(bundle.series[0].time) == 24 * 8 and str(bundle.series[0].time[0]) == "2024-03-27T23:00:00.000000000"  # UTC
+
+
 # -- losses, metrics, baselines ----------------------------------------------------------------
 
 

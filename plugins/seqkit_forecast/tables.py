@@ -157,7 +157,11 @@ def parse_time(frame, column: str, source: str, offset: int):
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: time {raw.iloc[i]!r} is not an integer step")
         return values.astype("int64"), False
-    parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
+    try:
+        parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
+    except ValueError:
+        # Mixed UTC offsets (local time across a daylight-saving change): one UTC time line.
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
