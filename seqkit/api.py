@@ -95,7 +95,7 @@ class Run:
     def evaluate(self, overrides: list[str] | dict | None = None) -> dict:
         """Score the saved model on the recipe's test split (``overrides`` may point
         ``data.*`` at other files)."""
-        from seqkit.recipe import validate
+        from seqkit.recipe import resolve_override_paths, validate
         from seqkit.train.runner import load_data
 
         data = self.recipe.to_dict()
@@ -103,6 +103,7 @@ class Run:
         source.lines = dict(self.recipe.source.lines)
         apply_overrides(data, overrides, source)
         validate(data, source)
+        resolve_override_paths(data, source)
         recipe = Recipe(data, source, self.recipe.path)
         # The adapter encodes the targets with what the model learned (self.info): other
         # files may hold fewer classes, or list them in another order.

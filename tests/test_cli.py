@@ -172,12 +172,13 @@ def test_evaluate_command(tiny_recipe, tmp_path, capsys):
     assert metrics["n"] == 6 and 0 <= metrics["accuracy"] <= 1
 
 
-def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, capsys):
+def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, capsys, monkeypatch):
     # The other file has only two of the run's three classes: labels must be encoded
     # with the run's class order (was an IndexError traceback, or silently wrong metrics).
     assert main(["run", str(tiny_recipe), "--quiet"]) == 0
     run_dir = next((tmp_path / "runs" / "tiny").iterdir())
-    other = tmp_path / "other.csv"
+    (tmp_path / "new").mkdir()
+    other = tmp_path / "new" / "other.csv"
     rows = [row for row in TINY_REVIEWS if row[1] != "negative"]
     write_reviews(other, rows)
     capsys.readouterr()
@@ -188,6 +189,9 @@ def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, 
     assert metrics["confusion_matrix"]["labels"] == ["negative", "neutral", "positive"]
     assert main(["evaluate", str(run_dir), "--json", "--set", f"data.path={other}"]) == 0
     assert json.loads(capsys.readouterr().out)["confusion_matrix"]["labels"] == ["negative", "neutral", "positive"]
+    monkeypatch.chdir(other.parent)  # a path typed with --set is relative to the current folder
+    assert main(["evaluate", str(run_dir), "--json", "--set", "data.test=other.csv"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == len(rows)
     write_reviews(other, rows + [("meh", "mixed")])
     assert main(["evaluate", str(run_dir), "--set", f"data.test={other}"]) == 2
     err = capsys.readouterr().err.strip()

@@ -217,3 +217,18 @@ def test_random_malformed_recipes_give_recipe_errors_only(tmp_path):
             assert str(exc).strip()
         cases += 1
     assert cases == 300
+
+
+def test_override_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch):
+    # The recipe's own paths resolve against the recipe; a path typed with --set against
+    # the folder the command runs in, as on any command line.
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    path = write_recipe(folder / "r.yaml", GOOD)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    recipe = load_recipe(path, ["data.path=mine.csv"])
+    assert recipe.get("data.path") == str(work.resolve() / "mine.csv")
+    assert load_recipe(path).get("data.path") == "reviews.csv"
+    assert load_recipe(path, ["data.path=/abs/x.csv"]).get("data.path") == "/abs/x.csv"

@@ -248,6 +248,28 @@ def _absolute_paths(schema: dict, data: Any, base: Path) -> None:
             _absolute_paths(prop, value, base)
 
 
+def resolve_override_paths(data: dict, source: SourceMap, manager=None, cwd: Path | None = None) -> None:
+    """File paths given with ``--set`` (or API overrides) are relative to the current
+    folder, as on any command line; the recipe's own paths stay relative to the recipe.
+    ``data`` must be validated (its schema resolved)."""
+    if not source.overridden:
+        return
+    schema = schema_for(data, manager)
+    cwd = (cwd or Path.cwd()).resolve()
+    for dotted in source.overridden:
+        node, prop = data, schema
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node, prop = (node or {}).get(part), prop.get("properties", {}).get(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            prop = prop.get("properties", {}).get(parts[-1], {})
+            value = node.get(parts[-1])
+            if prop.get("format") == "path" and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                node[parts[-1]] = str(cwd / value)
+
+
 def _check_tune_space(data: dict, source: SourceMap, manager) -> list[str]:
     """Every space key must be a recipe key that accepts each edge value of its range."""
     from seqkit.tune.space import apply_values, check_space, sample_values
@@ -306,4 +328,5 @@ def _finish(data, source, path, overrides, manager) -> Recipe:
     data = apply_overrides(data, overrides, source)
     data = interpolate(data, source, _environment(path))
     validate(data, source, manager)
+    resolve_override_paths(data, source, manager)
     return Recipe(data, source, path)
