@@ -216,6 +216,21 @@ def test_midi_adapter_melody_and_corrupt_file(tmp_path):
         MidiAdapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
 
 
+def test_test_files_beside_path_are_the_test_split(tmp_path):
+    """data.test (or data.validation) beside data.path: those files are that split, the rest
+    of the split comes from data.path (seqkit evaluate RUN --set data.test=other.mid)."""
+    tiny_melodies(tmp_path / "midi", n=6)
+    write_midi(tmp_path / "other.mid", [(70, 0, 1), (72, 1, 2)])
+    config = {"path": "midi", "test": "other.mid", "steps_per_quarter": SPQ, "split": {"validation": 0.2, "test": 0.5}}
+    bundle = MidiAdapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
+    assert list(bundle.test.raw) == [str(tmp_path / "other.mid")]
+    assert bundle.info["pieces"] == {"train": 5, "validation": 1, "test": 1}
+    (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
+    bundle = Music21Adapter({"path": "tune.abc", "validation": "tune.abc", "split": {"validation": 0.5, "test": 0.0}},
+                            DataContext(tmp_path, 1, MelodyTask())).load()
+    assert bundle.info["pieces"] == {"train": 1, "validation": 1, "test": 0}
+
+
 def test_music21_adapter_reads_abc_and_the_bundled_chorales(tmp_path):
     (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
     config = {"path": "tune.abc", "steps_per_quarter": 2, "split": {"validation": 0.0, "test": 0.0}}

@@ -177,9 +177,17 @@ class MusicAdapter(Adapter):
         if isinstance(found, dict):
             groups = found
         else:
+            # data.validation / data.test beside data.path are those splits; the others are
+            # carved from data.path's pieces.
+            given = {key: self.read_key(key) for key in ("validation", "test") if self.config.get(key)}
             split = self.config.get("split") or {}
-            tr, va, te = split_indices(len(found), split.get("validation", 0.1), split.get("test", 0.1), self.context.seed)
-            groups = {"train": [found[i] for i in tr], "validation": [found[i] for i in va], "test": [found[i] for i in te]}
+            ratios = [0.0 if key in given else split.get(key, 0.1) for key in ("validation", "test")]
+            tr, va, te = split_indices(len(found), *ratios, self.context.seed)
+            groups = {
+                "train": [found[i] for i in tr],
+                "validation": given.get("validation", [found[i] for i in va]),
+                "test": given.get("test", [found[i] for i in te]),
+            }
         encoded: dict[str, tuple[list, list]] = {}
         qpms = []
         for split_name, pieces in groups.items():
@@ -217,6 +225,10 @@ class MusicAdapter(Adapter):
     def describe_source(self) -> str:
         return str(self.config.get("path") or self.config.get("train") or "data")
 
+    def read_key(self, key: str) -> list[Piece]:
+        """The pieces of the file, folder or glob that data.<key> names."""
+        raise NotImplementedError
+
     def encode_inputs(self, raw_inputs, info):
         raise DataError(
             "music runs do not predict from raw inputs; use `seqkit generate RUN_DIR --primer FILE.mid` "
@@ -230,8 +242,8 @@ class MidiAdapter(MusicAdapter):
         "properties": {
             "path": {"type": "string", "format": "path", "description": "A .mid file, a folder of them or a glob; split by data.split."},
             "train": {"type": "string", "format": "path"},
-            "validation": {"type": "string", "format": "path"},
-            "test": {"type": "string", "format": "path"},
+            "validation": {"type": "string", "format": "path", "description": "Validation MIDI file(s); beside data.path, the whole validation split."},
+            "test": {"type": "string", "format": "path", "description": "Test MIDI file(s); beside data.path, the whole test split."},
             "split": SPLIT,
             "limit": LIMIT,
             **ENCODING_KEYS,
@@ -246,15 +258,15 @@ class MidiAdapter(MusicAdapter):
             return [("train", "give data.path or data.train, not both")]
         return []
 
-    def _read(self, key: str) -> list[Piece]:
+    def read_key(self, key: str) -> list[Piece]:
         files = list_files(self.context.resolve(self.config[key]), MIDI_SUFFIXES, "MIDI")
         limit = self.config.get("limit")
         return [read_midi(f) for f in (files[:limit] if limit else files)]
 
     def pieces(self):
         if self.config.get("path"):
-            return self._read("path")
-        return {name: self._read(name) for name in ("train", "validation", "test") if self.config.get(name)}
+            return self.read_key("path")
+        return {name: self.read_key(name) for name in ("train", "validation", "test") if self.config.get(name)}
 
 
 class Music21Adapter(MusicAdapter):
@@ -263,6 +275,8 @@ class Music21Adapter(MusicAdapter):
         "properties": {
             "corpus": {"enum": ["bach_chorales"], "description": "A corpus that ships with music21 (used when data.path is absent)."},
             "path": {"type": "string", "format": "path", "description": "A score file (.xml .musicxml .mxl .abc .krn), a folder or a glob."},
+            "validation": {"type": "string", "format": "path", "description": "Validation score file(s): the whole validation split."},
+            "test": {"type": "string", "format": "path", "description": "Test score file(s): the whole test split."},
             "split": SPLIT,
             "limit": LIMIT,
             **ENCODING_KEYS,
@@ -278,15 +292,19 @@ class Music21Adapter(MusicAdapter):
     def describe_source(self):
         return str(self.config.get("path") or f"music21 corpus {self.config.get('corpus') or 'bach_chorales'}")
 
+    def read_key(self, key: str) -> list[Piece]:
+        limit = self.config.get("limit")
+        pieces = []
+        for path in list_files(self.context.resolve(self.config[key]), SCORE_SUFFIXES, "score"):
+            pieces += read_score(path)
+            if limit and len(pieces) >= limit:
+                break
+        return pieces[:limit] if limit else pieces
+
     def pieces(self):
         limit = self.config.get("limit")
         if self.config.get("path"):
-            pieces = []
-            for path in list_files(self.context.resolve(self.config["path"]), SCORE_SUFFIXES, "score"):
-                pieces += read_score(path)
-                if limit and len(pieces) >= limit:
-                    break
-            return pieces[:limit] if limit else pieces
+            return self.read_key("path")
         return [read_corpus_entry(name) for name in corpus_names(self.config.get("corpus") or "bach_chorales", limit)]
 
 
