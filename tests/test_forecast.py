@@ -117,6 +117,10 @@ def test_missing_value_irregular_and_duplicate_timestamps(tmp_path):
     frame.loc[10, "date"] = frame.loc[9, "date"]
     with pytest.raises(DataError, match=r"data\.csv:12: duplicate timestamp"):
         adapter(tmp_path, frame, fill="interpolate").load()
+    # Several series in one file without data.series: every timestamp repeats.
+    with pytest.raises(DataError, match=r"data\.csv:122: duplicate timestamp 2024-01-01 00:00:00; several series in one file\? "
+                                        r"Name their id column in data\.series \(columns: id, date, load, temp\)"):
+        adapter(tmp_path, series=None).load()
 
 
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):

@@ -254,7 +254,11 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
         dup = np.flatnonzero(t[1:] == t[:-1])
         if len(dup):
             i = dup[0] + 1
-            raise DataError(f"{_where(source, int(rows[i]), offset)}: duplicate timestamp {_fmt(t[i])}{_in(sid)}")
+            hint = ""
+            if id_column is None:
+                shown = ", ".join(str(c) for c in frame.columns if not str(c).startswith("__"))
+                hint = f"; several series in one file? Name their id column in data.series (columns: {shown})"
+            raise DataError(f"{_where(source, int(rows[i]), offset)}: duplicate timestamp {_fmt(t[i])}{_in(sid)}{hint}")
         if is_datetime:
             grid = pd.date_range(t[0], t[-1], freq=freq_str).to_numpy(dtype="datetime64[ns]")
         else:
