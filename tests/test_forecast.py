@@ -123,6 +123,14 @@ def test_missing_value_irregular_and_duplicate_timestamps(tmp_path):
         adapter(tmp_path, series=None).load()
 
 
+@pytest.mark.parametrize("fill", ["ffill", "interpolate"])
+def test_a_column_with_no_value_at_all_cannot_be_filled(tmp_path, fill):
+    frame = series_frame()
+    frame.loc[frame.id == "b", "temp"] = np.nan
+    with pytest.raises(DataError, match=rf"data\.csv: column 'temp' in series 'b' has no value to fill from \(data\.fill={fill}\)"):
+        adapter(tmp_path, frame, fill=fill, past_covariates=["temp"]).load()
+
+
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):
     config = {"path": None, "dataset": "co2", "series": None, "targets": ["co2"], "lookback": 52, "horizon": 13}
     import statsmodels.datasets

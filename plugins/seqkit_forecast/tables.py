@@ -309,6 +309,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
         filled = int((~np.isfinite(full[:end])).any(axis=1).sum())
         if filled and fill != "none":
             full[:end] = _fill(full[:end], fill)
+            empty = ~np.isfinite(full[:end]).any(axis=0)
+            if empty.any():
+                column = value_columns[int(np.flatnonzero(empty)[0])]
+                raise DataError(f"{source}: column {column!r}{_in(sid)} has no value to fill from (data.fill={fill})")
         if allow_future_rows and end < len(grid):
             # Rows after the last observed target only carry known-future covariates.
             tail = full[end:]
