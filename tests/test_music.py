@@ -231,6 +231,17 @@ def test_test_files_beside_path_are_the_test_split(tmp_path):
     assert bundle.info["pieces"] == {"train": 1, "validation": 1, "test": 0}
 
 
+def test_music21_corpus_composers_and_works(tmp_path):
+    """data.corpus: besides the Bach chorales, any composer, collection or work that ships
+    in music21's corpus (no download)."""
+    config = {"corpus": "nottingham-dataset", "limit": 2, "split": {"validation": 0.0, "test": 0.0}}
+    bundle = Music21Adapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
+    assert bundle.info["pieces"]["train"] == 2 and bundle.train.raw[0].endswith("reelsa-c.abc#1")
+    for name, message in (("mozrt", "Did you mean 'mozart'"), ("mozart/k999", "no composer, collection or work 'mozart/k999'")):
+        with pytest.raises(DataError, match=f"data.corpus: .*{message}"):
+            Music21Adapter({"corpus": name}, DataContext(tmp_path, 1, MelodyTask())).load()
+
+
 def test_music21_adapter_reads_abc_and_the_bundled_chorales(tmp_path):
     (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
     config = {"path": "tune.abc", "steps_per_quarter": 2, "split": {"validation": 0.0, "test": 0.0}}

@@ -17,6 +17,7 @@ from seqkit_music.sources import (
     MIDI_SUFFIXES,
     SCORE_SUFFIXES,
     Piece,
+    corpus_files,
     corpus_names,
     list_files,
     read_corpus_entry,
@@ -273,7 +274,12 @@ class Music21Adapter(MusicAdapter):
     description = "scores through music21: its bundled Bach chorales (default) or MusicXML / ABC / kern files"
     schema = {
         "properties": {
-            "corpus": {"enum": ["bach_chorales"], "description": "A corpus that ships with music21 (used when data.path is absent)."},
+            "corpus": {
+                "type": "string",
+                "minLength": 1,
+                "description": "What of music21's bundled corpus to read when data.path is absent: bach_chorales (the "
+                "default), a composer or collection (mozart, haydn, essenFolksong...) or a work (mozart/k80).",
+            },
             "path": {"type": "string", "format": "path", "description": "A score file (.xml .musicxml .mxl .abc .krn), a folder or a glob."},
             "validation": {"type": "string", "format": "path", "description": "Validation score file(s): the whole validation split."},
             "test": {"type": "string", "format": "path", "description": "Test score file(s): the whole test split."},
@@ -293,9 +299,12 @@ class Music21Adapter(MusicAdapter):
         return str(self.config.get("path") or f"music21 corpus {self.config.get('corpus') or 'bach_chorales'}")
 
     def read_key(self, key: str) -> list[Piece]:
+        return self._read_files(list_files(self.context.resolve(self.config[key]), SCORE_SUFFIXES, "score"))
+
+    def _read_files(self, files) -> list[Piece]:
         limit = self.config.get("limit")
         pieces = []
-        for path in list_files(self.context.resolve(self.config[key]), SCORE_SUFFIXES, "score"):
+        for path in files:
             pieces += read_score(path)
             if limit and len(pieces) >= limit:
                 break
@@ -305,6 +314,9 @@ class Music21Adapter(MusicAdapter):
         limit = self.config.get("limit")
         if self.config.get("path"):
             return self.read_key("path")
+        corpus = self.config.get("corpus") or "bach_chorales"
+        if corpus != "bach_chorales":
+            return self._read_files(corpus_files(corpus))
         return [read_corpus_entry(name) for name in corpus_names(self.config.get("corpus") or "bach_chorales", limit)]
 
 

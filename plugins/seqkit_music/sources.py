@@ -130,6 +130,34 @@ def corpus_names(corpus: str, limit: int | None = None) -> list[str]:
     return names[:limit] if limit else names
 
 
+def corpus_files(name: str) -> list[Path]:
+    """Score files of a composer or collection (``mozart``, ``essenFolksong``) or of a work
+    (``mozart/k80``, ``essenFolksong/altdeu10``) in music21's bundled corpus."""
+    from music21 import corpus as m21corpus
+    from music21.exceptions21 import CorpusException
+
+    files = [Path(p) for p in m21corpus.getComposer(name)] if "/" not in name else []
+    if not files:
+        try:
+            found = m21corpus.getWork(name)
+        except CorpusException:
+            found = []
+        files = [Path(p) for p in (found if isinstance(found, list) else [found])]
+    files = sorted(p for p in files if p.suffix.lower() in SCORE_SUFFIXES)
+    if not files:
+        root = Path(m21corpus.__file__).parent
+        known = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+        from seqkit.errors import did_you_mean
+
+        hint = did_you_mean(name.split("/")[0], known) if name.split("/")[0] not in known else ""
+        raise DataError(
+            f"data.corpus: music21's corpus has no composer, collection or work {name!r}."
+            + (f" {hint}" if hint else "")
+            + f" Composers and collections: bach_chorales, {', '.join(known)}"
+        )
+    return files
+
+
 def read_corpus_entry(name: str) -> Piece:
     from music21 import corpus as m21corpus
 
