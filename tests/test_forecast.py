@@ -131,6 +131,16 @@ def test_a_column_with_no_value_at_all_cannot_be_filled(tmp_path, fill):
         adapter(tmp_path, frame, fill=fill, past_covariates=["temp"]).load()
 
 
+def test_infinite_values_are_named_and_filled_like_missing_ones(tmp_path):
+    frame = series_frame()
+    frame["load"] = frame["load"].astype(object)
+    frame.loc[40, "load"] = "inf"
+    with pytest.raises(DataError, match=r"data\.csv:42: infinite value in column 'load' in series 'a'; set data\.fill"):
+        adapter(tmp_path, frame).load()
+    bundle = adapter(tmp_path, frame, fill="interpolate").load()
+    assert np.isfinite(bundle.series[0].features).all() and bundle.info["filled_steps"] == 1
+
+
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):
     config = {"path": None, "dataset": "co2", "series": None, "targets": ["co2"], "lookback": 52, "horizon": 13}
     import statsmodels.datasets

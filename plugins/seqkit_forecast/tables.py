@@ -296,9 +296,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
                 )
             if missing_values.any():
                 i = int(np.flatnonzero(missing_values)[0])
-                column = value_columns[int(np.flatnonzero(~np.isfinite(values[i]))[0])]
+                j = int(np.flatnonzero(~np.isfinite(values[i]))[0])
+                column, kind = value_columns[j], "infinite" if np.isinf(values[i, j]) else "missing"
                 raise DataError(
-                    f"{_where(source, int(rows[i]), offset)}: missing value in column {column!r}{_in(sid)}; "
+                    f"{_where(source, int(rows[i]), offset)}: {kind} value in column {column!r}{_in(sid)}; "
                     + (input_hint or "set data.fill (ffill, interpolate, zero) to fill it")
                 )
         full = np.full((len(grid), len(value_columns)), np.nan)
@@ -340,7 +341,7 @@ def _check_input_freq(times: np.ndarray, run_freq: str, source: str, sid: str) -
 def _fill(values: np.ndarray, policy: str) -> np.ndarray:
     import pandas as pd
 
-    frame = pd.DataFrame(values)
+    frame = pd.DataFrame(np.where(np.isinf(values), np.nan, values))  # inf is filled like a missing value
     if policy == "ffill":
         frame = frame.ffill().bfill()
     elif policy == "interpolate":
