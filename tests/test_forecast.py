@@ -564,6 +564,18 @@ def test_gaussian_and_point_heads_build_and_reload(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(head(state, window)), [[[7.0], [7.0], [7.0]]])
 
 
+def test_the_quantile_head_needs_the_median(tmp_path):
+    from seqkit.errors import RecipeError
+    from seqkit.recipe import load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text(TINY.format(head="quantile, quantiles: [0.1, 0.9]", runs="runs"))
+    with pytest.raises(RecipeError, match=r"model\.head\.quantiles: the quantile head's point forecast is its median: include 0\.5"):
+        load_recipe(path)
+    path.write_text(TINY.format(head="gaussian, quantiles: [0.1, 0.9]", runs="runs"))  # reported only: the mean is the point
+    assert load_recipe(path).get("model.head.quantiles") == [0.1, 0.9]
+
+
 def test_bad_recipe_keys_are_reported(tmp_path):
     from seqkit.errors import RecipeError
     from seqkit.recipe import load_recipe

@@ -109,6 +109,15 @@ class QuantileHeadSpec(_ForecastHeadSpec):
     description = "direct multi-horizon quantile forecast (pinball loss); intervals from the outer quantiles"
     schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "quantiles": QUANTILES}}
 
+    @classmethod
+    def check(cls, config):
+        problems = super().check(config)
+        qs = config.get("quantiles")
+        if isinstance(qs, list) and qs and 0.5 not in qs:
+            # As in Darts' QuantileRegression: without the median the "point" would be another quantile.
+            problems.append(("quantiles", f"the quantile head's point forecast is its median: include 0.5. Received: {qs}"))
+        return problems
+
     def loss(self):
         from seqkit_forecast.layers import PinballLoss
 
