@@ -23,7 +23,7 @@ from seqkit.task import decode_rows
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
-def _quiet(_message: str) -> None:
+def _quiet(message: str) -> None:
     pass
 
 
@@ -163,12 +163,12 @@ def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False, work
     workers return a :class:`WorkerRun`.
     """
     from seqkit.train.distribute import overrides_for
-    from seqkit.train.runner import start_run
+    from seqkit.train.runner import silent, start_run
 
     distribution = overrides_for(workers, worker_index)
     if distribution:
         overrides = {**overrides_dict(overrides), **distribution}
-    result = start_run(_as_recipe(recipe, overrides), evaluate=evaluate, echo=_quiet if quiet else print)
+    result = start_run(_as_recipe(recipe, overrides), evaluate=evaluate, echo=silent if quiet else print)
     if result.model is None:
         return WorkerRun(result.metrics["worker"], result.metrics["history"], result.trained)
     return Run(result.run_dir, result.recipe, model=result.model)
@@ -178,10 +178,10 @@ def resume(path, quiet: bool = False, workers=None, worker_index=None, distribut
     """Continue an interrupted or failed run from its last checkpoint. In a distributed run
     every worker resumes the same run directory (shared storage or a copy of it)."""
     from seqkit.train.distribute import overrides_for
-    from seqkit.train.runner import resume_run
+    from seqkit.train.runner import resume_run, silent
 
     distribution = {**(distribution or {}), **overrides_for(workers, worker_index)}
-    result = resume_run(path, echo=_quiet if quiet else print, distribution=distribution or None)
+    result = resume_run(path, echo=silent if quiet else print, distribution=distribution or None)
     if result.model is None:
         return WorkerRun(result.metrics["worker"], result.metrics["history"], result.trained)
     return Run(result.run_dir, result.recipe, model=result.model)

@@ -139,7 +139,9 @@ def _add_plugin_commands(sub) -> None:
 
 
 def _echo_for(args):
-    return (lambda _m: None) if getattr(args, "quiet", False) else print
+    from seqkit.train.runner import silent
+
+    return silent if getattr(args, "quiet", False) else print
 
 
 def cmd_run(args, evaluate=True) -> int:

@@ -228,3 +228,9 @@ def test_model_that_does_not_fit_the_run_is_one_line(tiny_recipe, tmp_path, caps
         run.predict(["fine"])
     with pytest.raises(seqkit.errors.RunError, match="does not belong to this run"):
         run.evaluate()
+
+
+def test_quiet_prints_nothing_not_even_keras_epochs(tiny_recipe, capsys):
+    assert main(["run", str(tiny_recipe), "--quiet", "--set", "train.verbose=2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "", captured.out[-500:]

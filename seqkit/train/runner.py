@@ -25,6 +25,11 @@ from seqkit.recipe import validate as validate_recipe
 from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
 
 Echo = Callable[[str], None]
+
+
+def silent(_message: str) -> None:
+    """The echo of a quiet run (``--quiet``, ``quiet=True``): nothing printed, Keras's
+    per-epoch lines included."""
 PREPROCESSOR = "preprocessor.keras"
 
 
@@ -407,7 +412,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
                 validation_data=validation,
                 validation_batch_size=batch_size,
                 callbacks=callbacks,
-                verbose=train.get("verbose", 2),
+                verbose=0 if echo is silent else train.get("verbose", 2),
             )
         if stop_request.requested:
             raise KeyboardInterrupt
