@@ -198,6 +198,9 @@ def load_run(path) -> Run:
     return Run(run_dir, load_run_recipe(run_dir))
 
 
+PREDICTION_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+
+
 def write_predictions(path: Path, inputs: list, rows: list[dict]) -> None:
     """Write predictions as CSV or JSONL (by the file's extension)."""
     from seqkit.train.rundir import atomic_write_csv, atomic_write_text

@@ -134,6 +134,9 @@ def test_bad_arguments(capsys, tmp_path):
     assert "run directory not found" in capsys.readouterr().err
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "not a seqkit run directory" in capsys.readouterr().err
+    # A wrong --output is refused before any model is loaded (or a missing run noticed).
+    assert main(["predict", str(tmp_path / "nope"), "text", "--output", "out.xlsx"]) == 2
+    assert "out.xlsx: output must end in .csv or .jsonl" in capsys.readouterr().err
 
 
 def test_predict_and_evaluate_commands(tiny_recipe, tmp_path, capsys):
