@@ -425,6 +425,8 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
         (["--input", "gap.csv"], "gap.csv:32: missing timestamps in series 'a': 1 step(s) between 2024-01-02 05:00:00 and "
                                  "2024-01-02 07:00:00; complete the input (the run was trained with data.fill: none)"),
         (["--output", "out.parquet"], "out.parquet: --output must end in .csv"),
+        (["--output", "adir.csv"], "adir.csv: --output is a directory"),
+        (["--output", "nofolder/sub/out.csv"], "cannot write the forecast"),
     ],
 )
 def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, monkeypatch):
@@ -436,6 +438,8 @@ def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, 
     series_frame(n=10).to_csv(folder / "short.csv", index=False)
     series_frame(n=40).rename(columns={"load": "lood"}).to_csv(folder / "nocol.csv", index=False)
     drop_rows(series_frame(n=40), [30]).to_csv(folder / "gap.csv", index=False)
+    (folder / "adir.csv").mkdir(exist_ok=True)
+    (folder / "nofolder").write_text("a file where a folder should be")
     argv = ["--input", "new.csv"] if "--input" not in args else []
     assert main(["forecast", str(run.path)] + argv + args) == 2
     lines = capsys.readouterr().err.strip().splitlines()

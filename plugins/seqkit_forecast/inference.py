@@ -33,6 +33,8 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
 
     if output is not None and Path(output).suffix.lower() != ".csv":
         raise DataError(f"{output}: --output must end in .csv")
+    if output is not None and Path(output).is_dir():
+        raise DataError(f"{output}: --output is a directory; expected a CSV file name")
     run = seqkit.load_run(run) if not hasattr(run, "info") else run
     info, adapter = run.info, run.adapter
     if run.recipe.task != "forecast":
@@ -118,7 +120,10 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         for row, when in zip(rows, every):
             written.append({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
             written[-1][info["time_column"]] = _show(when, every)
-        atomic_write_csv(output, written)
+        try:
+            atomic_write_csv(output, written)
+        except OSError as exc:
+            raise DataError(f"{output}: cannot write the forecast: {exc.strerror or exc}") from None
     return result
 
 
