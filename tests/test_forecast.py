@@ -333,6 +333,8 @@ def test_series_of_different_lengths_are_scored_together(tmp_path):
         assert part["models"]["lstm"]["windows"] == naive["windows"]
         assert "coverage" not in part["models"]["lstm"]
     assert result["test_comparison"]["models"]["naive"]["windows"] == 2 * (12 - 6 + 1)
+    assert result["test_comparison"]["models"]["naive"]["interval_windows"] == 12 - 6 + 1
+    assert "naive 7 of 14" in evaluation.table("t", result["test_comparison"]["models"])
 
 
 # -- a tiny run, seqkit forecast, reload ---------------------------------------------------------

@@ -185,6 +185,10 @@ def table(title: str, models: dict) -> str:
         cells = "".join(_cell(row[key]) for key, _ in COLUMNS)
         lines.append(f"{row['model']:<16}{cells}")
     lines.append("(* on the scaled data: standardised with training statistics; the rest in the data's units; MASE against the training part's seasonal naive)")
+    partial = {name: s["interval_windows"] for name, s in models.items() if "interval_windows" in s}
+    if partial:
+        counts = ", ".join(f"{name} {n} of {models[name]['windows']}" for name, n in partial.items())
+        lines.append(f"(cover: on the windows with an interval ({counts}); series with under 10 training windows have no baseline interval)")
     return "\n".join(lines)
 
 
