@@ -82,6 +82,9 @@ def test_npz_and_long_csv_give_the_same_sequences(tmp_path):
     (tmp_path / "two.csv").write_text("id,step,f1,f2,label\ns,0,1,1,a\ns,1,1,1,b\n")
     with pytest.raises(DataError, match="two.csv:3: sequence 's' has two labels"):
         csv_adapter.read(tmp_path / "two.csv")
+    (tmp_path / "dup.csv").write_text("id,step,f1,f2,label\ns,0,1,1,a\nt,0,1,1,a\ns,0,2,2,a\n")
+    with pytest.raises(DataError, match="dup.csv:4: sequence 's' has step 0 twice \\(first on line 2\\)"):
+        csv_adapter.read(tmp_path / "dup.csv")
 
 
 def test_sktime_dataset_names_are_checked(tmp_path):

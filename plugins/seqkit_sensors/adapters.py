@@ -311,6 +311,7 @@ class SequenceCsvAdapter(SequenceAdapter):
         features = list(self.config["features"])
         rows: dict[str, list] = {}
         seq_labels: dict[str, tuple[str, str]] = {}
+        seen_steps: dict[tuple[str, float], int] = {}
         for number, row in iter_rows(path, fmt):
             required = {"id": key, "step": step, **({"label": label} if labelled else {})}
             require_columns(path, number, row, {**required, **{f"features.{f}": f for f in features}})
@@ -322,6 +323,9 @@ class SequenceCsvAdapter(SequenceAdapter):
             if not np.isfinite(values).all():
                 raise DataError(f"{path}:{number}: NaN or infinite feature value")
             ident = str(row[key])
+            first = seen_steps.setdefault((ident, position), number)
+            if first != number:
+                raise DataError(f"{path}:{number}: sequence {ident!r} has step {row[step]} twice (first on line {first})")
             rows.setdefault(ident, []).append((position, values))
             value = str(row[label]) if label in row else None
             previous = seq_labels.setdefault(ident, (value, f"{path}:{number}"))
