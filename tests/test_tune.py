@@ -62,6 +62,14 @@ def test_space_errors_name_the_key_and_the_value(tmp_path):
     path.write_text(text.replace("{choice: [4, 8]}", "{choice: [4, 'eight']}"))
     with pytest.raises(RecipeError, match="choice values must be numbers, strings or booleans, all of one type"):
         load_recipe(path)
+    # Grid search without a step on a float range: caught by validation (seqkit validate),
+    # not after a tune directory is made.
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=r"tune.yaml:\d+: tune.space.train.optimizer.learning_rate: grid search needs a step"):
+        load_recipe(path, ["tune.tuner=grid"])
+    # A space replaced with --set is blamed on --set, not on the file's old lines.
+    with pytest.raises(RecipeError, match=r"^--set tune.space: tune.space.model.backbone.units: with model.backbone.units=0"):
+        load_recipe(path, ["tune.space={model.backbone.units: {int: [0, 2]}}"])
 
 
 def test_random_search_results_best_recipe_model_and_resume(tmp_path, capsys):

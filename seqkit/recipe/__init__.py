@@ -276,6 +276,12 @@ def _check_tune_space(data: dict, source: SourceMap, manager) -> list[str]:
 
     space = data["tune"]["space"]
     problems = [f"{source.where(f'tune.space.{k}')}: tune.space.{k}: {m}" for k, m in check_space(space)]
+    if data["tune"].get("tuner") == "grid":
+        problems += [
+            f"{source.where(f'tune.space.{k}')}: tune.space.{k}: grid search needs a step for float ranges"
+            for k, entry in space.items()
+            if isinstance(entry, dict) and "float" in entry and not entry.get("step")
+        ]
     if problems:
         return problems
     base = {k: v for k, v in data.items() if k != "tune"}

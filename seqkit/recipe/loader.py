@@ -38,10 +38,12 @@ class SourceMap:
         self.overridden: set[str] = set()
 
     def where(self, dotted: str) -> str:
+        parts = dotted.split(".")
+        for depth in range(len(parts), 0, -1):  # --set replaces a key's whole subtree
+            if ".".join(parts[:depth]) in self.overridden:
+                return f"--set {'.'.join(parts[:depth])}"
         probe = dotted
         while True:
-            if probe in self.overridden:
-                return f"--set {probe}"
             if probe in self.lines:
                 return f"{self.filename}:{self.lines[probe]}"
             if "." not in probe:
