@@ -141,6 +141,11 @@ def test_infinite_values_are_named_and_filled_like_missing_ones(tmp_path):
     assert np.isfinite(bundle.series[0].features).all() and bundle.info["filled_steps"] == 1
 
 
+def test_too_few_timestamps_to_infer_the_step(tmp_path):
+    with pytest.raises(DataError, match=r"data\.csv in series 'a': cannot infer the time step from fewer than 3 timestamps; set data\.freq"):
+        adapter(tmp_path, series_frame(n=2)).load()
+
+
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):
     config = {"path": None, "dataset": "co2", "series": None, "targets": ["co2"], "lookback": 52, "horizon": 13}
     import statsmodels.datasets

@@ -230,7 +230,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
             freq_str = offset_obj.freqstr
         else:
             first = np.sort(groups[0][1]["__time__"].to_numpy())
-            freq_str = infer_freq(first)
+            try:
+                freq_str = infer_freq(first)
+            except DataError as exc:
+                raise DataError(f"{source}{_in(groups[0][0]) if id_column else ''}: {exc}") from None
         step_int = 1
     else:
         freq_str = None
