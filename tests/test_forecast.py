@@ -340,6 +340,7 @@ def test_series_of_different_lengths_are_scored_together(tmp_path):
     assert result["test_comparison"]["models"]["naive"]["windows"] == 2 * (12 - 6 + 1)
     assert result["test_comparison"]["models"]["naive"]["interval_windows"] == 12 - 6 + 1
     assert "naive 7 of 14" in evaluation.table("t", result["test_comparison"]["models"])
+    assert "(* on the scaled data: data.scaler none" in evaluation.table("t", result["test_comparison"]["models"], "none")
 
 
 # -- a tiny run, seqkit forecast, reload ---------------------------------------------------------

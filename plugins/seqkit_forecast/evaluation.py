@@ -173,7 +173,11 @@ COLUMNS = (("mse", "MSE*"), ("mae_scaled", "MAE*"), ("mae", "MAE"), ("rmse", "RM
            ("mase", "MASE"), ("coverage", "cover"))
 
 
-def table(title: str, models: dict) -> str:
+SCALED = {"standard": "standardised with training statistics", "minmax": "min-max scaled with training statistics",
+          "none": "data.scaler none, so the data's units too"}
+
+
+def table(title: str, models: dict, scaler: str = "standard") -> str:
     """A fixed-width table of the models' scores (best value of each column marked *)."""
     rows = []
     for name, s in models.items():
@@ -184,7 +188,7 @@ def table(title: str, models: dict) -> str:
     for row in rows:
         cells = "".join(_cell(row[key]) for key, _ in COLUMNS)
         lines.append(f"{row['model']:<16}{cells}")
-    lines.append("(* on the scaled data: standardised with training statistics; the rest in the data's units; MASE against the training part's seasonal naive)")
+    lines.append(f"(* on the scaled data: {SCALED.get(scaler, scaler)}; the rest in the data's units; MASE against the training part's seasonal naive)")
     partial = {name: s["interval_windows"] for name, s in models.items() if "interval_windows" in s}
     if partial:
         counts = ", ".join(f"{name} {n} of {models[name]['windows']}" for name, n in partial.items())

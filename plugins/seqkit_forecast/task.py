@@ -75,12 +75,12 @@ class ForecastTask(Task):
         evaluation.plot_error_by_step(comparison["models"], plot_dir)
         echo(evaluation.table(
             f"seqkit: test windows: {comparison['windows']} per model, horizon {comparison['horizon']}, "
-            f"seasonal period {comparison['seasonal_period']}", comparison["models"]))
+            f"seasonal period {comparison['seasonal_period']}", comparison["models"], _scaler(info)))
         if "backtest" in result:
             bt = result["backtest"]
             echo(evaluation.table(
                 f"seqkit: backtest: {bt['folds']} rolling-origin folds, step {bt['step']}, horizon {bt['horizon']}, "
-                f"{bt['window']} window (baselines refitted per fold)", bt["models"]))
+                f"{bt['window']} window (baselines refitted per fold)", bt["models"], _scaler(info)))
         return result
 
 
@@ -104,3 +104,8 @@ def _inverters(info, labels, count):
         scaler = scalers.get(sid)
         result.append(identity if scaler is None else (lambda v, s=scaler: s.inverse(np.asarray(v, dtype="float64"), slice(0, n_targets))))
     return result
+
+
+def _scaler(info) -> str:
+    scalers = info.get("scalers") or {}
+    return next(iter(scalers.values()))["kind"] if scalers else "standard"
