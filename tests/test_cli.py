@@ -237,3 +237,9 @@ def test_quiet_prints_nothing_not_even_keras_epochs(tiny_recipe, capsys):
     assert main(["run", str(tiny_recipe), "--quiet", "--set", "train.verbose=2"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "", captured.out[-500:]
+
+
+def test_run_without_test_examples_says_so(tiny_recipe, capsys):
+    assert main(["run", str(tiny_recipe), "--set", "data.split.test=0"]) == 0
+    out = capsys.readouterr().out
+    assert "seqkit: no test split, so no test metrics" in out and "seqkit: test " not in out

@@ -464,6 +464,8 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
         parts.task.plots(run_dir.plots, bundle.test.y, test_pred, info)
         metrics.update(parts.task.evaluate_model(model, bundle, info, run_dir.plots, echo) or {})
         echo(f"seqkit: test {parts.task.summary(metrics['test'])}")
+    elif evaluate:
+        echo("seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)")
     from seqkit.export.plots import plot_learning_curves
 
     plot_learning_curves(run_state.history, run_dir.plots / "learning_curves.png")
