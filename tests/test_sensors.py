@@ -96,6 +96,10 @@ def test_sktime_dataset_names_are_checked(tmp_path):
     bundle = UeaTsAdapter({"dataset": "JapaneseVowels", "split": {"validation": 0.15}}, DataContext(tmp_path, 1)).load()
     assert bundle.info["features"] == 12 and len(bundle.info["classes"]) == 9
     assert len(bundle.train) + len(bundle.validation) == 270 and len(bundle.test) == 370
+    # data.test beside data.dataset replaces the set's TEST file (seqkit evaluate --set data.test=...)
+    (tmp_path / "mine.ts").write_text("@data\n" + ":".join(["1,2,3"] * 12) + ":4\n")
+    bundle = UeaTsAdapter({"dataset": "JapaneseVowels", "test": "mine.ts"}, DataContext(tmp_path, 1)).load()
+    assert len(bundle.test) == 1 and bundle.test.y.tolist() == [3]
 
 
 def test_tiny_run_and_prediction_on_raw_sequences(tmp_path):

@@ -163,7 +163,7 @@ class UeaTsAdapter(SequenceAdapter):
     data set that sktime ships (``dataset: JapaneseVowels``), read from its files."""
 
     description = "UEA / UCR .ts files, or a data set shipped with sktime (JapaneseVowels, BasicMotions...)"
-    schema = {"properties": {**COMMON, "dataset": {"type": "string", "description": "A data set bundled with sktime."}}}
+    schema = {"properties": {**COMMON, "dataset": {"type": "string", "description": "A data set bundled with sktime (its TRAIN file, and its TEST file unless data.test is given)."}}}
 
     @classmethod
     def check(cls, config):
@@ -184,7 +184,8 @@ class UeaTsAdapter(SequenceAdapter):
             available = sorted(p.name for p in root.iterdir() if (p / f"{p.name}_TRAIN.ts").is_file())
             hint = did_you_mean(name, available)
             raise DataError(f"data.dataset: sktime has no .ts data set {name!r}." + (f" {hint}" if hint else "") + f" Available: {', '.join(available)}")
-        return self.read(folder / f"{name}_TRAIN.ts"), self.read(folder / f"{name}_TEST.ts")
+        test = self.context.resolve(self.config["test"]) if self.config.get("test") else folder / f"{name}_TEST.ts"
+        return self.read(folder / f"{name}_TRAIN.ts"), self.read(test)
 
     def read(self, path: Path, labelled: bool = True):
         require_file(path)
