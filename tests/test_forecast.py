@@ -146,6 +146,20 @@ def test_too_few_timestamps_to_infer_the_step(tmp_path):
         adapter(tmp_path, series_frame(n=2)).load()
 
 
+def test_a_blank_series_id_is_named(tmp_path):
+    frame = series_frame()
+    frame.loc[5, "id"] = None
+    with pytest.raises(DataError, match=r"data\.csv:7: empty series id in column 'id' \(data\.series\)"):
+        adapter(tmp_path, frame).load()
+
+
+def test_the_frequency_is_inferred_from_a_series_without_gaps(tmp_path):
+    frame = drop_rows(series_frame(n=60, freq="MS"), [3])  # series a misses its fourth month
+    with pytest.raises(DataError, match=r"data\.csv:5: missing timestamps in series 'a': 1 step\(s\) between 2024-03-01"):
+        adapter(tmp_path, frame, lookback=12, horizon=3).load()
+    assert adapter(tmp_path, frame, lookback=12, horizon=3, fill="interpolate").load().info["freq"] == "MS"
+
+
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):
     config = {"path": None, "dataset": "co2", "series": None, "targets": ["co2"], "lookback": 52, "horizon": 13}
     import statsmodels.datasets

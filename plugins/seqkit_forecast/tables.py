@@ -112,7 +112,7 @@ def _require(frame, columns, source, key):
         )
 
 
-def to_long(frame, config: dict, source: str):
+def to_long(frame, config: dict, source: str, offset: int = 2):
     """Normalise wide tables to long ones. Returns (frame, id column or None, value columns,
     target names)."""
     time = config.get("time", "date")
@@ -139,6 +139,11 @@ def to_long(frame, config: dict, source: str):
     _require(frame, list(config.get("future_covariates") or []), source, "data.future_covariates")
     frame = frame.reset_index(drop=True)
     frame["__row__"] = np.arange(len(frame)) + 1
+    for column in ids:  # pandas' groupby would drop these rows silently
+        blank = (frame[column].isna() | (frame[column].astype(str).str.strip() == "")).to_numpy()
+        if blank.any():
+            row = int(np.flatnonzero(blank)[0]) + 1
+            raise DataError(f"{_where(source, row, offset)}: empty series id in column {column!r} (data.series)")
     if len(ids) > 1:
         frame["__series__"] = frame[ids].astype(str).agg("/".join, axis=1)
         return frame, "__series__", values, targets
@@ -199,7 +204,7 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
     source = source or "data"
     if len(frame) == 0:
         raise DataError(f"{source}: no rows")
-    frame, id_column, value_columns, targets = to_long(frame, config, source)
+    frame, id_column, value_columns, targets = to_long(frame, config, source, offset)
     time_column = config.get("time", "date")
     times, is_datetime = parse_time(frame, time_column, source, offset)
     frame = frame.assign(__time__=times)
@@ -229,11 +234,25 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
                 raise DataError(f"data.freq: {declared!r} is not a pandas frequency (e.g. h, D, W-SAT, MS)") from None
             freq_str = offset_obj.freqstr
         else:
-            first = np.sort(groups[0][1]["__time__"].to_numpy())
-            try:
-                freq_str = infer_freq(first)
-            except DataError as exc:
-                raise DataError(f"{source}{_in(groups[0][0]) if id_column else ''}: {exc}") from None
+            # The first series without gaps tells the frequency; failing that, the most
+            # common step of the first series.
+            freq_str = None
+            for _, group in groups:
+                times_sorted = np.sort(group["__time__"].to_numpy())
+                if len(times_sorted) >= 3:
+                    try:
+                        freq_str = pd.infer_freq(pd.DatetimeIndex(times_sorted))
+                    except (TypeError, ValueError):
+                        freq_str = None
+                if freq_str:
+                    freq_str = pd.tseries.frequencies.to_offset(freq_str).freqstr
+                    break
+            if not freq_str:
+                first = np.sort(groups[0][1]["__time__"].to_numpy())
+                try:
+                    freq_str = infer_freq(first)
+                except DataError as exc:
+                    raise DataError(f"{source}{_in(groups[0][0]) if id_column else ''}: {exc}") from None
         step_int = 1
     else:
         freq_str = None
