@@ -104,9 +104,10 @@ def test_pretrained_vectors_glove_and_word2vec(tmp_path):
         load_pretrained_vectors(glove, ["", "[UNK]", "good"], 4)
 
 
-def test_pretrained_vectors_end_up_in_the_trained_model(tiny_recipe, tmp_path):
+def test_pretrained_vectors_end_up_in_the_trained_model(tiny_recipe, tmp_path, monkeypatch):
     import seqkit
 
+    monkeypatch.chdir(tmp_path)  # a path given as an override is relative to the current folder
     (tmp_path / "vectors.txt").write_text("love " + " ".join(["0.5"] * 8) + "\nterrible " + " ".join(["-0.5"] * 8) + "\n")
     run = seqkit.run(tiny_recipe, overrides=["model.encoder.pretrained=vectors.txt", "model.encoder.trainable=false", "train.epochs=1"], quiet=True)
     vectorizer = run.model.get_layer("text_vectorization")
@@ -131,3 +132,9 @@ def test_model_file_that_is_not_a_model(tmp_path):
     with pytest.raises(RunError, match="model file not found"):
         load_model(Path(tmp_path / "none.keras"))
 
+
+
+def test_semicolon_separated_csv_gets_a_hint(tmp_path):
+    (tmp_path / "r.csv").write_text("review;sentiment\ngood;positive\n")
+    with pytest.raises(DataError, match=r"r.csv:2: missing column 'review' \(data.text\). The header is one column holding ';'"):
+        adapter(tmp_path, path="r.csv", text="review", label="sentiment").load()

@@ -232,3 +232,5 @@ def test_override_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch
     assert recipe.get("data.path") == str(work.resolve() / "mine.csv")
     assert load_recipe(path).get("data.path") == "reviews.csv"
     assert load_recipe(path, ["data.path=/abs/x.csv"]).get("data.path") == "/abs/x.csv"
+    section = load_recipe(path, ["data={path: mine.csv, text: body}"])
+    assert section.get("data.path") == str(work.resolve() / "mine.csv") and section.get("data.text") == "body"

@@ -110,8 +110,13 @@ def require_columns(path: Path, number: int, row: dict, columns: dict[str, str])
             from seqkit.errors import did_you_mean
 
             hint = did_you_mean(column, list(row))
+            names = list(map(str, row))
+            separator = next((c for c in ";,\t|" if len(names) == 1 and c in names[0]), None)
+            if separator:  # e.g. a ';'-separated file read as CSV
+                hint = (f"The header is one column holding {separator!r}: the file looks {separator!r}-separated; "
+                        "seqkit reads .csv with ',' and .tsv with tabs (data.format).")
             raise DataError(
                 f"{path}:{number}: missing column {column!r} (data.{key}). "
                 + (f"{hint} " if hint else "")
-                + f"Columns: {', '.join(map(str, row))}"
+                + f"Columns: {', '.join(names)}"
             )

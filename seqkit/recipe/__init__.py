@@ -268,6 +268,8 @@ def resolve_override_paths(data: dict, source: SourceMap, manager=None, cwd: Pat
             value = node.get(parts[-1])
             if prop.get("format") == "path" and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
                 node[parts[-1]] = str(cwd / value)
+            elif isinstance(value, dict):  # a whole section given with --set: its paths too
+                _absolute_paths(prop, value, cwd)
 
 
 def _check_tune_space(data: dict, source: SourceMap, manager) -> list[str]:
