@@ -148,3 +148,14 @@ def test_regressor_spec_has_one_output_per_target():
     head = RegressorSpec({"pooling": "last"}, {"features": 1, "targets": ["mean", "max"]}).build()
     assert tuple(head(X[:, 0]).shape) == (2, 2)
     assert tuple(RegressorSpec({}, {"features": 1}).build()(X[:, 0]).shape) == (2, 1)
+
+
+def test_max_pooling_of_a_sequence_with_no_real_step_is_zeros():
+    # An empty text is all padding: max pooling over no step gave -1e9 per feature and a
+    # probability of 1.000 for one class.
+    head = ClassifierHead(num_classes=3, pooling="max")
+    mask = np.array([[True] * 5, [False] * 5])
+    out = keras.ops.convert_to_numpy(head(X, mask=mask))
+    empty = keras.ops.convert_to_numpy(head(np.zeros((1, 1, X.shape[-1]), "float32")))
+    np.testing.assert_allclose(out[1], empty[0], rtol=1e-5)
+    assert out[1].max() < 0.99

@@ -18,7 +18,10 @@ def _masked_pool(x, mask, pooling):
         if mask is None:
             return ops.max(x, axis=1)
         very_negative = ops.cast(-1e9, x.dtype)
-        return ops.max(ops.where(ops.expand_dims(mask, -1), x, very_negative), axis=1)
+        pooled = ops.max(ops.where(ops.expand_dims(mask, -1), x, very_negative), axis=1)
+        # A sequence with no real step (an empty text) pools to zeros, as with mean pooling,
+        # not to -1e9, which made the head certain of one class.
+        return ops.where(ops.any(mask, axis=1, keepdims=True), pooled, ops.zeros_like(pooled))
     return x
 
 
