@@ -158,6 +158,10 @@ def test_the_frequency_is_inferred_from_a_series_without_gaps(tmp_path):
     with pytest.raises(DataError, match=r"data\.csv:5: missing timestamps in series 'a': 1 step\(s\) between 2024-03-01"):
         adapter(tmp_path, frame, lookback=12, horizon=3).load()
     assert adapter(tmp_path, frame, lookback=12, horizon=3, fill="interpolate").load().info["freq"] == "MS"
+    # One series with a gap: the frequency of most of its stretches.
+    single = drop_rows(series_frame(n=60, freq="MS", ids=("a",)), [3])
+    with pytest.raises(DataError, match=r"data\.csv:5: missing timestamps in series 'a': 1 step"):
+        adapter(tmp_path, single, lookback=12, horizon=3).load()
 
 
 def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):

@@ -185,6 +185,18 @@ def infer_freq(times: np.ndarray) -> str:
     freq = pd.infer_freq(pd.DatetimeIndex(times))
     if freq:
         return freq
+    # Gaps hide it: the frequency most short stretches agree on (monthly data have steps of
+    # 28 to 31 days, so the most common step alone would not do).
+    found = []
+    for start in np.unique(np.linspace(0, len(times) - 5, num=min(50, max(len(times) - 4, 1))).astype(int)):
+        try:
+            found.append(pd.infer_freq(pd.DatetimeIndex(times[start : start + 5])) if start + 5 <= len(times) else None)
+        except (TypeError, ValueError):
+            pass
+    found = [f for f in found if f]
+    if found:
+        values, counts = np.unique(found, return_counts=True)
+        return str(values[np.argmax(counts)])
     diffs = np.diff(times).astype("timedelta64[ns]")
     values, counts = np.unique(diffs, return_counts=True)
     step = pd.Timedelta(values[np.argmax(counts)])
