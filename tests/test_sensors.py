@@ -39,7 +39,9 @@ def test_ts_files_are_padded_masked_and_standardised(tmp_path):
     assert bundle.train.x.shape[1:] == (6, 2)
     assert (len(bundle.train), len(bundle.validation), len(bundle.test)) == (8, 4, 4)
     real = np.any(bundle.train.x != 0, axis=2)
-    assert real.sum() == sum(int(r.split()[2]) for r in bundle.train.raw)  # "sequence of N steps"
+    # raw: "t.ts:LINE (N steps)", which predictions.csv shows for each test sequence
+    assert all(r.startswith(f"{tmp_path / 't.ts'}:") for r in bundle.train.raw)
+    assert real.sum() == sum(int(r.split("(")[1].split()[0]) for r in bundle.train.raw)
     np.testing.assert_allclose(bundle.train.x[real].mean(axis=0), 0.0, atol=1e-5)
 
 

@@ -57,7 +57,7 @@ class SequenceAdapter(Adapter):
         return train, test
 
     def load(self) -> DataBundle:
-        (x, labels, origins, _), test = self._files()
+        (x, labels, origins, names), test = self._files()
         # Scoring a trained model (seqkit evaluate): its classes, width and scaling, not the
         # ones these files alone would give.
         trained = self.context.info or {}
@@ -94,11 +94,11 @@ class SequenceAdapter(Adapter):
         if trained.get("steps"):  # a model made when the input length was fixed
             info["steps"] = trained["steps"]
         def make(index=None, data=None):
-            seqs, ys = data if data is not None else ([x[i] for i in index], y[index])
+            seqs, ys, named = data if data is not None else ([x[i] for i in index], y[index], [names[i] for i in index])
             if not len(seqs):
                 return None
-            return Split(self.pad(seqs, info), ys, [f"sequence of {len(s)} steps" for s in seqs])
-        test_split = make(data=(test[0], self._encode(test[1], test[2], classes))) if test else make(te)
+            return Split(self.pad(seqs, info), ys, [f"{n} ({len(s)} steps)" for n, s in zip(named, seqs)])
+        test_split = make(data=(test[0], self._encode(test[1], test[2], classes), test[3])) if test else make(te)
         return DataBundle(make(tr), make(va), test_split, info)
 
     def _encode(self, labels, origins, classes):
