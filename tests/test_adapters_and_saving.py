@@ -138,3 +138,12 @@ def test_semicolon_separated_csv_gets_a_hint(tmp_path):
     (tmp_path / "r.csv").write_text("review;sentiment\ngood;positive\n")
     with pytest.raises(DataError, match=r"r.csv:2: missing column 'review' \(data.text\). The header is one column holding ';'"):
         adapter(tmp_path, path="r.csv", text="review", label="sentiment").load()
+
+
+def test_empty_texts_to_predict_are_refused(tmp_path):
+    text_adapter = adapter(tmp_path, path="r.csv")
+    with pytest.raises(DataError, match=r"^input 2: empty text; nothing to predict from$"):
+        text_adapter.encode_inputs(["fine", "  "], {})
+    (tmp_path / "new.csv").write_text("id,review\n1,good\n2, \n")
+    with pytest.raises(DataError, match=r"new.csv:3: empty text in column 'review'"):
+        text_adapter.read_inputs(tmp_path / "new.csv", {"text_column": "review"})

@@ -203,6 +203,9 @@ class TextTableAdapter(Adapter):
 
     def encode_inputs(self, raw_inputs, info):
         texts = [str(t) for t in raw_inputs]
+        for number, text in enumerate(texts, start=1):
+            if not text.strip():
+                raise DataError(f"input {number}: empty text; nothing to predict from")
         return np.asarray(texts, dtype=object)
 
     def read_inputs(self, path: Path, info: dict) -> list[str]:
@@ -218,7 +221,10 @@ class TextTableAdapter(Adapter):
         texts = []
         for number, row in iter_rows(path, fmt):
             require_columns(path, number, row, {"text": column})
-            texts.append(str(row[column]))
+            text = row[column]
+            if text is None or not str(text).strip():
+                raise DataError(f"{path}:{number}: empty text in column {column!r}")
+            texts.append(str(text))
         if not texts:
             raise DataError(f"{path}: no rows found")
         return texts
