@@ -130,9 +130,11 @@ def test_missing_file_and_bad_encoding(tmp_path):
     adapter = ConllAdapter({"train": "nope.conll"}, DataContext(tmp_path, 1))
     with pytest.raises(DataError, match="nope.conll: CoNLL file not found"):
         adapter.load()
-    (tmp_path / "latin.conll").write_bytes("caf\xe9\tO\n".encode("latin-1"))
-    with pytest.raises(DataError, match="latin.conll: not UTF-8 text"):
+    (tmp_path / "latin.conll").write_bytes("Ann\tB-PER\n\ncaf\xe9\tO\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.conll:3: not valid UTF-8 text .*; set data.encoding"):
         read_conll(tmp_path / "latin.conll")
+    bundle = ConllAdapter({"train": "latin.conll", "encoding": "latin-1", "split": {"validation": 0.0}}, DataContext(tmp_path, 1)).load()
+    assert list(bundle.train.raw) == ["Ann", "café"]
 
 
 def test_prediction_files_in_conll_form_whatever_their_extension(tmp_path):

@@ -7,6 +7,7 @@ so every loss and metric can ignore padding.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from seqkit.data import Adapter, DataBundle, Split
 from seqkit.data.adapter import require_file
 from seqkit.data.splits import split_indices
+from seqkit.data.tables import read_text
 from seqkit.errors import DataError
 
 from seqkit_tagging import schemes
@@ -38,7 +40,7 @@ def _columns(line: str, separator: str) -> list[str]:
 
 
 def read_conll(path: Path, token_column: int = 0, tag_column: int | None = -1, separator: str = "auto",
-               scheme: str = "bio", skip_docstart: bool = True) -> list[TaggedSentence]:
+               scheme: str = "bio", skip_docstart: bool = True, encoding: str = "utf-8") -> list[TaggedSentence]:
     """Read sentences from a CoNLL-style file; ``tag_column=None`` reads tokens only.
 
     Raises DataError naming ``file:line`` for a missing column or a tag outside ``scheme``."""
@@ -59,38 +61,34 @@ def read_conll(path: Path, token_column: int = 0, tag_column: int | None = -1, s
         tokens.clear()
         tags.clear()
 
-    try:
-        handle = path.open("r", encoding="utf-8")
-        with handle:
-            for number, raw in enumerate(handle, start=1):
-                # Byte-order marks (also stray ones inside a file) carry no token.
-                line = raw.replace("\ufeff", "").rstrip("\r\n")
-                if not line.strip():
-                    if "\ufeff" not in raw:
-                        close()
-                    continue
-                columns = _columns(line, separator)
-                if skip_docstart and columns[0] == "-DOCSTART-":
-                    close()
-                    continue
-                if not _columns_present(len(columns), token_column, tag_column):
-                    what = f"a token (column {token_column})" + ("" if tag_column is None else f" and a tag (column {tag_column})")
-                    raise DataError(f"{path}:{number}: expected {what}; found {len(columns)} column(s): {line.strip()[:60]!r}")
-                token = columns[token_column]
-                if not token:
-                    raise DataError(f"{path}:{number}: empty token in column {token_column}")
-                if tag_column is not None:
-                    tag = columns[tag_column]
-                    problem = schemes.check_tag(tag, scheme)
-                    if problem:
-                        raise DataError(f"{path}:{number}: {problem} (data.scheme is {scheme!r})")
-                    tags.append(tag)
-                if not tokens:
-                    start = number
-                tokens.append(token)
+    # Universal newlines, as a file opened in text mode (\r\n and \r end lines too).
+    for number, raw in enumerate(io.StringIO(read_text(path, encoding), newline=None), start=1):
+        # Byte-order marks (also stray ones inside a file) carry no token.
+        line = raw.replace("\ufeff", "").rstrip("\r\n")
+        if not line.strip():
+            if "\ufeff" not in raw:
+                close()
+            continue
+        columns = _columns(line, separator)
+        if skip_docstart and columns[0] == "-DOCSTART-":
             close()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            continue
+        if not _columns_present(len(columns), token_column, tag_column):
+            what = f"a token (column {token_column})" + ("" if tag_column is None else f" and a tag (column {tag_column})")
+            raise DataError(f"{path}:{number}: expected {what}; found {len(columns)} column(s): {line.strip()[:60]!r}")
+        token = columns[token_column]
+        if not token:
+            raise DataError(f"{path}:{number}: empty token in column {token_column}")
+        if tag_column is not None:
+            tag = columns[tag_column]
+            problem = schemes.check_tag(tag, scheme)
+            if problem:
+                raise DataError(f"{path}:{number}: {problem} (data.scheme is {scheme!r})")
+            tags.append(tag)
+        if not tokens:
+            start = number
+        tokens.append(token)
+    close()
     if not sentences:
         raise DataError(f"{path}: no sentences found (expected token and tag columns, blank lines between sentences)")
     return sentences
@@ -130,6 +128,7 @@ class ConllAdapter(Adapter):
             "model_scheme": {"enum": list(schemes.SCHEMES),
                              "description": "Scheme the model learns (default: the files'); entities are scored in the files' scheme."},
             "docstart": {"type": "boolean", "default": True, "description": "Skip -DOCSTART- lines (they end a sentence)."},
+            "encoding": {"type": "string", "default": "utf-8", "description": "Text encoding of the files (e.g. latin-1)."},
             "lowercase": {"type": "boolean", "default": False,
                           "description": "Lower-case words for the word vocabulary (casing and characters keep the case)."},
             "min_count": {"type": "integer", "minimum": 1, "default": 1, "description": "Words seen fewer times are unknown."},
@@ -149,6 +148,7 @@ class ConllAdapter(Adapter):
             separator=self.config.get("separator", "auto"),
             scheme=self.config.get("scheme", "bio"),
             skip_docstart=self.config.get("docstart", True),
+            encoding=self.config.get("encoding", "utf-8"),
         )
 
     def load(self) -> DataBundle:
@@ -241,13 +241,11 @@ class ConllAdapter(Adapter):
         sentence by sentence; other files: one raw sentence a line (blank lines skipped)."""
         path = Path(path)
         require_file(path, "input file")
-        try:
-            lines = path.read_text(encoding="utf-8").replace("\ufeff", "").splitlines()
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        encoding = self.config.get("encoding", "utf-8")
+        lines = read_text(path, encoding).replace("\ufeff", "").splitlines()
         if path.suffix.lower() in (".conll", ".bio", ".iob", ".bioes") or self._tagged(lines, info):
             sentences = read_conll(path, self.config.get("token_column", 0), None, self.config.get("separator", "auto"),
-                                   skip_docstart=self.config.get("docstart", True))
+                                   skip_docstart=self.config.get("docstart", True), encoding=encoding)
             return [Sentence(s.tokens) for s in sentences]
         inputs = [line.strip() for line in lines if line.strip()]
         if not inputs:
