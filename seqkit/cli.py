@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train and save the model, without test evaluation")
     _add_recipe_args(p)
     p.add_argument("--output", metavar="DIR", help="root folder for run directories")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_distribution_args(p)
 
     p = sub.add_parser("tune", help="hyperparameter search over the recipe's tune.space (KerasTuner)")
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tuner-id", metavar="ID", help="a worker's name (default: host and process id)")
     p.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="chief: a worker silent this long is dropped and its trial re-queued (default 120)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("prepare", help="write the recipe's data as preprocessed TFRecord shards (data larger than memory)",
                        description="Stream the recipe's data, fit its preprocessing (vocabulary, scalers) and write TFRecord "
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, metavar="N", help="fit the preprocessing on the first N training rows (default: all, streamed)")
     p.add_argument("--shard-rows", type=int, default=8192, metavar="N", help="rows per TFRecord shard (default 8192)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier prepared folder")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("evaluate", help="score a run's saved model on its recipe's test split")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -122,6 +122,7 @@ def test_tune_command_and_errors(tmp_path, capsys):
     recipe = tune_recipe(tmp_path, trials=1)
     assert main(["tune", str(recipe), "--set", "tune.max_trials=1", "--quiet"]) == 0
     assert list((tmp_path / "runs" / "tiny").glob("tune-*/best_recipe.yaml"))
+    assert capsys.readouterr().out == ""  # --quiet: not even KerasTuner's trial reports
     assert main(["tune", str(recipe), "--role", "worker"]) == 2
     assert "--role needs --oracle HOST:PORT" in capsys.readouterr().err
     assert main(["tune", str(recipe), "--role", "worker", "--oracle", "nohost"]) == 2

@@ -190,7 +190,9 @@ def tune(
         distributed.configure_role(role, oracle or "", tuner_id)
     try:
         tuner = make_tuner(recipe, hypermodel, tune_dir.path, role, worker_timeout, echo)
-        tuner.search(verbose=1)
+        from seqkit.train.runner import silent
+
+        tuner.search(verbose=0 if echo is silent else 1)  # --quiet: KerasTuner's trial reports too
     except KeyboardInterrupt:
         if not is_worker:
             tune_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit tune --resume {tune_dir.path}")
