@@ -115,8 +115,12 @@ def test_missing_value_irregular_and_duplicate_timestamps(tmp_path):
         adapter(tmp_path, frame).load()
     frame = series_frame()
     frame.loc[10, "date"] = frame.loc[9, "date"]
-    with pytest.raises(DataError, match=r"data\.csv:12: duplicate timestamp"):
+    with pytest.raises(DataError, match=r"data\.csv:12: duplicate timestamp 2024-01-01 09:00:00 in series 'a'$"):
         adapter(tmp_path, frame, fill="interpolate").load()
+    one = series_frame(ids=("a",))
+    one.loc[10, "date"] = one.loc[9, "date"]
+    with pytest.raises(DataError, match=r"data\.csv:12: duplicate timestamp 2024-01-01 09:00:00$"):  # one stray row: no hint
+        adapter(tmp_path, one, series=None).load()
     # Several series in one file without data.series: every timestamp repeats.
     with pytest.raises(DataError, match=r"data\.csv:122: duplicate timestamp 2024-01-01 00:00:00; several series in one file\? "
                                         r"Name their id column in data\.series \(columns: id, date, load, temp\)"):

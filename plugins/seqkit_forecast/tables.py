@@ -289,7 +289,7 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
         if len(dup):
             i = dup[0] + 1
             hint = ""
-            if id_column is None:
+            if id_column is None and not input_hint and len(dup) >= len(t) / 4:  # many repeats, not one stray row
                 shown = ", ".join(str(c) for c in frame.columns if not str(c).startswith("__"))
                 hint = f"; several series in one file? Name their id column in data.series (columns: {shown})"
             raise DataError(f"{_where(source, int(rows[i]), offset)}: duplicate timestamp {_fmt(t[i])}{_in(sid)}{hint}")
