@@ -29,13 +29,18 @@ def load_run(path):
     return _load_run(path)
 
 
-def search(recipe, overrides=None, **kwargs):
+def search(recipe, overrides=None, quiet=False, **kwargs):
     """Hyperparameter search over the recipe's ``tune.space`` (path, dict or Recipe), as
     ``seqkit tune`` does; returns a :class:`seqkit.tune.search.TuneResult` (rows, best,
-    best_recipe). (``seqkit.tune`` is the package of the tuning code.)"""
+    best_recipe). ``quiet=True`` prints nothing. (``seqkit.tune`` is the package of the
+    tuning code.)"""
     from seqkit.api import _as_recipe
     from seqkit.tune import search
 
+    if quiet:
+        from seqkit.train.runner import silent
+
+        kwargs.setdefault("echo", silent)
     return search.tune(_as_recipe(recipe, overrides), **kwargs)
 
 

@@ -201,9 +201,10 @@ def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
     assert "worker w2 silent" in out_chief
 
 
-def test_python_api_search_after_the_tune_package_is_imported(tmp_path):
+def test_python_api_search_after_the_tune_package_is_imported(tmp_path, capsys):
     import seqkit
     import seqkit.tune.search  # noqa: F401  (importing the package must not hide the API)
 
-    result = seqkit.search(tune_recipe(tmp_path, trials=1), echo=lambda m: None)
+    result = seqkit.search(tune_recipe(tmp_path, trials=1), quiet=True)
     assert result.best is not None and len(result.rows) == 1
+    assert capsys.readouterr().out == ""  # quiet=True, like seqkit.run
