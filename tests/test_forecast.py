@@ -491,6 +491,17 @@ def test_forecast_returns_timestamps_and_writes_dates_without_midnight(tiny_run)
     assert _show(hourly[0], hourly) == "2024-03-01 00:00:00"
 
 
+def test_forecasts_start_after_the_last_observed_step(tiny_run):
+    from seqkit_forecast import forecast
+
+    folder, run = tiny_run
+    new = series_frame(n=42, start="2024-02-01")
+    new.loc[new.groupby("id").cumcount() >= 40, ["load", "temp"]] = np.nan  # two empty rows at the end of each series
+    table = forecast(run.path, new, horizon=2)
+    assert table["date"].iloc[0] == pd.Timestamp("2024-02-01") + pd.Timedelta(hours=40)
+    np.testing.assert_allclose(table["load"], forecast(run.path, new.dropna(), horizon=2)["load"], rtol=1e-6)
+
+
 def test_run_predict_and_seqkit_predict_point_to_seqkit_forecast(tiny_run, capsys):
     import seqkit
     from seqkit.cli import main

@@ -50,7 +50,9 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     else:
         frame, source, offset = data, "input frame", 1
     has_future = bool(info["future_covariates"])
-    table = adapter.read_table(frame=frame, source=source, offset=offset, freq=info["freq"], allow_future_rows=has_future,
+    # Rows after a series' last observed target are not history: they carry known-future
+    # covariates, or nothing (forecasts start after the last observed step either way).
+    table = adapter.read_table(frame=frame, source=source, offset=offset, freq=info["freq"], allow_future_rows=True,
                                run_step=None if info["freq"] else int(info.get("step") or 1))
     layout = adapter.channel_layout(table)
     if layout["channels"] != info["channels"]:
