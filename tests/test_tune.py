@@ -123,6 +123,9 @@ def test_tune_command_and_errors(tmp_path, capsys):
     assert main(["tune", str(recipe), "--set", "tune.max_trials=1", "--quiet"]) == 0
     assert list((tmp_path / "runs" / "tiny").glob("tune-*/best_recipe.yaml"))
     assert capsys.readouterr().out == ""  # --quiet: not even KerasTuner's trial reports
+    tune_dir = next((tmp_path / "runs" / "tiny").glob("tune-*"))
+    assert main(["predict", str(tune_dir), "good"]) == 2  # a tune directory is not a run
+    assert f"{tune_dir}: a tune directory, not a run; train its best recipe first: seqkit run " in capsys.readouterr().err
     assert main(["tune", str(recipe), "--role", "worker"]) == 2
     assert "--role needs --oracle HOST:PORT" in capsys.readouterr().err
     assert main(["tune", str(recipe), "--role", "worker", "--oracle", "nohost"]) == 2

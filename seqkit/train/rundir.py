@@ -102,6 +102,10 @@ class RunDirectory:
         path = Path(path)
         if not path.is_dir():
             raise RunError(f"{path}: run directory not found")
+        if (path / "keras_tuner").is_dir():
+            raise RunError(
+                f"{path}: a tune directory, not a run; train its best recipe first: seqkit run {path / 'best_recipe.yaml'}"
+            )
         if not (path / STATUS_FILE).is_file() or not (path / "recipe.yaml").is_file():
             raise RunError(f"{path}: not a seqkit run directory (no status.json / recipe.yaml)")
         return cls(path)
