@@ -221,6 +221,18 @@ def test_numbers_stored_as_text_are_read_as_numbers(tmp_path):
         adapter(tmp_path, frame, fmt="parquet").load()
 
 
+def test_a_time_index_is_read_as_the_time_column(tmp_path):
+    frame = series_frame()
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame.set_index("date").to_parquet(tmp_path / "data.parquet")  # pandas keeps the index in the file
+    from seqkit.data import DataContext
+
+    defaults = {k: v.get("default") for k, v in TimeSeriesAdapter.schema["properties"].items() if "default" in v}
+    config = {**defaults, "path": "data.parquet", "time": "date", "series": "id", "targets": ["load"], "lookback": 24, "horizon": 6}
+    bundle = TimeSeriesAdapter(config, DataContext(tmp_path, 0)).load()
+    assert bundle.info["series"] == ["a", "b"] and bundle.info["freq"] == "h"
+
+
 def test_parquet_rows_are_named_as_rows_not_lines(tmp_path):
     frame = drop_rows(series_frame(), [30])
     with pytest.raises(DataError, match=r"data\.parquet row 31: missing timestamps in series 'a'"):

@@ -116,6 +116,8 @@ def to_long(frame, config: dict, source: str, offset: int = 2):
     """Normalise wide tables to long ones. Returns (frame, id column or None, value columns,
     target names)."""
     time = config.get("time", "date")
+    if time not in frame.columns and time in [n for n in frame.index.names if n is not None]:
+        frame = frame.reset_index()  # a time index (Parquet written from an indexed frame, a DataFrame input)
     _require(frame, [time], source, "data.time")
     if config.get("layout", "long") == "wide":
         columns = config.get("columns") or [c for c in frame.columns if c != time]
