@@ -147,3 +147,17 @@ def test_empty_texts_to_predict_are_refused(tmp_path):
     (tmp_path / "new.csv").write_text("id,review\n1,good\n2, \n")
     with pytest.raises(DataError, match=r"new.csv:3: empty text in column 'review'"):
         text_adapter.read_inputs(tmp_path / "new.csv", {"text_column": "review"})
+
+
+def test_model_with_an_unknown_layer_class_is_one_line(tmp_path, monkeypatch):
+    # A layer whose module no installed spec names in keras_module (or whose plugin is gone).
+    @keras.saving.register_keras_serializable(package="gone_plugin")
+    class Gone(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    inputs = keras.Input((3,))
+    keras.Model(inputs, Gone()(inputs)).save(tmp_path / "gone.keras")
+    monkeypatch.delitem(keras.saving.get_custom_objects(), "gone_plugin>Gone")
+    with pytest.raises(RunError, match=r"gone.keras: cannot load model: Keras does not know its layer 'Gone'; the plugin"):
+        load_model(tmp_path / "gone.keras")

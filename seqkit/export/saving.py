@@ -51,3 +51,13 @@ def load_model(path: Path):
         raise RunError(f"{path}: cannot load model: {message}") from None
     except (OSError, KeyError) as exc:
         raise RunError(f"{path}: cannot load model: not a valid .keras file ({type(exc).__name__})") from None
+    except TypeError as exc:
+        import re
+
+        found = re.search(r"Could not locate (?:class|function) '([^']+)'", str(exc))
+        if not found:
+            raise
+        raise RunError(
+            f"{path}: cannot load model: Keras does not know its layer {found.group(1)!r}; the plugin that defines it "
+            "must be installed and its encoder / head spec must name the layer's module in keras_module"
+        ) from None
