@@ -18,7 +18,6 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 
 NOTICES = re.compile(
     r"All log messages before absl::InitializeLog\(\) is called are written to STDERR"
@@ -39,6 +38,8 @@ def filtered_stderr(pattern: re.Pattern = NOTICES):
     except (OSError, ValueError):  # no usable stderr (embedded interpreters): nothing to filter
         yield
         return
+    import tempfile
+
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
