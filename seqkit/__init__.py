@@ -10,9 +10,17 @@ __version__ = "0.1.0"
 
 from seqkit.commands import Command
 from seqkit.hookspecs import hookimpl
-from seqkit.task import ClassificationTask, RegressionTask, Task
 
 __all__ = ["__version__", "hookimpl", "Command", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "search"]
+
+
+def __getattr__(name):
+    # The task base classes import NumPy: loaded on first use, so `seqkit --help` stays fast.
+    if name in ("Task", "ClassificationTask", "RegressionTask"):
+        from seqkit import task
+
+        return getattr(task, name)
+    raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
 
 
 def run(recipe, overrides=None, **kwargs):

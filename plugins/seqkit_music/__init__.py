@@ -16,9 +16,6 @@ import argparse
 
 from seqkit import hookimpl
 from seqkit.commands import Command
-from seqkit_music.adapters import JsbChoralesAdapter, Music21Adapter, MidiAdapter
-from seqkit_music.parts import MelodyEncoderSpec, NextEventHeadSpec, NextFrameHeadSpec, PianoRollEncoderSpec
-from seqkit_music.tasks import MelodyTask, PianoRollTask
 
 __version__ = "0.1.0"
 __all__ = ["generate", "Generation"]
@@ -92,12 +89,17 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 @hookimpl
 def seqkit_register_tasks(register):
+    # Imports inside the hooks: `seqkit --help` loads every plugin to list its verbs.
+    from seqkit_music.tasks import MelodyTask, PianoRollTask
+
     register(MelodyTask())
     register(PianoRollTask())
 
 
 @hookimpl
 def seqkit_register_adapters(register):
+    from seqkit_music.adapters import JsbChoralesAdapter, Music21Adapter, MidiAdapter
+
     register("midi", MidiAdapter)
     register("music21", Music21Adapter)
     register("jsb_chorales", JsbChoralesAdapter)
@@ -105,12 +107,16 @@ def seqkit_register_adapters(register):
 
 @hookimpl
 def seqkit_register_encoders(register):
+    from seqkit_music.parts import MelodyEncoderSpec, PianoRollEncoderSpec
+
     register("piano_roll", PianoRollEncoderSpec)
     register("melody_events", MelodyEncoderSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
+    from seqkit_music.parts import NextEventHeadSpec, NextFrameHeadSpec
+
     register("next_frame", NextFrameHeadSpec)
     register("next_event", NextEventHeadSpec)
 

@@ -7,32 +7,33 @@ entry-point group like any third-party plugin.
 
 from __future__ import annotations
 
-from seqkit import ClassificationTask, hookimpl
-from seqkit_text.adapter import TextTableAdapter
+from seqkit import hookimpl
 
 __version__ = "0.1.0"
 
-
-class SentimentTask(ClassificationTask):
-    name = "sentiment"
-    description = "sentiment of a text (e.g. positive / negative / neutral reviews)"
-    default_adapter = "text_table"
-    default_encoder = "token_embedding"
+# The hooks import their classes when seqkit asks for them, so `seqkit --help` (which loads
+# every plugin to list its verbs) stays fast.
+_LAZY = {"SentimentTask": "seqkit_text.tasks", "TextClassificationTask": "seqkit_text.tasks", "TextTableAdapter": "seqkit_text.adapter"}
 
 
-class TextClassificationTask(ClassificationTask):
-    name = "text_classification"
-    description = "any single- or multi-label classification of texts (topics, intents, spam...)"
-    default_adapter = "text_table"
-    default_encoder = "token_embedding"
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
 
 
 @hookimpl
 def seqkit_register_tasks(register):
+    from seqkit_text.tasks import SentimentTask, TextClassificationTask
+
     register(SentimentTask())
     register(TextClassificationTask())
 
 
 @hookimpl
 def seqkit_register_adapters(register):
+    from seqkit_text.adapter import TextTableAdapter
+
     register("text_table", TextTableAdapter)
