@@ -234,3 +234,12 @@ def test_override_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch
     assert load_recipe(path, ["data.path=/abs/x.csv"]).get("data.path") == "/abs/x.csv"
     section = load_recipe(path, ["data={path: mine.csv, text: body}"])
     assert section.get("data.path") == str(work.resolve() / "mine.csv") and section.get("data.text") == "body"
+
+
+def test_yes_no_labels_read_as_booleans_get_a_hint(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  labels: [no, yes]"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert "r.yaml:5: data.labels.0: expected a string. Received: False (bool). YAML reads yes / no" in str(info.value)
+    path.write_text(GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  labels: ['no', 'yes']"))
+    assert load_recipe(path).get("data.labels") == ["no", "yes"]

@@ -141,7 +141,10 @@ def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[str]
     if error.validator in ("anyOf", "oneOf"):
         return [f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"]
     if error.validator in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "const", "pattern"):
-        return [f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"]
+        message = f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"
+        if error.validator == "type" and "string" in str(error.validator_value) and isinstance(error.instance, bool):
+            message += ". YAML reads yes / no / on / off / true / false as booleans: quote the value ('yes')"
+        return [message]
     return [f"{where}: {label}: {error.message}"]
 
 
