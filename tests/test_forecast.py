@@ -669,3 +669,15 @@ def test_etth1_24h_beats_the_naive_forecast_on_the_same_windows(tmp_path):
     models = run.metrics["test_comparison"]["models"]
     assert models["naive"]["scaled"]["mse"] == pytest.approx(0.0343, abs=5e-4)
     assert models["lstm"]["scaled"]["mse"] < models["naive"]["scaled"]["mse"]
+
+
+def test_predict_examples_a_task_cannot_take_stop_the_run_before_training(tmp_path):
+    import seqkit
+
+    series_frame().to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "tiny.yaml").write_text(TINY.format(head="point", runs=tmp_path / "runs"))
+    with pytest.raises(DataError, match="seqkit forecast"):
+        seqkit.run(str(tmp_path / "tiny.yaml"), overrides=["predict.examples=['1 2 3']"], quiet=True)
+    (run_dir,) = (tmp_path / "runs").glob("*/*")
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()

@@ -312,6 +312,10 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     parts = resolve_parts(recipe, manager, echo)
     bundle, info = parts.bundle, parts.bundle.info
     run_dir.write_json("data_info.json", info)
+    # predict.examples are encoded now, so an example the task cannot take stops the run before
+    # training, not after it.
+    examples = recipe.get("predict.examples")
+    example_inputs = parts.adapter.encode_inputs(examples, info) if examples else None
 
     ckpt = run_dir.checkpoints
     state_path = ckpt / cb.STATE
@@ -469,13 +473,11 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     from seqkit.export.plots import plot_learning_curves
 
     plot_learning_curves(run_state.history, run_dir.plots / "learning_curves.png")
+    # The examples are predicted before metrics.json is written: a run that fails has none.
+    rows = decode_rows(parts.task, exported.predict(example_inputs, verbose=0), info, examples) if examples else []
     run_dir.write_json("metrics.json", metrics)
-
-    examples = recipe.get("predict.examples")
-    if examples:
-        rows = decode_rows(parts.task, exported.predict(parts.adapter.encode_inputs(examples, info), verbose=0), info, examples)
-        for raw, row in zip(examples, rows):
-            echo(parts.task.format_prediction(raw, row))
+    for raw, row in zip(examples or [], rows):
+        echo(parts.task.format_prediction(raw, row))
     session.finish(echo)
     return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported, trained=model)
 
