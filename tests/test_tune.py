@@ -123,7 +123,11 @@ def test_tune_command_and_errors(tmp_path, capsys):
     assert main(["tune", str(recipe), "--set", "tune.max_trials=1", "--quiet"]) == 0
     assert list((tmp_path / "runs" / "tiny").glob("tune-*/best_recipe.yaml"))
     assert capsys.readouterr().out == ""  # --quiet: not even KerasTuner's trial reports
-    tune_dir = next((tmp_path / "runs" / "tiny").glob("tune-*"))
+    # An objective no model logs stops the search at the first trial with one line.
+    assert main(["tune", str(recipe), "--set", "tune.objective=val_f1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "seqkit: error: --set tune.objective: tune.objective: 'val_f1' is not a metric this model logs. Logged: accuracy, loss, val_accuracy, val_loss", err
+    tune_dir = next(d for d in (tmp_path / "runs" / "tiny").glob("tune-*") if (d / "best_recipe.yaml").exists())
     assert main(["predict", str(tune_dir), "good"]) == 2  # a tune directory is not a run
     assert f"{tune_dir}: a tune directory, not a run; train its best recipe first: seqkit run " in capsys.readouterr().err
     assert main(["tune", str(recipe), "--role", "worker"]) == 2

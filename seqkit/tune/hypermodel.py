@@ -82,6 +82,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             dataset, steps_per_epoch=steps, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
             validation_data=validation, validation_batch_size=batch_size, callbacks=callbacks, verbose=0,
         )
+        objective = recipe.get("tune.objective", "val_loss")
+        if objective not in history.history:
+            import keras_tuner
+
+            # Fatal: KerasTuner stops the search instead of running every trial for nothing.
+            logged = ", ".join(sorted(history.history))
+            raise keras_tuner.errors.FatalValueError(
+                f"{self.recipe.where('tune.objective')}: tune.objective: {objective!r} is not a metric this model logs. Logged: {logged}"
+            )
         # KerasTuner records each metric at the best epoch; these two are the same at every
         # epoch, so the oracle (also a remote chief) learns the trial's epochs and time.
         count = len(history.epoch)

@@ -151,6 +151,12 @@ def _load(recipe: Recipe, manager, echo):
     return RecipeHyperModel(recipe, task, adapter, bundle, manager)
 
 
+def keras_tuner_fatal():
+    import keras_tuner
+
+    return keras_tuner.errors.FatalError
+
+
 def tune(
     recipe: Recipe,
     directory: str | os.PathLike | None = None,
@@ -197,6 +203,10 @@ def tune(
         if not is_worker:
             tune_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit tune --resume {tune_dir.path}")
         raise
+    except keras_tuner_fatal() as exc:  # e.g. an objective no model logs: one line, no traceback
+        if not is_worker:
+            tune_dir.set_status(FAILED, error=str(exc))
+        raise SeqkitError(str(exc)) from None
     except BaseException as exc:
         if not is_worker:
             tune_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, SeqkitError) else str(exc))
