@@ -243,3 +243,13 @@ def test_run_without_test_examples_says_so(tiny_recipe, capsys):
     assert main(["run", str(tiny_recipe), "--set", "data.split.test=0"]) == 0
     out = capsys.readouterr().out
     assert "seqkit: no test split, so no test metrics" in out and "seqkit: test " not in out
+
+
+def test_early_stopping_on_a_metric_the_model_does_not_log(tiny_recipe, tmp_path, capsys):
+    # Was a Keras ValueError traceback (mode auto), or a warning each epoch and no early
+    # stopping at all (mode max).
+    for mode in ("", ", mode: max"):
+        assert main(["run", str(tiny_recipe), "--quiet", "--set", f"train.early_stopping={{monitor: val_f1{mode}}}"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == ("seqkit: error: --set train.early_stopping: train.early_stopping.monitor: 'val_f1' is not a metric "
+                       "this model logs. Logged: accuracy, loss, val_accuracy, val_loss"), err

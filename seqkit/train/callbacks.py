@@ -147,6 +147,25 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         return {"wait": int(self.wait), "best": float(best) if finite else None, "best_epoch": int(self.best_epoch)}
 
 
+class MonitorCheck(keras.callbacks.Callback):
+    """After the first epoch: the early-stopping metric must be one the model logs (else
+    Keras fails with a traceback, or warns each epoch and never stops). Put it first."""
+
+    def __init__(self, monitor: str, where: str):
+        super().__init__()
+        self.monitor, self.where = monitor, where
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            from seqkit.errors import RecipeError
+
+            raise RecipeError(
+                f"{self.where}: train.early_stopping.monitor: {self.monitor!r} is not a metric this model logs. "
+                f"Logged: {', '.join(sorted(k for k in logs if k != 'learning_rate'))}"
+            )
+
+
 class NanGuard(keras.callbacks.Callback):
     """Stops training at the first non-finite loss and remembers where it happened."""
 

@@ -364,6 +364,7 @@ def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, m
     callbacks = [nan_guard]
     stopper = None
     if early:
+        callbacks.insert(0, cb.MonitorCheck(monitor, recipe.where("train.early_stopping.monitor")))
         stopper = cb.ResumableEarlyStopping(
             state=(state or {}).get("early_stopping"),
             monitor=monitor,
