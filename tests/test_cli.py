@@ -253,3 +253,16 @@ def test_early_stopping_on_a_metric_the_model_does_not_log(tiny_recipe, tmp_path
         err = capsys.readouterr().err.strip()
         assert err == ("seqkit: error: --set train.early_stopping: train.early_stopping.monitor: 'val_f1' is not a metric "
                        "this model logs. Logged: accuracy, loss, val_accuracy, val_loss"), err
+
+
+def test_run_of_a_plugin_that_is_not_installed_names_the_plugin(tiny_recipe, tmp_path, capsys):
+    assert main(["run", str(tiny_recipe), "--quiet"]) == 0
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    environment = json.loads((run_dir / "environment.json").read_text())
+    environment["plugins"]["gone"] = "9.9"
+    (run_dir / "environment.json").write_text(json.dumps(environment))
+    (run_dir / "recipe.yaml").write_text((run_dir / "recipe.yaml").read_text().replace("task: sentiment", "task: gone_task"))
+    assert main(["predict", str(run_dir), "fine"]) == 2
+    err = capsys.readouterr().err
+    assert f"{run_dir}: trained with plugin(s) not installed here: gone 9.9; install them to use this run" in err
+    assert "task: Unknown task: 'gone_task'" in err and "Traceback" not in err

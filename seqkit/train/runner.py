@@ -228,10 +228,27 @@ def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = 
 def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None = None) -> Recipe:
     from seqkit.recipe.loader import apply_overrides
 
+    from seqkit.errors import RecipeError
+
     meta = run_dir.read_json("run.json")
     data, source = read_recipe_file(run_dir.file("recipe.yaml"))
     apply_overrides(data, overrides, source)
-    validate_recipe(data, source, manager)
+    try:
+        validate_recipe(data, source, manager)
+    except RecipeError as exc:
+        # A run trained with a plugin that is not installed here: say which.
+        try:
+            trained = run_dir.read_json("environment.json").get("plugins") or {}
+        except RunError:
+            trained = {}
+        installed = (manager or get_plugin_manager()).plugin_versions()
+        missing = [f"{name} {version}" for name, version in sorted(trained.items()) if name not in installed]
+        if not missing:
+            raise
+        raise RecipeError(
+            [f"{run_dir.path}: trained with plugin(s) not installed here: {', '.join(missing)}; install them to use this run"]
+            + exc.problems
+        ) from None
     return Recipe(data, source, Path(meta["base_dir"]) / "recipe.yaml")
 
 
