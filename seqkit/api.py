@@ -206,9 +206,12 @@ def write_predictions(path: Path, inputs: list, rows: list[dict]) -> None:
     from seqkit.train.rundir import atomic_write_csv, atomic_write_text
 
     table = [{"input": i, **row} for i, row in zip(inputs, rows)]
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in table))
-    elif path.suffix.lower() == ".csv":
-        atomic_write_csv(path, table)
-    else:
-        raise DataError(f"{path}: output must end in .csv or .jsonl")
+    try:
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in table))
+        elif path.suffix.lower() == ".csv":
+            atomic_write_csv(path, table)
+        else:
+            raise DataError(f"{path}: output must end in .csv or .jsonl")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the predictions: {exc.strerror or exc}") from None

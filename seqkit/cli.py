@@ -224,8 +224,10 @@ def cmd_predict(args) -> int:
 
     if bool(args.inputs) == bool(args.input_file):
         raise SeqkitError("predict: give inputs on the command line or --input FILE (one of the two)")
-    if args.output and Path(args.output).suffix.lower() not in api.PREDICTION_SUFFIXES:
-        raise SeqkitError(f"{args.output}: output must end in .csv or .jsonl")  # before loading a model
+    if args.output:  # before loading a model
+        from seqkit.train.rundir import check_output_file
+
+        check_output_file(args.output, api.PREDICTION_SUFFIXES)
     run = api.load_run(args.run_dir)
     if args.input_file:
         inputs, rows = run.predict_file(args.input_file)

@@ -136,7 +136,13 @@ def test_bad_arguments(capsys, tmp_path):
     assert "not a seqkit run directory" in capsys.readouterr().err
     # A wrong --output is refused before any model is loaded (or a missing run noticed).
     assert main(["predict", str(tmp_path / "nope"), "text", "--output", "out.xlsx"]) == 2
-    assert "out.xlsx: output must end in .csv or .jsonl" in capsys.readouterr().err
+    assert "out.xlsx: --output must end in .csv, .jsonl or .ndjson" in capsys.readouterr().err
+    (tmp_path / "adir.csv").mkdir()
+    (tmp_path / "afile").write_text("x")
+    for output, expected in ((tmp_path / "adir.csv", "is a directory"), (tmp_path / "afile" / "out.csv", "which is a file, not a folder")):
+        assert main(["predict", str(tmp_path / "nope"), "text", "--output", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_predict_and_evaluate_commands(tiny_recipe, tmp_path, capsys):

@@ -468,7 +468,7 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
                                  "2024-01-02 07:00:00; complete the input (the run was trained with data.fill: none)"),
         (["--output", "out.parquet"], "out.parquet: --output must end in .csv"),
         (["--output", "adir.csv"], "adir.csv: --output is a directory"),
-        (["--output", "nofolder/sub/out.csv"], "cannot write the forecast"),
+        (["--output", "nofolder/sub/out.csv"], "which is a file, not a folder"),
     ],
 )
 def test_forecast_bad_input_is_one_line_exit_2(tiny_run, args, message, capsys, monkeypatch):

@@ -31,10 +31,10 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     from seqkit_forecast.tables import future_times, read_file, row_offset
     from seqkit_forecast.windows import Scaler
 
-    if output is not None and Path(output).suffix.lower() != ".csv":
-        raise DataError(f"{output}: --output must end in .csv")
-    if output is not None and Path(output).is_dir():
-        raise DataError(f"{output}: --output is a directory; expected a CSV file name")
+    if output is not None:
+        from seqkit.train.rundir import check_output_file
+
+        check_output_file(output, (".csv",))
     run = seqkit.load_run(run) if not hasattr(run, "info") else run
     info, adapter = run.info, run.adapter
     if run.recipe.task != "forecast":

@@ -38,6 +38,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def check_output_file(path, suffixes: tuple[str, ...], flag: str = "--output") -> Path:
+    """Refuse an output file name before any work is done: a wrong extension, a directory, or
+    a place that cannot be written (one-line :class:`DataError`)."""
+    from seqkit.errors import DataError
+
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        names = suffixes[0] if len(suffixes) == 1 else ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+        raise DataError(f"{path}: {flag} must end in {names}")
+    if path.is_dir():
+        raise DataError(f"{path}: {flag} is a directory; expected a {suffixes[0]} file name")
+    existing = next(p for p in (path.absolute().parent, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise DataError(f"{path}: {flag} lies under {existing}, which is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: {flag} cannot be written (no permission to write in {existing})")
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
