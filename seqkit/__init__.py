@@ -23,10 +23,19 @@ def __getattr__(name):
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
 
 
+def _quiet():
+    """TensorFlow's start-up notices and C++ log lines off, as on the command line, when seqkit
+    is what first loads TensorFlow (seqkit/quiet.py; TF_CPP_MIN_LOG_LEVEL=0 shows them)."""
+    from seqkit import quiet
+
+    quiet.install(level="3")
+
+
 def run(recipe, overrides=None, **kwargs):
     """Train and evaluate a recipe (path or dict); return a :class:`seqkit.api.Run`."""
     from seqkit.api import run as _run
 
+    _quiet()
     return _run(recipe, overrides=overrides, **kwargs)
 
 
@@ -34,6 +43,7 @@ def load_run(path):
     """Open a finished run directory; ``.predict([...])`` on raw inputs."""
     from seqkit.api import load_run as _load_run
 
+    _quiet()
     return _load_run(path)
 
 

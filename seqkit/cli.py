@@ -310,10 +310,9 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ log lines (oneDNN notices, "falling back to Eigen" ...) hide seqkit's own
     # output; its errors reach the user as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows all.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from seqkit import quiet
 
-    quiet.install()  # and the notices it prints before its logging is set up (seqkit/quiet.py)
+    quiet.install(level="3")  # and the notices it prints before its logging is set up (seqkit/quiet.py)
     args = build_parser().parse_args(argv)
     try:
         handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]

@@ -78,10 +78,16 @@ class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install() -> None:
+def install(level: str | None = None) -> None:
     """Filter the notices of the first TensorFlow import in this process (no effect when it is
-    already imported or ``TF_CPP_MIN_LOG_LEVEL`` is ``0``)."""
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") == "0":
+    already imported or ``TF_CPP_MIN_LOG_LEVEL`` is ``0``). ``level`` is the default for
+    ``TF_CPP_MIN_LOG_LEVEL`` (a value the user set is kept); it must be set before TensorFlow
+    loads to count."""
+    if "tensorflow" in sys.modules:
+        return
+    if level is not None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", level)
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") == "0":
         return
     if not any(isinstance(finder, QuietTensorFlowImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, QuietTensorFlowImport())
