@@ -43,6 +43,8 @@ def parse_args():
 
 
 ARGS = parse_args()
+if ARGS.backend == "torch" and ARGS.steps_per_execution > 1:
+    sys.exit("bench/throughput.py: --steps-per-execution must be 1 with --backend torch (Keras's PyTorch backend runs one step per call)")
 os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -194,3 +194,16 @@ def test_schedules_class_weights_and_l2_train(tiny_recipe):
 def test_class_weight_unknown_class(tiny_recipe):
     with pytest.raises(seqkit.errors.RecipeError, match="train.class_weight.postive: unknown class.*Did you mean 'positive'"):
         seqkit.run(tiny_recipe, overrides=["train.class_weight={postive: 2.0}"], quiet=True)
+
+
+def test_steps_per_execution_above_one_is_refused_on_the_pytorch_backend(monkeypatch):
+    import keras
+
+    from seqkit.errors import RecipeError
+    from seqkit.train.runner import steps_per_execution
+
+    assert steps_per_execution({"steps_per_execution": 4}) == 4  # TensorFlow (and JAX) take it
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    assert steps_per_execution({}) == 1
+    with pytest.raises(RecipeError, match="train.steps_per_execution: 4: the PyTorch backend"):
+        steps_per_execution({"steps_per_execution": 4})

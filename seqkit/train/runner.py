@@ -116,9 +116,21 @@ def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
         loss=parts.head.loss(),
         metrics=parts.head.metrics(),
         jit_compile=resolve_jit_compile(train.get("jit_compile", "auto"), bool(train.get("deterministic"))),
-        steps_per_execution=int(train.get("steps_per_execution", 1)),
+        steps_per_execution=steps_per_execution(train),
     )
     return model
+
+
+def steps_per_execution(train) -> int:
+    """``train.steps_per_execution``; Keras's PyTorch backend runs one step per call only."""
+    import keras
+
+    value = int(train.get("steps_per_execution", 1))
+    if value > 1 and keras.backend.backend() == "torch":
+        from seqkit.errors import RecipeError
+
+        raise RecipeError(f"train.steps_per_execution: {value}: the PyTorch backend (KERAS_BACKEND=torch) runs 1 step per call; remove the key or set 1")
+    return value
 
 
 def resolve_jit_compile(setting, deterministic: bool = False):
