@@ -201,6 +201,10 @@ def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, 
     monkeypatch.chdir(other.parent)  # a path typed with --set is relative to the current folder
     assert main(["evaluate", str(run_dir), "--json", "--set", "data.test=other.csv"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == len(rows)
+    # Scoring a test file of its own does not read the training file (it may be gone).
+    (tmp_path / "reviews.csv").rename(tmp_path / "moved.csv")
+    assert main(["evaluate", str(run_dir), "--json", "--set", f"data.test={other}"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == len(rows)
     write_reviews(other, rows + [("meh", "mixed")])
     assert main(["evaluate", str(run_dir), "--set", f"data.test={other}"]) == 2
     err = capsys.readouterr().err.strip()

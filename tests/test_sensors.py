@@ -189,6 +189,10 @@ def test_scoring_a_run_uses_its_classes_and_scaling(tmp_path):
     assert bundle.info["classes"] == ["down", "up"] and bundle.test.y.tolist() == [1]
     expected = (np.array([[0, 0], [0.5, 1], [1, 2]]) - trained["mean"]) / trained["std"]
     np.testing.assert_allclose(bundle.test.x[0, :3], expected, rtol=1e-5)
+    # The training file is not read when a test file is scored (it may be gone).
+    bundle = UeaTsAdapter({"train": "gone.ts", "test": "test.ts"}, context).load()
+    assert bundle.train is None and bundle.test.y.tolist() == [1]
+    np.testing.assert_allclose(bundle.test.x[0, :3], expected, rtol=1e-5)
     (tmp_path / "three.ts").write_text("@data\n1:2:up\n1:2:sideways\n")
     with pytest.raises(DataError, match=r"three.ts:3: unknown label 'sideways'.*Expected one of: down, up"):
         UeaTsAdapter({"train": "t.ts", "test": "three.ts"}, context).load()

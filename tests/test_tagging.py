@@ -160,6 +160,9 @@ def test_scoring_a_run_uses_its_vocabularies_and_tags(tmp_path):
     bundle = ConllAdapter({"train": "other.conll", "test": "test.conll"}, context).load()
     assert bundle.info["words"] == trained["words"] and bundle.info["tags"] == trained["tags"]
     np.testing.assert_array_equal(bundle.test.x[0, :2], encode_sentences([["Ann", "sings"]], trained)[0, :2])
+    # The training file is not read when a test file is scored (it may be gone).
+    bundle = ConllAdapter({"train": "gone.conll", "extra_train": ["gone2.conll"], "test": "test.conll"}, context).load()
+    assert len(bundle.test) == 1 and bundle.info["words"] == trained["words"]
     (tmp_path / "new_type.conll").write_text("Ann\tB-PER\n\nAcme\tB-ORG\n")
     with pytest.raises(DataError, match=r"new_type.conll:3: entity type 'ORG' is not one the run learned \(LOC, PER\)"):
         ConllAdapter({"train": "train.conll", "test": "new_type.conll"}, context).load()

@@ -52,7 +52,8 @@ class SequenceAdapter(Adapter):
     def _files(self):
         if not self.config.get("train"):
             raise DataError("data.train: give the training file")
-        train = self.read(self.context.resolve(self.config["train"]))
+        # Scoring a run on a test file of its own (seqkit evaluate): the training file is not read.
+        train = ([], [], [], []) if self.scoring_a_test_file() else self.read(self.context.resolve(self.config["train"]))
         test = self.read(self.context.resolve(self.config["test"])) if self.config.get("test") else None
         return train, test
 
@@ -71,7 +72,8 @@ class SequenceAdapter(Adapter):
         y = self._encode(labels, origins, classes)
         split = self.config.get("split") or {}
         carve_test = 0.0 if test else split.get("test", 0.2)
-        tr, va, te = split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y)
+        empty = np.empty(0, dtype="int64")
+        tr, va, te = split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y) if x else (empty, empty, empty)
         if trained.get("mean") is not None:
             mean, std = np.asarray(trained["mean"]), np.asarray(trained["std"])
         elif self.config.get("normalize", True):

@@ -154,14 +154,16 @@ class ConllAdapter(Adapter):
     def load(self) -> DataBundle:
         if not self.config.get("train"):
             raise DataError("data.train: give the training file")
-        train = self._read("train")
-        for extra in self.config.get("extra_train") or []:
+        # Scoring a run on a test file of its own (seqkit evaluate): the training files are not read.
+        train = [] if self.scoring_a_test_file() else self._read("train")
+        for extra in [] if self.scoring_a_test_file() else self.config.get("extra_train") or []:
             train += self._read("extra_train", extra)
         given = {key: self._read(key) for key in ("validation", "test") if self.config.get(key)}
         split = self.config.get("split") or {}
         val_ratio = 0.0 if "validation" in given else split.get("validation", 0.1)
         test_ratio = 0.0 if "test" in given else split.get("test", 0.0)
-        tr, va, te = split_indices(len(train), val_ratio, test_ratio, self.context.seed)
+        empty = np.empty(0, dtype="int64")
+        tr, va, te = split_indices(len(train), val_ratio, test_ratio, self.context.seed) if train else (empty, empty, empty)
         parts = {
             "train": [train[i] for i in tr],
             "validation": given.get("validation", [train[i] for i in va]),

@@ -144,6 +144,13 @@ class TextTableAdapter(Adapter):
         """``path`` (or ``train``) is split by ``split`` ratios; a ``validation`` / ``test``
         file given beside it replaces that part of the split."""
         split = self.config.get("split") or {}
+        if self.scoring_a_test_file():  # seqkit evaluate RUN --set data.test=FILE: that file only
+            t, lab, orig = self._read("test")
+            classes = self._classes(lab)
+            test = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
+            info = {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text"),
+                    "sizes": {"train": 0, "validation": 0, "test": len(test)}}
+            return DataBundle(train=self.empty_split(), validation=None, test=test, info=info)
         texts, labels, origins = self._read("path" if self.config.get("path") else "train")
         classes = self._classes(labels)
         y = self._encode_labels(labels, origins, classes)

@@ -49,6 +49,9 @@ class DataContext:
     # What a trained model learned about its data (the run's data_info.json) when data is
     # loaded to score that model (``seqkit evaluate``): encode targets with it (same class
     # order, same scaling...), not with what the new files alone would give. None in training.
+    # Only the bundle's test split is used then: an adapter whose test split comes from a file
+    # of its own should not read the training data (it may be elsewhere, or gone); see
+    # :meth:`Adapter.scoring_a_test_file`.
     info: dict | None = None
 
     def resolve(self, path: str) -> Path:
@@ -70,6 +73,16 @@ class Adapter:
     def __init__(self, config: dict, context: DataContext):
         self.config = config
         self.context = context
+
+    def scoring_a_test_file(self, key: str = "test") -> bool:
+        """True when the data is loaded to score a trained run (``context.info``) and
+        ``data.<key>`` names the test file: only that file needs reading."""
+        return self.context.info is not None and bool(self.config.get(key))
+
+    @staticmethod
+    def empty_split() -> Split:
+        """A split without rows (the training split when only a test file is scored)."""
+        return Split(np.empty(0, dtype=object), np.empty(0, dtype="int64"), [])
 
     @classmethod
     def check(cls, config: dict) -> list[tuple[str, str]]:
