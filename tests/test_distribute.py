@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_RECIPE, write_reviews
 from seqkit.errors import RecipeError, SeqkitError
 from seqkit.recipe import load_recipe
 
@@ -96,11 +95,8 @@ def _losses(result) -> list[float]:
 
 
 @pytest.fixture
-def dist_recipe(tmp_path) -> Path:
-    write_reviews(tmp_path / "reviews.csv")
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY_RECIPE.format(epochs=2, runs=tmp_path / "runs"), encoding="utf-8")
-    return path
+def dist_recipe(tiny_recipe) -> Path:
+    return tiny_recipe
 
 
 def _reference(recipe: Path, epochs: int):
