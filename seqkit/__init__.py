@@ -23,7 +23,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
 
 
-def _quiet():
+def _quiet_tensorflow():
     """TensorFlow's start-up notices and C++ log lines off, as on the command line, when seqkit
     is what first loads TensorFlow (seqkit/quiet.py; TF_CPP_MIN_LOG_LEVEL=0 shows them)."""
     from seqkit import quiet
@@ -35,7 +35,7 @@ def run(recipe, overrides=None, **kwargs):
     """Train and evaluate a recipe (path or dict); return a :class:`seqkit.api.Run`."""
     from seqkit.api import run as _run
 
-    _quiet()
+    _quiet_tensorflow()
     return _run(recipe, overrides=overrides, **kwargs)
 
 
@@ -43,7 +43,7 @@ def load_run(path):
     """Open a finished run directory; ``.predict([...])`` on raw inputs."""
     from seqkit.api import load_run as _load_run
 
-    _quiet()
+    _quiet_tensorflow()
     return _load_run(path)
 
 
@@ -59,6 +59,7 @@ def search(recipe, overrides=None, quiet=False, **kwargs):
         from seqkit.train.runner import silent
 
         kwargs.setdefault("echo", silent)
+    _quiet_tensorflow()
     return search.tune(_as_recipe(recipe, overrides), **kwargs)
 
 

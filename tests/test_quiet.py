@@ -46,7 +46,7 @@ def test_the_first_tensorflow_import_in_the_cli_prints_no_notices():
 
 
 def test_the_api_sets_a_default_log_level_and_keeps_the_users():
-    code = "import os, seqkit; seqkit._quiet(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    code = "import os, seqkit; seqkit._quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     run = lambda extra: subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={**env, **extra})
     assert run({}).stdout.strip() == "3"
