@@ -207,3 +207,16 @@ def test_steps_per_execution_above_one_is_refused_on_the_pytorch_backend(monkeyp
     assert steps_per_execution({}) == 1
     with pytest.raises(RecipeError, match="train.steps_per_execution: 4: the PyTorch backend"):
         steps_per_execution({"steps_per_execution": 4})
+
+
+def test_a_class_without_training_examples_is_noted(tiny_recipe, capsys):
+    from seqkit.data import DataBundle, Split
+    from seqkit.train.runner import classes_without_training_examples, load_data
+
+    recipe = seqkit.load_recipe(tiny_recipe, ["data.labels=[negative, neutral, positive, mixed]"])
+    load_data(recipe)
+    assert "seqkit: note: no training example of class 'mixed'" in capsys.readouterr().out
+    multilabel = DataBundle(Split(None, np.array([[1, 0, 0], [1, 0, 1]])), None, None, {"classes": ["a", "b", "c"], "multilabel": True})
+    assert classes_without_training_examples(multilabel) == ["b"]
+    load_data(seqkit.load_recipe(tiny_recipe))
+    assert "no training example" not in capsys.readouterr().out

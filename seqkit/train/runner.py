@@ -55,7 +55,26 @@ def load_data(recipe: Recipe, manager=None, echo: Echo = print, info: dict | Non
     bundle = adapter.load()
     sizes = {k: len(v) for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test)) if v is not None}
     echo("seqkit: data " + ", ".join(f"{k}={n}" for k, n in sizes.items()))
+    unseen = classes_without_training_examples(bundle) if info is None else []
+    if unseen:
+        echo(f"seqkit: note: no training example of class {', '.join(map(repr, unseen))}; the model cannot learn to predict it")
     return task, adapter, bundle
+
+
+def classes_without_training_examples(bundle: DataBundle) -> list:
+    """Classes (``info['classes']``, e.g. listed in ``data.labels``) that no training row has."""
+    classes = bundle.info.get("classes")
+    y = getattr(bundle.train, "y", None)
+    if not classes or y is None or not len(y):
+        return []
+    y = np.asarray(y)
+    if bundle.info.get("multilabel") and y.ndim == 2 and y.shape[1] == len(classes):
+        counts = y.sum(axis=0)
+    elif y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        counts = np.bincount(y, minlength=len(classes))
+    else:
+        return []
+    return [c for c, n in zip(classes, counts) if n == 0]
 
 
 def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
