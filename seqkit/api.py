@@ -23,10 +23,6 @@ from seqkit.task import decode_rows
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
-def _quiet(message: str) -> None:
-    pass
-
-
 class Run:
     """A run directory with its recipe, metrics and (lazily loaded) model."""
 
@@ -96,7 +92,7 @@ class Run:
         """Score the saved model on the recipe's test split (``overrides`` may point
         ``data.*`` at other files)."""
         from seqkit.recipe import resolve_override_paths, validate
-        from seqkit.train.runner import load_data
+        from seqkit.train.runner import load_data, silent
 
         data = self.recipe.to_dict()
         source = SourceMap(str(self.run_dir.file("recipe.yaml")))
@@ -107,7 +103,7 @@ class Run:
         recipe = Recipe(data, source, self.recipe.path)
         # The adapter encodes the targets with what the model learned (self.info): other
         # files may hold fewer classes, or list them in another order.
-        _task, _adapter, bundle = load_data(recipe, echo=_quiet, info=self.info)
+        _task, _adapter, bundle = load_data(recipe, echo=silent, info=self.info)
         if bundle.test is None:
             raise DataError("the recipe's data has no test split (set data.test or data.split.test)")
         if "classes" in self.info and list(bundle.info.get("classes", [])) != list(self.info["classes"]):

@@ -145,34 +145,20 @@ class TextTableAdapter(Adapter):
         file given beside it replaces that part of the split."""
         split = self.config.get("split") or {}
         if self.scoring_a_test_file():  # seqkit evaluate RUN --set data.test=FILE: that file only
-            t, lab, orig = self._read("test")
-            classes = self._classes(lab)
-            test = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
-            info = {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text"),
-                    "sizes": {"train": 0, "validation": 0, "test": len(test)}}
-            return DataBundle(train=self.empty_split(), validation=None, test=test, info=info)
+            test = self._file_split("test")
+            return DataBundle(train=None, validation=None, test=test, info=self._facts(self._classes([]), None, None, test))
         texts, labels, origins = self._read("path" if self.config.get("path") else "train")
         classes = self._classes(labels)
         y = self._encode_labels(labels, origins, classes)
         x = np.asarray(texts, dtype=object)
-        loaded = {}
-        for key in ("validation", "test"):
-            if self.config.get(key):
-                t, lab, orig = self._read(key)
-                loaded[key] = Split(np.asarray(t, dtype=object), self._encode_labels(lab, orig, classes), t)
+        loaded = {key: self._file_split(key, classes) for key in ("validation", "test") if self.config.get(key)}
         carve_val = 0.0 if "validation" in loaded else split.get("validation", 0.15)
         carve_test = 0.0 if "test" in loaded else split.get("test", 0.15)
         stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
         tr, va, te = split_indices(len(texts), carve_val, carve_test, self.context.seed, stratify)
         carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
-        parts = [carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])]
-        train, validation, test = parts
-        info = {
-            "classes": classes,
-            "multilabel": bool(self.config.get("multilabel")),
-            "text_column": self.config.get("text", "text"),
-            "sizes": {"train": len(train), "validation": len(validation or []), "test": len(test or [])},
-        }
+        train, validation, test = carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])
+        info = self._facts(classes, train, validation, test)
         return DataBundle(train=train, validation=validation, test=test, info=info)
 
     # -- streaming (seqkit prepare: data larger than memory) -----------------------------------
@@ -202,8 +188,21 @@ class TextTableAdapter(Adapter):
                     index += 1
 
     def stream_info(self, raw_labels: list[str]) -> dict:
-        classes = self._classes(raw_labels)
-        return {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text")}
+        return self._facts(self._classes(raw_labels))
+
+    def _facts(self, classes: list[str], *splits) -> dict:
+        """data_info of a text run; with the (train, validation, test) splits, their sizes."""
+        facts = {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text")}
+        if splits:
+            facts["sizes"] = dict(zip(("train", "validation", "test"), (len(part or []) for part in splits)))
+        return facts
+
+    def _file_split(self, key: str, classes: list[str] | None = None) -> Split:
+        """The split in the file ``data.<key>``; labels encoded with ``classes`` (default: the
+        run's, when scoring one)."""
+        texts, labels, origins = self._read(key)
+        classes = classes if classes is not None else self._classes(labels)
+        return Split(np.asarray(texts, dtype=object), self._encode_labels(labels, origins, classes), texts)
 
     def encode_stream_labels(self, labels: list[str], origins: list[str], info: dict):
         return self._encode_labels(labels, origins, list(info["classes"]))

@@ -79,11 +79,6 @@ class Adapter:
         ``data.<key>`` names the test file: only that file needs reading."""
         return self.context.info is not None and bool(self.config.get(key))
 
-    @staticmethod
-    def empty_split() -> Split:
-        """A split without rows (the training split when only a test file is scored)."""
-        return Split(np.empty(0, dtype=object), np.empty(0, dtype="int64"), [])
-
     @classmethod
     def check(cls, config: dict) -> list[tuple[str, str]]:
         """Cross-key checks a schema cannot express: a list of (key, message). Optional."""

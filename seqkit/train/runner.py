@@ -27,10 +27,12 @@ from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDire
 Echo = Callable[[str], None]
 
 
+PREPROCESSOR = "preprocessor.keras"
+
+
 def silent(_message: str) -> None:
     """The echo of a quiet run (``--quiet``, ``quiet=True``): nothing printed, Keras's
     per-epoch lines included."""
-PREPROCESSOR = "preprocessor.keras"
 
 
 @dataclass

@@ -151,12 +151,6 @@ def _load(recipe: Recipe, manager, echo):
     return RecipeHyperModel(recipe, task, adapter, bundle, manager)
 
 
-def keras_tuner_fatal():
-    import keras_tuner
-
-    return keras_tuner.errors.FatalError
-
-
 def tune(
     recipe: Recipe,
     directory: str | os.PathLike | None = None,
@@ -191,19 +185,21 @@ def tune(
         tune_dir.set_status(RUNNING)
     echo(f"seqkit: tune directory {tune_dir.path}")
     keras.utils.set_random_seed(recipe.seed)
-    hypermodel = _load(recipe, manager, echo)
+    hypermodel = _load(recipe, manager, echo)  # imports keras_tuner (hypermodel.py)
+    import keras_tuner
+
+    from seqkit.train.runner import silent
+
     if role:
         distributed.configure_role(role, oracle or "", tuner_id)
     try:
         tuner = make_tuner(recipe, hypermodel, tune_dir.path, role, worker_timeout, echo)
-        from seqkit.train.runner import silent
-
         tuner.search(verbose=0 if echo is silent else 1)  # --quiet: KerasTuner's trial reports too
     except KeyboardInterrupt:
         if not is_worker:
             tune_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit tune --resume {tune_dir.path}")
         raise
-    except keras_tuner_fatal() as exc:  # e.g. an objective no model logs: one line, no traceback
+    except keras_tuner.errors.FatalError as exc:  # e.g. an objective no model logs: one line, no traceback
         if not is_worker:
             tune_dir.set_status(FAILED, error=str(exc))
         raise SeqkitError(str(exc)) from None
