@@ -1,4 +1,4 @@
-# make run   : create .venv, install seqkit with its plugins and TensorFlow (CPU), run the default recipe
+# make run   : create .venv, install seqkit and its built-in plugins (plugins/*) and TensorFlow (CPU), run the default recipe
 # make test  : create .venv, install, run the fast test suite
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -13,8 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,sensors,forecast,music,tagging,jax,test]"
+PLUGINS = text sensors forecast music tagging
+PLUGIN_DIRS = $(foreach p,$(PLUGINS),plugins/seqkit_$(p))
+
+$(STAMP): $(BIN)/python pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,jax,test]" $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	@touch $(STAMP)
 
 install: $(STAMP)

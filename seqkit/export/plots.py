@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -16,7 +16,7 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".partial.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
@@ -28,7 +28,7 @@ def plot_learning_curves(history: list[dict], path: Path) -> Path | None:
     """One panel per metric: training and validation values by epoch."""
     if not history:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     names = [k for k in history[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
@@ -41,14 +41,14 @@ def plot_learning_curves(history: list[dict], path: Path) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
 
 def plot_confusion_matrix(matrix: np.ndarray, labels: list[str], path: Path) -> Path:
     """Counts with row-normalised colour (recall per true class)."""
-    plt = _pyplot()
+    plt = pyplot()
     matrix = np.asarray(matrix)
     size = max(3.5, 0.6 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -64,6 +64,6 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: list[str], path: Path) -> 
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if normalised[i, j] > 0.5 else "black")
     ax.set_title(f"confusion matrix (n={int(matrix.sum())})")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

@@ -1,0 +1,111 @@
+"""The ``forecast`` task: metrics, decoding, and the comparison with baselines at the end of a run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqkit.plugin_api import Task
+from seqkit_forecast import metrics as mt
+from seqkit_forecast import outputs
+
+
+class ForecastTask(Task):
+    name = "forecast"
+    description = "multi-horizon time-series forecasts (point, quantile, Gaussian), backtested against baselines"
+    default_adapter = "timeseries"
+    default_encoder = "forecast_window"
+    default_head = "point"
+
+    def evaluate(self, y_true, y_pred, info):
+        """Scaled-data metrics of all windows: MSE / MAE of the point forecast, and for
+        probabilistic heads the interval coverage and the training loss (pinball / NLL)."""
+        y_true = np.asarray(y_true, dtype="float64")
+        point = outputs.point(y_pred, info)
+        result = {"mse": mt.mse(y_true, point), "mae": mt.mae(y_true, point), "windows": int(len(y_true))}
+        band = outputs.interval(y_pred, info)
+        if band is not None:
+            result["coverage"] = mt.coverage(y_true, band[0], band[1])
+            result["interval"] = band[2]
+        head = outputs.head_info(info)
+        if head["kind"] == "quantile":
+            result["pinball"] = mt.pinball(y_true, y_pred, head["quantiles"])
+        elif head["kind"] == "gaussian":
+            y_pred = np.asarray(y_pred, dtype="float64")
+            result["gaussian_nll"] = mt.gaussian_nll(y_true, y_pred[..., 0], y_pred[..., 1])
+        return result
+
+    def decode(self, y_pred, info, inputs=None):
+        """One row per window: the point forecast and each quantile as space-separated
+        values over the horizon (one column per target), in the data's units when the
+        windows' labels (``inputs``: "series @ origin") name their series."""
+        point = outputs.point(y_pred, info)
+        levels = outputs.quantiles(y_pred, info)
+        inverse = _inverters(info, inputs, len(point))
+        rows = []
+        for i in range(len(point)):
+            row = {}
+            p = inverse[i](point[i])
+            qs = {q: inverse[i](values[i]) for q, values in levels.items()}
+            for j, target in enumerate(info["targets"]):
+                row[target] = " ".join(f"{v:.6g}" for v in p[:, j])
+                for q, values in qs.items():
+                    row[f"{target}_q{q:g}"] = " ".join(f"{v:.6g}" for v in values[:, j])
+            rows.append(row)
+        return rows
+
+    def describe_targets(self, y_true, info, inputs=None):
+        """The first target's actual values over the horizon (data units, as in decode)."""
+        inverse = _inverters(info, inputs, len(y_true))
+        return [" ".join(f"{v:.6g}" for v in inverse[i](np.asarray(row))[:, 0]) for i, row in enumerate(y_true)]
+
+    def summary(self, metrics):
+        keys = [k for k in ("mse", "mae", "coverage") if k in metrics]
+        return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys) + " (scaled data)"
+
+    def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
+        from seqkit_forecast import evaluation
+
+        if not getattr(bundle, "series", None):
+            return {}
+        result = evaluation.compare(model, bundle, info, echo)
+        examples = result.pop("_examples")
+        comparison = result["test_comparison"]
+        plot_dir.mkdir(parents=True, exist_ok=True)
+        evaluation.plot_examples(examples, info, plot_dir)
+        evaluation.plot_error_by_step(comparison["models"], plot_dir)
+        echo(evaluation.table(
+            f"seqkit: test windows: {comparison['windows']} per model, horizon {comparison['horizon']}, "
+            f"seasonal period {comparison['seasonal_period']}", comparison["models"], _scaler(info)))
+        if "backtest" in result:
+            bt = result["backtest"]
+            echo(evaluation.table(
+                f"seqkit: backtest: {bt['folds']} rolling-origin folds, step {bt['step']}, horizon {bt['horizon']}, "
+                f"{bt['window']} window (baselines refitted per fold)", bt["models"], _scaler(info)))
+        return result
+
+
+def _inverters(info, labels, count):
+    """Per window, a function from scaled (horizon, targets) values to the data's units, from
+    the series named in the window's label ("series @ origin", or the origin alone for a
+    single series); identity when the labels or the series' scaler are not known."""
+    from seqkit_forecast.windows import Scaler
+
+    scalers = {sid: Scaler.from_dict(data) for sid, data in (info.get("scalers") or {}).items()}
+    n_targets = len(info["targets"])
+
+    def identity(values):
+        return np.asarray(values, dtype="float64")
+
+    if labels is None or len(labels) != count:
+        return [identity] * count
+    result = []
+    for label in labels:
+        sid = str(label).rsplit(" @ ", 1)[0] if " @ " in str(label) else ""
+        scaler = scalers.get(sid)
+        result.append(identity if scaler is None else (lambda v, s=scaler: s.inverse(np.asarray(v, dtype="float64"), slice(0, n_targets))))
+    return result
+
+
+def _scaler(info) -> str:
+    scalers = info.get("scalers") or {}
+    return next(iter(scalers.values()))["kind"] if scalers else "standard"

@@ -1,0 +1,97 @@
+"""Encoder and head specs of the music plugin (no Keras import until a model is built)."""
+
+from __future__ import annotations
+
+from seqkit.plugin_api import EncoderSpec, HeadSpec
+
+RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+KERAS_MODULE = "seqkit_music.layers"
+
+
+class PianoRollEncoderSpec(EncoderSpec):
+    keras_module = KERAS_MODULE
+    description = "88-note piano-roll frames -> input-note dropout -> optional linear projection"
+    schema = {
+        "properties": {
+            "dim": {"type": "integer", "minimum": 0, "maximum": 65536, "default": 0, "description": "Projection size; 0 keeps the 88 notes."},
+            "dropout": {**RATE, "default": 0.0, "description": "Dropout on the input notes."},
+        }
+    }
+
+    def raw_input_spec(self):
+        return {"shape": (None, self.info.get("keys", 88)), "dtype": "float32"}
+
+    def build(self, preprocessor, regularizer=None):
+        from seqkit_music.layers import FrameEncoder
+
+        return FrameEncoder(dim=self.config.get("dim", 0), dropout=self.config.get("dropout", 0.0), name="frame_encoder")
+
+
+class MelodyEncoderSpec(EncoderSpec):
+    keras_module = KERAS_MODULE
+    description = "melody event tokens (note-on pitch / hold / rest) -> embeddings"
+    schema = {
+        "properties": {
+            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 64},
+            "dropout": {**RATE, "default": 0.0, "description": "Dropout on the embeddings."},
+        }
+    }
+
+    def raw_input_spec(self):
+        return {"shape": (None,), "dtype": "int32"}
+
+    def build(self, preprocessor, regularizer=None):
+        from seqkit_music.layers import EventEmbedding
+
+        return EventEmbedding(
+            vocabulary=int(self.info["vocabulary"]),
+            dim=self.config.get("dim", 64),
+            dropout=self.config.get("dropout", 0.0),
+            name="event_embedding",
+        )
+
+
+class _StepHeadSpec(HeadSpec):
+    keras_module = KERAS_MODULE
+    needs_sequence = True
+    schema = {"properties": {"dropout": {**RATE, "default": 0.0, "description": "Dropout on the backbone's output."}}}
+    activation = "sigmoid"
+
+    def units(self) -> int:
+        raise NotImplementedError
+
+    def build(self, regularizer=None):
+        from seqkit_music.layers import StepOutput
+
+        return StepOutput(
+            units=self.units(),
+            activation=self.activation,
+            dropout=self.config.get("dropout", 0.0),
+            kernel_regularizer=regularizer,
+            name="next_step",
+        )
+
+
+class NextFrameHeadSpec(_StepHeadSpec):
+    description = "per step: 88 independent sigmoids for the next piano-roll frame (frame-level NLL loss)"
+
+    def units(self):
+        return int(self.info.get("keys", 88))
+
+    def loss(self):
+        from seqkit_music.layers import FrameNLL
+
+        return FrameNLL()
+
+
+class NextEventHeadSpec(_StepHeadSpec):
+    description = "per step: a softmax over melody events for the next step (cross-entropy loss)"
+    activation = "softmax"
+
+    def units(self):
+        return int(self.info["vocabulary"])
+
+    def loss(self):
+        from seqkit_music.layers import EventNLL
+
+        return EventNLL()

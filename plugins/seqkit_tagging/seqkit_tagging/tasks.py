@@ -1,0 +1,110 @@
+"""The ``tagging`` task: per-token tags, scored as entities (conlleval semantics, seqeval)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from seqkit.plugin_api import Task
+
+from seqkit_tagging import schemes
+from seqkit_tagging.features import tokens_of
+
+
+class Entities(list):
+    """Entities of a sentence: a list of dicts (``text``, ``type``, ``start``, ``end`` token
+    indices, end exclusive) that prints as ``Paris [location]  France [location]``."""
+
+    def __str__(self) -> str:
+        return "  ".join(f"{e['text']} [{e['type']}]" for e in self)
+
+
+def predicted_tag_ids(y_pred: np.ndarray, info: dict) -> np.ndarray:
+    """Tag ids from either head's output: the first ``len(tags)`` channels score the tags."""
+    y_pred = np.asarray(y_pred)
+    return y_pred[..., : len(info["tags"])].argmax(axis=-1)
+
+
+def _tag_names(ids: Sequence[int], length: int, info: dict) -> list[str]:
+    """Model tag ids of one sentence -> tags in the files' scheme."""
+    tags = [info["tags"][int(i)] for i in ids[:length]]
+    return schemes.convert(tags, info["scheme"])
+
+
+def _gold(y_true: np.ndarray, info: dict) -> list[list[str]]:
+    y_true = np.asarray(y_true)
+    return [_tag_names(row, int((row >= 0).sum()), info) for row in y_true]
+
+
+class TaggingTask(Task):
+    name = "tagging"
+    description = "per-token tags (named entities, chunks) in BIO / BIOES, scored by entity F1"
+    default_adapter = "conll"
+    default_encoder = "word_char"
+    default_head = "crf"
+
+    def evaluate(self, y_true, y_pred, info):
+        from seqeval.metrics import accuracy_score, classification_report, f1_score, precision_score, recall_score
+
+        gold = _gold(y_true, info)
+        ids = predicted_tag_ids(y_pred, info)
+        predicted = [_tag_names(row, len(g), info) for row, g in zip(ids, gold)]
+        report = classification_report(gold, predicted, output_dict=True, zero_division=0)
+        per_type = {
+            kind: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]), "support": int(v["support"])}
+            for kind, v in report.items()
+            if not kind.endswith(" avg")
+        }
+        for kind in info["entity_types"]:  # types absent from this split's gold and predictions
+            per_type.setdefault(kind, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0})
+        return {
+            "entity_f1": float(f1_score(gold, predicted, zero_division=0)),
+            "entity_precision": float(precision_score(gold, predicted, zero_division=0)),
+            "entity_recall": float(recall_score(gold, predicted, zero_division=0)),
+            "macro_entity_f1": float(report["macro avg"]["f1-score"]) if "macro avg" in report else 0.0,
+            "token_accuracy": float(accuracy_score(gold, predicted)),
+            "per_type": dict(sorted(per_type.items())),
+            "entities": int(sum(len(schemes.entities(g)) for g in gold)),
+            "predicted_entities": int(sum(len(schemes.entities(p)) for p in predicted)),
+            "sentences": len(gold),
+            "tokens": int(sum(len(g) for g in gold)),
+            "scoring": "seqeval, conlleval semantics (default mode), scheme " + info["scheme"].upper(),
+        }
+
+    def decode(self, y_pred, info, inputs=None):
+        ids = predicted_tag_ids(y_pred, info)
+        rows = []
+        for index, row in enumerate(ids):
+            tokens = tokens_of(inputs[index]) if inputs is not None else [""] * len(row)
+            tags = _tag_names(row, len(tokens), info)
+            found = Entities(
+                {"text": " ".join(tokens[e.start : e.end]), "type": e.type, "start": e.start, "end": e.end}
+                for e in schemes.entities(tags)
+            )
+            rows.append({"entities": found, "tokens": " ".join(tokens), "tags": " ".join(tags)})
+        return rows
+
+    def describe_targets(self, y_true, info):
+        return [" ".join(tags) for tags in _gold(y_true, info)]
+
+    def format_prediction(self, raw_input, row):
+        text = str(raw_input)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        return f"{str(row['entities']) or '(no entities)'}  <- {text}"
+
+    def summary(self, metrics):
+        keys = ("entity_f1", "entity_precision", "entity_recall", "token_accuracy")
+        return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys if k in metrics)
+
+    def plots(self, plot_dir, y_true, y_pred, info):
+        from seqkit.plugin_api import plot_confusion_matrix
+        from seqkit.plugin_api import confusion_matrix
+
+        # Token-level confusion between tags in the model's scheme (padding excluded).
+        y_true = np.asarray(y_true)
+        mask = y_true >= 0
+        matrix = confusion_matrix(y_true[mask], predicted_tag_ids(y_pred, info)[mask], len(info["tags"]))
+        path = plot_dir / "tag_confusion_matrix.png"
+        plot_confusion_matrix(matrix, list(info["tags"]), path)
+        return [path]

@@ -1,0 +1,244 @@
+"""The ``text_table`` adapter: labelled texts from CSV, TSV, JSONL or ``LABEL text`` lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqkit.plugin_api import Adapter, DataBundle, Split
+from seqkit.plugin_api import require_file
+from seqkit.plugin_api import split_indices
+from seqkit.plugin_api import detect_format, iter_rows, read_text, require_columns
+from seqkit.plugin_api import class_order, unknown_label
+from seqkit.plugin_api import DataError
+
+RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+
+class TextTableAdapter(Adapter):
+    """Labelled texts from one file split by ratio, or from explicit train / validation / test files.
+
+    Labels may be names (``positive``) or integers (``0``..``n-1``; ``labels`` names them).
+    """
+
+    description = "labelled texts from CSV / TSV / JSONL files or 'LABEL text' lines (SST)"
+    schema = {
+        "properties": {
+            "path": {"type": "string", "format": "path", "description": "One file, split by `split` ratios. Relative to the recipe."},
+            "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
+            "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from path / train by `split.validation`."},
+            "test": {"type": "string", "format": "path", "description": "Test file; else taken from path / train by `split.test`."},
+            "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto"},
+            "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
+            "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},
+            "labels": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 2,
+                "uniqueItems": True,
+                "description": "Class names in index order; integer labels in the data index into this list.",
+            },
+            "multilabel": {"type": "boolean", "default": False},
+            "label_separator": {"type": "string", "minLength": 1, "default": "|"},
+            "split": {
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": {
+                    "validation": {**RATIO, "default": 0.15},
+                    "test": {**RATIO, "default": 0.15},
+                    "stratify": {"type": "boolean", "default": True},
+                },
+            },
+            "encoding": {"type": "string", "default": "utf-8"},
+        }
+    }
+
+    @classmethod
+    def check(cls, config):
+        problems = []
+        if bool(config.get("path")) == bool(config.get("train")):
+            problems.append(("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)"))
+        split = config.get("split") or {}
+        if split.get("validation", 0) + split.get("test", 0) >= 1:
+            problems.append(("split", "validation + test must be less than 1"))
+        return problems
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self, key: str) -> tuple[list[str], list[str], list[str]]:
+        """Return (texts, raw labels, 'file:line' origins) of the file named by data.<key>."""
+        path = self.context.resolve(self.config[key])
+        fmt = detect_format(path, self.config.get("format"))
+        encoding = self.config.get("encoding", "utf-8")
+        texts, labels, origins = [], [], []
+        if fmt == "label_text":
+            require_file(path)
+            for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+                if not line.strip():
+                    continue
+                label, sep, text = line.strip().partition(" ")
+                if not sep or not text.strip():
+                    raise DataError(f"{path}:{number}: expected 'LABEL text' (a label, a space, then the text)")
+                texts.append(text.strip())
+                labels.append(label)
+                origins.append(f"{path}:{number}")
+        else:
+            columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
+            for number, row in iter_rows(path, fmt, encoding):
+                require_columns(path, number, row, columns)
+                text, label = row[columns["text"]], row[columns["label"]]
+                if text is None or (isinstance(text, str) and not text.strip()):
+                    raise DataError(f"{path}:{number}: empty text in column {columns['text']!r}")
+                if label is None or str(label).strip() == "":
+                    raise DataError(f"{path}:{number}: empty label in column {columns['label']!r}")
+                if not isinstance(text, str):
+                    raise DataError(f"{path}:{number}: column {columns['text']!r} must hold text. Received: {text!r}")
+                texts.append(text.strip())
+                labels.append(str(label).strip())
+                origins.append(f"{path}:{number}")
+        if not texts:
+            raise DataError(f"{path}: no rows found")
+        return texts, labels, origins
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def _classes(self, raw_labels: list[str]) -> list[str]:
+        trained = (self.context.info or {}).get("classes")
+        if trained:  # scoring a trained model: its classes, in its order
+            return list(trained)
+        declared = self.config.get("labels")
+        if declared:
+            return list(declared)
+        origin = str(self.context.resolve(self.config.get("path") or self.config["train"]))
+        return class_order((part for label in raw_labels for part in self._parts(label)), origin)
+
+    def _parts(self, label: str) -> list[str]:
+        if self.config.get("multilabel"):
+            return [p.strip() for p in label.split(self.config.get("label_separator", "|")) if p.strip()]
+        return [label]
+
+    def _encode_labels(self, labels: list[str], origins: list[str], classes: list[str]) -> np.ndarray:
+        index = {name: i for i, name in enumerate(classes)}
+        declared = bool(self.config.get("labels") or (self.context.info or {}).get("classes"))
+
+        def lookup(value: str, origin: str) -> int:
+            if value in index:
+                return index[value]
+            if declared and _is_int(value) and 0 <= int(value) < len(classes):
+                return int(value)
+            raise unknown_label(value, origin, classes)
+
+        if self.config.get("multilabel"):
+            y = np.zeros((len(labels), len(classes)), dtype="float32")
+            for row, (label, origin) in enumerate(zip(labels, origins)):
+                for part in self._parts(label):
+                    y[row, lookup(part, origin)] = 1.0
+            return y
+        return np.asarray([lookup(label, origin) for label, origin in zip(labels, origins)], dtype="int64")
+
+    # -- Adapter API -----------------------------------------------------------------------
+
+    def load(self) -> DataBundle:
+        """``path`` (or ``train``) is split by ``split`` ratios; a ``validation`` / ``test``
+        file given beside it replaces that part of the split."""
+        split = self.config.get("split") or {}
+        if self.scoring_a_test_file():  # seqkit evaluate RUN --set data.test=FILE: that file only
+            test = self._file_split("test")
+            return DataBundle(train=None, validation=None, test=test, info=self._facts(self._classes([]), None, None, test))
+        texts, labels, origins = self._read("path" if self.config.get("path") else "train")
+        classes = self._classes(labels)
+        y = self._encode_labels(labels, origins, classes)
+        x = np.asarray(texts, dtype=object)
+        loaded = {key: self._file_split(key, classes) for key in ("validation", "test") if self.config.get(key)}
+        carve_val = 0.0 if "validation" in loaded else split.get("validation", 0.15)
+        carve_test = 0.0 if "test" in loaded else split.get("test", 0.15)
+        stratify = y if (split.get("stratify", True) and y.ndim == 1) else None
+        tr, va, te = split_indices(len(texts), carve_val, carve_test, self.context.seed, stratify)
+        carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
+        train, validation, test = carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])
+        info = self._facts(classes, train, validation, test)
+        return DataBundle(train=train, validation=validation, test=test, info=info)
+
+    # -- streaming (seqkit prepare: data larger than memory) -----------------------------------
+
+    def iter_examples(self):
+        """Yield (split, text, raw label, 'file:line') a row at a time, never holding a file.
+        A path may name shards with a glob (``data/part-*.csv``), read in name order.
+
+        Ratio splits (``split.validation`` / ``split.test``) are drawn per row from a seeded
+        hash of the row's position, so they need no pass over the whole file (and are not
+        stratified, unlike the in-memory split)."""
+        from seqkit.plugin_api import expand_shards, hashed_split, stream_labelled_texts
+
+        split = self.config.get("split") or {}
+        encoding = self.config.get("encoding", "utf-8")
+        columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
+        fmt_declared = self.config.get("format")
+        first = "path" if self.config.get("path") else "train"
+        sources = [(first, None)] + [(key, key) for key in ("validation", "test") if self.config.get(key)]
+        carve_val = 0.0 if self.config.get("validation") else split.get("validation", 0.15)
+        carve_test = 0.0 if self.config.get("test") else split.get("test", 0.15)
+        for key, fixed in sources:
+            index = 0
+            for path in expand_shards(self.context.resolve(self.config[key]), f"data.{key}"):
+                for text, label, origin in stream_labelled_texts(path, fmt_declared, encoding, columns):
+                    yield fixed or hashed_split(index, self.context.seed, carve_val, carve_test), text, label, origin
+                    index += 1
+
+    def stream_info(self, raw_labels: list[str]) -> dict:
+        return self._facts(self._classes(raw_labels))
+
+    def _facts(self, classes: list[str], *splits) -> dict:
+        """data_info of a text run; with the (train, validation, test) splits, their sizes."""
+        facts = {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text")}
+        if splits:
+            facts["sizes"] = dict(zip(("train", "validation", "test"), (len(part or []) for part in splits)))
+        return facts
+
+    def _file_split(self, key: str, classes: list[str] | None = None) -> Split:
+        """The split in the file ``data.<key>``; labels encoded with ``classes`` (default: the
+        run's, when scoring one)."""
+        texts, labels, origins = self._read(key)
+        classes = classes if classes is not None else self._classes(labels)
+        return Split(np.asarray(texts, dtype=object), self._encode_labels(labels, origins, classes), texts)
+
+    def encode_stream_labels(self, labels: list[str], origins: list[str], info: dict):
+        return self._encode_labels(labels, origins, list(info["classes"]))
+
+    def encode_inputs(self, raw_inputs, info):
+        texts = [str(t) for t in raw_inputs]
+        for number, text in enumerate(texts, start=1):
+            if not text.strip():
+                raise DataError(f"input {number}: empty text; nothing to predict from")
+        return np.asarray(texts, dtype=object)
+
+    def read_inputs(self, path: Path, info: dict) -> list[str]:
+        """Texts to predict: a .txt file (one text a line) or a CSV / TSV / JSONL table."""
+        if path.suffix.lower() in (".txt", ""):
+            lines = [line.strip() for line in read_text(path).splitlines()]
+            texts = [line for line in lines if line]
+            if not texts:
+                raise DataError(f"{path}: no texts found (one text a line)")
+            return texts
+        fmt = detect_format(path, None)
+        column = info.get("text_column", "text")
+        texts = []
+        for number, row in iter_rows(path, fmt):
+            require_columns(path, number, row, {"text": column})
+            text = row[column]
+            if text is None or not str(text).strip():
+                raise DataError(f"{path}:{number}: empty text in column {column!r}")
+            texts.append(str(text))
+        if not texts:
+            raise DataError(f"{path}: no rows found")
+        return texts
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,182 @@
+"""Helpers for testing seqkit plugins (the built-in plugins' tests use them too).
+
+- :func:`run_layer_test`: a Keras layer's output shape, weight counts, ``get_config`` ->
+  ``from_config`` round trip with identical outputs, and serialization through Keras's registry,
+  in the style of ``keras.src.testing.TestCase.run_layer_test``.
+- :func:`run_tiny_recipe`: train a small recipe (a dict or YAML text) into a folder, quietly,
+  and return the :class:`seqkit.api.Run`.
+- :func:`run_cli`: the ``seqkit`` command in-process; returns its exit status.
+- :func:`registered_plugin`: a plugin object registered in-process for the ``with`` block.
+- :data:`TINY_REVIEWS`, :func:`write_reviews`, :data:`TINY_RECIPE`, :func:`write_recipe`: a
+  small three-class review table and a recipe that trains on it in seconds.
+
+Importing this module is cheap; Keras loads when a helper that needs it is called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import textwrap
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = [
+    "TINY_RECIPE",
+    "TINY_REVIEWS",
+    "registered_plugin",
+    "run_cli",
+    "run_layer_test",
+    "run_tiny_recipe",
+    "write_recipe",
+    "write_reviews",
+]
+
+# Hand-written, varied rows so that a tiny model has something to learn in a few epochs.
+TINY_REVIEWS = [
+    ("great product works perfectly", "positive"),
+    ("love it, excellent quality", "positive"),
+    ("fantastic value and great sound", "positive"),
+    ("excellent battery, love the screen", "positive"),
+    ("works great, very happy", "positive"),
+    ("perfect fit and great colour", "positive"),
+    ("broke after two days, terrible", "negative"),
+    ("awful quality, waste of money", "negative"),
+    ("terrible support and it broke", "negative"),
+    ("stopped working, awful experience", "negative"),
+    ("cheap plastic, broke quickly, terrible", "negative"),
+    ("waste of money, returned it", "negative"),
+    ("it is okay, nothing special", "neutral"),
+    ("average product, does the job", "neutral"),
+    ("okay for the price, average", "neutral"),
+    ("nothing special but it works okay", "neutral"),
+    ("average sound, okay battery", "neutral"),
+    ("does the job, nothing special", "neutral"),
+]
+
+
+def write_reviews(path: Path, rows=None, fmt: str = "csv") -> Path:
+    """Write ``rows`` ((text, label) pairs; default :data:`TINY_REVIEWS` twice) as a table with
+    columns ``review`` and ``sentiment``: ``fmt`` is ``csv``, ``tsv`` or ``jsonl``."""
+    rows = TINY_REVIEWS * 2 if rows is None else rows
+    path = Path(path)
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"review": t, "sentiment": s}) + "\n" for t, s in rows), encoding="utf-8")
+        return path
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="," if fmt == "csv" else "\t")
+        writer.writerow(["review", "sentiment"])
+        writer.writerows(rows)
+    return path
+
+
+#: A sentiment recipe over ``reviews.csv`` beside it (:func:`write_reviews`); fill in ``epochs``
+#: and ``runs`` (the output folder) with ``str.format``.
+TINY_RECIPE = """\
+name: tiny
+task: sentiment
+seed: 7
+data:
+  path: reviews.csv
+  text: review
+  label: sentiment
+  split: {{validation: 0.2, test: 0.2}}
+model:
+  encoder: {{type: token_embedding, max_tokens: 100, sequence_length: 8, dim: 8}}
+  backbone: {{layers: 1, units: 8}}
+  head: {{type: classifier}}
+train:
+  epochs: {epochs}
+  batch_size: 8
+  verbose: 0
+  deterministic: true
+  optimizer: {{learning_rate: 0.01}}
+output: {{dir: {runs}, tensorboard: false}}
+"""
+
+
+def write_recipe(path: Path, text: str) -> Path:
+    """Write a recipe's YAML text (dedented) to ``path``."""
+    path = Path(path)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run_tiny_recipe(recipe: dict | str | Path, folder: Path, overrides: list[str] | None = None, **kwargs: Any):
+    """Train ``recipe`` (a dict, YAML text, or a file) quietly with its runs under
+    ``folder/runs`` and no TensorBoard logs; return the :class:`seqkit.api.Run`.
+
+    YAML text is written to ``folder/recipe.yaml`` first, so relative data paths in it resolve
+    against ``folder``. ``overrides`` are ``--set`` strings; ``kwargs`` go to :func:`seqkit.run`."""
+    import seqkit
+
+    folder = Path(folder)
+    if isinstance(recipe, str) and "\n" in recipe:
+        recipe = write_recipe(folder / "recipe.yaml", recipe)
+    sets = [f"output.dir={folder / 'runs'}", "output.tensorboard=false", *(overrides or [])]
+    return seqkit.run(recipe, overrides=sets, quiet=kwargs.pop("quiet", True), **kwargs)
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run ``seqkit ARGV...`` in this process and return its exit status (errors are printed to
+    stderr as on the command line, so ``capsys`` sees them)."""
+    from seqkit.cli import main
+
+    return main([str(arg) for arg in argv])
+
+
+@contextlib.contextmanager
+def registered_plugin(plugin: Any, name: str, version: str = "0") -> Iterator[Any]:
+    """Register ``plugin`` (a module or object with ``@hookimpl`` functions) in the process-wide
+    plugin manager for the ``with`` block, and unregister it afterwards, even on failure."""
+    from seqkit.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    manager.register(plugin, name=name, version=version)
+    try:
+        yield manager
+    finally:
+        manager.unregister(name)
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs: dict,
+    input_data,
+    expected_output_shape: tuple,
+    expected_num_weights: int,
+    expected_trainable: int | None = None,
+    call_kwargs: dict | None = None,
+):
+    """Build ``layer_cls(**init_kwargs)`` on ``input_data`` and check what Keras's own layer
+    tests check: the output shape (also from ``compute_output_shape``), the number of weights
+    (and trainable weights), a ``get_config`` -> ``from_config`` clone with the same config and,
+    given the same weights, the same outputs, and a round trip through Keras's serialization
+    registry (what a saved ``.keras`` file uses). Returns the built layer."""
+    import keras
+    import numpy as np
+
+    call_kwargs = call_kwargs or {}
+    layer = layer_cls(**init_kwargs)
+    output = layer(input_data, **call_kwargs)
+    assert tuple(output.shape) == tuple(expected_output_shape), f"output shape {tuple(output.shape)} != {expected_output_shape}"
+    assert len(layer.weights) == expected_num_weights, f"{len(layer.weights)} weights, expected {expected_num_weights}"
+    if expected_trainable is not None:
+        assert len(layer.trainable_weights) == expected_trainable
+    if not call_kwargs:
+        assert tuple(layer.compute_output_shape(input_data.shape)) == tuple(expected_output_shape)
+    config = layer.get_config()
+    clone = layer_cls.from_config(config)
+    assert clone.get_config() == config, "from_config(get_config()) gives another config"
+    clone(input_data, **call_kwargs)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(clone(input_data, **call_kwargs)),
+        keras.ops.convert_to_numpy(output),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(restored) is layer_cls, f"Keras's registry gives {type(restored).__name__}, not {layer_cls.__name__}"
+    return layer
