@@ -13,8 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-PLUGINS = text sensors forecast music tagging
-PLUGIN_DIRS = $(foreach p,$(PLUGINS),plugins/seqkit_$(p))
+# Every built-in plugin is a package of its own: plugins/<name>/pyproject.toml.
+PLUGIN_DIRS = $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 
 $(STAMP): $(BIN)/python pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,jax,test]" $(foreach d,$(PLUGIN_DIRS),-e $(d))
