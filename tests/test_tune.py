@@ -174,6 +174,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _ongoing(oracle_file) -> dict:
+    """The tuner ids with a running trial in KerasTuner's saved oracle state (read while written)."""
+    try:
+        return json.loads(oracle_file.read_text()).get("ongoing_trials") or {}
+    except (OSError, ValueError):
+        return {}
+
+
 def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
     recipe = tune_recipe(tmp_path, trials=6, epochs=6, rows=TINY_REVIEWS * 8)
     address = f"127.0.0.1:{_free_port()}"
@@ -190,8 +198,10 @@ def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
     while not (shared / "keras_tuner" / "oracle.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     workers = [start("--role", "worker", "--tuner-id", f"w{i}") for i in (1, 2)]
-    # Kill worker 2 once trials are under way (a trial folder exists).
-    while not list((shared / "keras_tuner").glob("trial_*")) and time.monotonic() < deadline:
+    # Kill worker 2 once it runs a trial (the oracle's saved state says so): on a loaded machine
+    # it may start seconds after worker 1, and a worker killed before it asked for a trial is
+    # never seen by the chief at all.
+    while "w2" not in _ongoing(shared / "keras_tuner" / "oracle.json") and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)
     workers[1].kill()
