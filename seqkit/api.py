@@ -23,6 +23,15 @@ from seqkit.task import decode_rows
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
+def load_model(path, manager=None):
+    """Load a ``.keras`` file safely (``safe_mode=True``) with the custom layers of seqkit and
+    of every installed plugin (seqkit.export.saving.load_model with their modules)."""
+    from seqkit.export import saving
+    from seqkit.train.runner import layer_modules
+
+    return saving.load_model(Path(path), layer_modules(manager))
+
+
 class Run:
     """A run directory with its recipe, metrics and (lazily loaded) model."""
 
@@ -52,8 +61,6 @@ class Run:
     def model(self):
         """The saved Keras model (raw inputs -> outputs), loaded with ``safe_mode=True``."""
         if self._model is None:
-            from seqkit.export.saving import load_model
-
             self._model = load_model(self.run_dir.file("model.keras"))
         return self._model
 

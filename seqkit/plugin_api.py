@@ -61,7 +61,7 @@ _LAZY: dict[str, str] = {
     # trained runs (a plugin verb such as `seqkit forecast RUN` opens one)
     "Run": "seqkit.api",
     "load_run": "seqkit.api",
-    "load_model": "seqkit.export.saving",
+    "load_model": "seqkit.api",
 }
 
 __all__ = sorted(
@@ -94,14 +94,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for real
-    from seqkit.api import Run, load_run
+    from seqkit.api import Run, load_model, load_run
     from seqkit.data.adapter import Adapter, DataBundle, DataContext, Split, require_file
     from seqkit.data.labels import class_order, unknown_label
     from seqkit.data.splits import split_indices
     from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
     from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
     from seqkit.export.plots import plot_confusion_matrix, pyplot, save_figure
-    from seqkit.export.saving import load_model
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
     from seqkit.task import ClassificationTask, RegressionTask, Task, classification_metrics, confusion_matrix, multilabel_metrics

@@ -150,7 +150,7 @@ def test_third_party_plugin_installed_with_pip_runs_a_recipe(tmp_path):
 
 
 def test_plugin_layer_modules_are_imported_before_loading_models(manager, tmp_path, monkeypatch):
-    from seqkit.export.saving import import_layer_modules
+    from seqkit.train.runner import import_layer_modules
     from seqkit.models.parts import HeadSpec
 
     (tmp_path / "my_plugin_layers.py").write_text("IMPORTED = True\n")

@@ -9,6 +9,7 @@ prefetched.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -67,3 +68,160 @@ def check_finite(split: str, x, y, raw=None) -> None:
                 f"{split} split, row {row + 1}{shown}: NaN or infinite {what} value; "
                 f"{int(bad.sum())} row(s) affected. Clean the data or declare a fill policy"
             )
+
+
+# -- the data a model trains on, whatever its source -------------------------------------------
+
+
+def apply_preprocessor(preprocessor, x, batch: int = 4096):
+    """``x`` through the fitted preprocessing layer, in chunks, as one numpy array."""
+    if preprocessor is None or x is None:
+        return x
+    import keras
+
+    chunks = [keras.ops.convert_to_numpy(preprocessor(x[i : i + batch])) for i in range(0, len(x), batch)]
+    return np.concatenate(chunks) if chunks else x
+
+
+def model_targets(y, head) -> np.ndarray | None:
+    """Targets as the model's loss takes them (binary cross-entropy: float ``(n, 1)``)."""
+    if y is None:
+        return None
+    if head.loss() == "binary_crossentropy" and np.asarray(y).ndim == 1:
+        return np.asarray(y, dtype="float32").reshape(-1, 1)
+    return np.asarray(y)
+
+
+class ModelSplit:
+    """One split as the model sees it: what ``fit``, ``predict`` and ``evaluate`` take.
+
+    Implemented once for arrays in memory (:class:`ArraySplit`) and once for prepared
+    TFRecord shards (:class:`seqkit.data.stream.PreparedSplit`); the runner uses only
+    these methods, so it never asks where the data came from.
+    """
+
+    name: str
+    #: The split's targets as the task scores them (the adapter's encoded ``y``).
+    targets: np.ndarray | None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def raw(self):
+        """A printable form of each input (predictions.csv), or None."""
+        raise NotImplementedError
+
+    def check_finite(self) -> None:
+        """Raise a DataError naming the first row with a NaN / infinite value, if checked here."""
+
+    def training_dataset(self, batch_size: int, seed: int, first_epoch: int, epochs: int, class_weight=None):
+        """(x, y[, w]) batches of epochs ``first_epoch .. epochs - 1``, each epoch in an order
+        that depends only on (seed, epoch); None when TensorFlow is not installed."""
+        raise NotImplementedError
+
+    def fit_arguments(self, batch_size: int, seed: int, first_epoch: int, epochs: int, class_weight=None,
+                      adapt: Callable | None = None) -> dict:
+        """Keyword arguments of ``model.fit`` for this training split; ``adapt`` (e.g. a
+        distributed session's share of each batch) is applied to the dataset."""
+        dataset = self.training_dataset(batch_size, seed, first_epoch, epochs, class_weight)
+        if dataset is not None and adapt is not None:
+            dataset = adapt(dataset)
+        if dataset is None:
+            return self._unbatched_fit_arguments(batch_size, class_weight)
+        return {"x": dataset, "steps_per_epoch": steps_per_epoch(len(self), batch_size), "shuffle": False}
+
+    def _unbatched_fit_arguments(self, batch_size: int, class_weight) -> dict:
+        raise NotImplementedError
+
+    def validation_data(self, batch_size: int):
+        """What ``model.fit(validation_data=...)`` takes: an (x, y) pair or a dataset."""
+        raise NotImplementedError
+
+    def inputs(self, batch_size: int):
+        """What ``model.predict`` takes."""
+        raise NotImplementedError
+
+    def evaluation_arguments(self, batch_size: int) -> dict:
+        """Keyword arguments of ``model.evaluate`` (inputs and targets)."""
+        raise NotImplementedError
+
+
+class ArraySplit(ModelSplit):
+    """A split held in memory: inputs encoded by the preprocessor when first needed."""
+
+    def __init__(self, name: str, split, head, preprocessor):
+        self.name, self.split, self.head, self.preprocessor = name, split, head, preprocessor
+        self.targets = split.y
+        self._encoded = None
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def encoded(self) -> tuple:
+        """(model inputs, model targets), computed once."""
+        if self._encoded is None:
+            self._encoded = (apply_preprocessor(self.preprocessor, self.split.x), model_targets(self.split.y, self.head))
+        return self._encoded
+
+    def check_finite(self) -> None:
+        check_finite(self.name, *self.encoded(), self.split.raw)
+
+    def raw(self):
+        return self.split.raw
+
+    def training_dataset(self, batch_size, seed, first_epoch, epochs, class_weight=None):
+        x, y = self.encoded()
+        return training_dataset(x, y, batch_size, seed, first_epoch, epochs, sample_weights(y, class_weight))
+
+    def _unbatched_fit_arguments(self, batch_size, class_weight):
+        x, y = self.encoded()
+        return {"x": x, "y": y, "batch_size": batch_size, "class_weight": class_weight, "shuffle": True}
+
+    def validation_data(self, batch_size):
+        return self.encoded()
+
+    def inputs(self, batch_size):
+        return self.encoded()[0]
+
+    def evaluation_arguments(self, batch_size):
+        x, y = self.encoded()
+        return {"x": x, "y": y, "batch_size": batch_size}
+
+
+class TrainingData:
+    """A :class:`~seqkit.data.adapter.DataBundle`'s splits as the model sees them.
+
+    :meth:`fit_preprocessor` fits the preprocessing (or returns the one the data came
+    with); :meth:`encode` then makes ``train`` / ``validation`` / ``test``
+    :class:`ModelSplit` objects. ``refuses`` maps recipe keys this kind of data cannot
+    honour to the reason. Arrays in memory: this class; prepared shards:
+    :class:`seqkit.data.stream.PreparedData`; :func:`seqkit.data.stream.training_data`
+    picks one for a bundle.
+    """
+
+    refuses: dict[str, str] = {}
+
+    def __init__(self, bundle, head):
+        self.bundle, self.head = bundle, head
+        self.train: ModelSplit | None = None
+        self.validation: ModelSplit | None = None
+        self.test: ModelSplit | None = None
+
+    def fit_preprocessor(self, adapter, encoder, layer_modules=()):
+        """The encoder's preprocessing fitted on the training inputs (None: none needed).
+        ``layer_modules``: where custom layers of a saved preprocessing are defined."""
+        return encoder.preprocessor(self.bundle.train.x)
+
+    def encode(self, preprocessor) -> "TrainingData":
+        """Make the model splits; training and validation data are checked for NaN / inf
+        now (the test split is encoded when it is scored)."""
+        for name in ("train", "validation", "test"):
+            split = getattr(self.bundle, name)
+            setattr(self, name, None if split is None else self._split(name, split, preprocessor))
+        for split in (self.train, self.validation):
+            if split is not None:
+                split.check_finite()
+        return self
+
+    def _split(self, name, split, preprocessor) -> ModelSplit:
+        return ArraySplit(name, split, self.head, preprocessor)

@@ -20,11 +20,12 @@ import math
 import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from seqkit.data.adapter import Adapter, DataBundle, Split
+from seqkit.data.pipeline import ModelSplit, TrainingData
 from seqkit.errors import DataError, SeqkitError
 
 MANIFEST = "prepared.json"
@@ -253,19 +254,26 @@ class PreparedInputs:
         """(x, y) batches; with a seed, shards and rows are shuffled (bounded buffer)."""
         import tensorflow as tf
 
-        files = tf.data.Dataset.from_tensor_slices(self.files)
-        if shuffle_seed is not None:
-            files = files.shuffle(len(self.files), seed=shuffle_seed, reshuffle_each_iteration=True)
-        records = files.interleave(
-            tf.data.TFRecordDataset, cycle_length=min(4, len(self.files)), num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+        records = self._records(shuffle_seed)
         if shuffle_seed is not None:
             records = records.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
         batches = records.batch(batch_size).map(self._parse(), num_parallel_calls=tf.data.AUTOTUNE)
         # A known length: Keras warns that a validation set of unknown length "ran out of data".
         batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(self.rows / batch_size)))
         return batches.prefetch(tf.data.AUTOTUNE)
+
+    def _records(self, shuffle_seed: int | None = None):
+        """The serialized rows, shards interleaved (in a fixed order without a seed: the order
+        of :meth:`inputs`, :meth:`targets` and :meth:`raw` alike)."""
+        import tensorflow as tf
+
+        files = tf.data.Dataset.from_tensor_slices(self.files)
+        if shuffle_seed is not None:
+            files = files.shuffle(len(self.files), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return files.interleave(
+            tf.data.TFRecordDataset, cycle_length=min(4, len(self.files)), num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
 
     def inputs(self, batch_size: int):
         return self.dataset(batch_size).map(lambda x, y: x)
@@ -280,7 +288,8 @@ class PreparedInputs:
 
         spec = {"raw": tf.io.FixedLenFeature([], tf.string)}
         rows = []
-        for batch in tf.data.TFRecordDataset(self.files).batch(ENCODE_BATCH):
+        # The rows in the order of inputs() and targets(): predictions.csv pairs them up.
+        for batch in self._records().batch(ENCODE_BATCH):
             rows.extend(v.decode("utf-8") for v in tf.io.parse_example(batch, spec)["raw"].numpy())
         return rows
 
@@ -365,15 +374,16 @@ class PreparedAdapter(Adapter):
         info = {**manifest["info"], "prepared": str(folder)}
         return DataBundle(train=splits["train"], validation=splits.get("validation"), test=splits.get("test"), info=info)
 
-    def preprocessor(self, info: dict):
-        """The preprocessing layer fitted by seqkit prepare (None for numeric inputs)."""
+    def preprocessor(self, info: dict, layer_modules: Sequence[str] = ()):
+        """The preprocessing layer fitted by seqkit prepare (None for numeric inputs);
+        ``layer_modules``: where its custom layers are defined (see saving.load_model)."""
         from seqkit.export.saving import load_model
 
         folder = Path(info["prepared"])
         manifest = read_manifest(folder)
         if not manifest.get("preprocessor"):
             return None
-        return load_model(folder / manifest["preprocessor"]).layers[-1]
+        return load_model(folder / manifest["preprocessor"], layer_modules).layers[-1]
 
     def encode_inputs(self, raw_inputs, info):
         raw_inputs = list(raw_inputs)
@@ -384,4 +394,55 @@ class PreparedAdapter(Adapter):
 
 def is_prepared(bundle: DataBundle) -> bool:
     return isinstance(bundle.train.x, PreparedInputs)
+
+
+class PreparedSplit(ModelSplit):
+    """A prepared split as the model sees it: batches read from its shards; the targets of
+    validation and test splits (``targets``) are in memory for scoring."""
+
+    def __init__(self, name: str, split: Split, head):
+        self.name, self.split, self.head = name, split, head
+        self.shards: PreparedInputs = split.x
+        self.targets = split.y
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def raw(self):
+        return self.split.raw if self.split.raw is not None else self.shards.raw()
+
+    def training_dataset(self, batch_size, seed, first_epoch, epochs, class_weight=None):
+        if class_weight:
+            raise SeqkitError(f"train.class_weight: {PreparedData.refuses['train.class_weight']}")
+        return with_targets(self.shards.training_dataset(batch_size, seed, first_epoch, epochs), self.head)
+
+    def validation_data(self, batch_size):
+        return with_targets(self.shards.dataset(batch_size), self.head)
+
+    def inputs(self, batch_size):
+        return self.shards.inputs(batch_size)
+
+    def evaluation_arguments(self, batch_size):
+        return {"x": with_targets(self.shards.dataset(batch_size), self.head)}
+
+
+class PreparedData(TrainingData):
+    """The splits of a ``tfrecord`` bundle: already preprocessed (by seqkit prepare)."""
+
+    refuses = {
+        "train.class_weight": "not available with prepared data (data.adapter tfrecord); weight the data when preparing it",
+    }
+
+    def fit_preprocessor(self, adapter, encoder, layer_modules=()):
+        """The preprocessing seqkit prepare fitted (the model's raw-input front)."""
+        return adapter.preprocessor(self.bundle.info, layer_modules)
+
+    def _split(self, name, split, preprocessor) -> ModelSplit:
+        return PreparedSplit(name, split, self.head)
+
+
+def training_data(bundle: DataBundle, head) -> TrainingData:
+    """The bundle's splits behind the one :class:`~seqkit.data.pipeline.ModelSplit`
+    interface: prepared shards or arrays in memory."""
+    return PreparedData(bundle, head) if is_prepared(bundle) else TrainingData(bundle, head)
 

@@ -4,39 +4,39 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Sequence
 
 from seqkit.errors import RunError
 
 
-def import_layer_modules(manager=None) -> list[str]:
-    """Import the modules that register custom Keras layers: seqkit's own and those that
-    plugins' encoder and head specs name in ``keras_module``. Returns the modules imported."""
+#: The modules of seqkit's own custom Keras layers, imported before every load.
+CORE_LAYER_MODULES = ("seqkit.models.backbone", "seqkit.models.encoders", "seqkit.models.heads")
+
+
+def import_modules(modules: Sequence[str]) -> list[str]:
+    """Import the modules that register custom Keras layers (seqkit's own first); the
+    modules imported, in order. A module that cannot be imported is a PluginError."""
     import importlib
 
     from seqkit.errors import PluginError
-    from seqkit.plugins import get_plugin_manager
 
-    modules = ["seqkit.models.backbone", "seqkit.models.encoders", "seqkit.models.heads"]
-    manager = manager or get_plugin_manager()
-    for registry in (manager.encoders, manager.heads):
-        for name, spec in registry.items():
-            module = getattr(spec, "keras_module", None)
-            if module and module not in modules:
-                modules.append(module)
-    for module in modules:
+    names = list(dict.fromkeys([*CORE_LAYER_MODULES, *modules]))
+    for module in names:
         try:
             importlib.import_module(module)
         except ImportError as exc:
             raise PluginError(f"cannot import Keras layers module {module!r}: {exc}") from None
-    return modules
+    return names
 
 
-def load_model(path: Path):
+def load_model(path: Path, layer_modules: Sequence[str] = ()):
     """Load a ``.keras`` file with ``safe_mode=True``: no code from the file runs (lambda
-    layers are refused). seqkit's layers are registered when this module loads them."""
+    layers are refused). ``layer_modules``: the modules that define the file's custom layers
+    beyond seqkit's own (a plugin's encoder / head ``keras_module``; the runner and
+    :func:`seqkit.api.load_model` pass every installed plugin's), imported first."""
     import keras
 
-    import_layer_modules()
+    import_modules(layer_modules)
     path = Path(path)
     if not path.is_file():
         raise RunError(f"{path}: model file not found")

@@ -166,17 +166,11 @@ def resolve_jit_compile(setting, deterministic: bool = False):
 
 
 def encode_splits(parts: Parts, preprocessor):
-    """Model-ready training arrays and validation data, checked for NaN / inf."""
-    bundle = parts.bundle
-    x_train = apply_preprocessor(preprocessor, bundle.train.x)
-    y_train = _targets(bundle.train.y, parts.head)
-    pipeline.check_finite("train", x_train, y_train, bundle.train.raw)
-    validation = None
-    if bundle.validation is not None:
-        x_val = apply_preprocessor(preprocessor, bundle.validation.x)
-        validation = (x_val, _targets(bundle.validation.y, parts.head))
-        pipeline.check_finite("validation", *validation, bundle.validation.raw)
-    return x_train, y_train, validation
+    """Model-ready training arrays and validation data of in-memory data, checked for NaN / inf
+    (the tuner's trials train on them)."""
+    data = pipeline.TrainingData(parts.bundle, parts.head).encode(preprocessor)
+    x_train, y_train = data.train.encoded()
+    return x_train, y_train, (data.validation.encoded() if data.validation is not None else None)
 
 
 def build_export_model(parts: Parts, preprocessor, model):
@@ -194,21 +188,24 @@ def build_export_model(parts: Parts, preprocessor, model):
     return keras.Model(raw, model(preprocessor(raw)), name=model.name)
 
 
-def apply_preprocessor(preprocessor, x, batch: int = 4096):
-    if preprocessor is None or x is None:
-        return x
-    import keras
+def layer_modules(manager=None) -> list[str]:
+    """The modules of the custom Keras layers that installed plugins' encoder and head specs
+    name in ``keras_module``: what :func:`seqkit.export.saving.load_model` must import."""
+    manager = manager or get_plugin_manager()
+    modules: list[str] = []
+    for registry in (manager.encoders, manager.heads):
+        for _name, spec in registry.items():
+            module = getattr(spec, "keras_module", None)
+            if module and module not in modules:
+                modules.append(module)
+    return modules
 
-    chunks = [keras.ops.convert_to_numpy(preprocessor(x[i : i + batch])) for i in range(0, len(x), batch)]
-    return np.concatenate(chunks) if chunks else x
 
+def import_layer_modules(manager=None) -> list[str]:
+    """Import seqkit's and the installed plugins' Keras layer modules; returns them."""
+    from seqkit.export.saving import import_modules
 
-def _targets(y, head) -> np.ndarray | None:
-    if y is None:
-        return None
-    if head.loss() == "binary_crossentropy" and np.asarray(y).ndim == 1:
-        return np.asarray(y, dtype="float32").reshape(-1, 1)
-    return np.asarray(y)
+    return import_modules(layer_modules(manager))
 
 
 def _save_preprocessor(path: Path, parts: Parts, preprocessor) -> None:
@@ -221,10 +218,10 @@ def _save_preprocessor(path: Path, parts: Parts, preprocessor) -> None:
     save_model_atomic(keras.Model(raw, preprocessor(raw)), path)
 
 
-def _load_preprocessor(path: Path):
+def _load_preprocessor(path: Path, manager=None):
     from seqkit.export.saving import load_model
 
-    return load_model(path).layers[-1]
+    return load_model(path, layer_modules(manager)).layers[-1]
 
 
 # -- running --------------------------------------------------------------------------------
@@ -320,8 +317,9 @@ class RunResult:
 
 
 def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
+    """Run the stages in `run_dir` and record how it ended in its status."""
     try:
-        result = _train_and_evaluate(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume)
+        result = Runner(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume).run()
     except KeyboardInterrupt:
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
         echo(f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}")
@@ -340,203 +338,281 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     return result
 
 
-def _train_and_evaluate(recipe: Recipe, run_dir: RunDirectory, evaluate: bool, manager, echo: Echo, resume: bool) -> RunResult:
-    import keras
+class Runner:
+    """One training run of a recipe in a run directory, as the stages :meth:`run` calls.
 
-    from seqkit.train import callbacks as cb
-    from seqkit.train.environment import environment_record
-    from seqkit.train.optim import class_weights, plateau_callback
+    Each stage reads what the ones before it set on the runner and sets what it makes:
 
-    from seqkit.train import distribute
+    1. :meth:`setup_engine`: the distribution session, seeds, determinism; environment.json.
+    2. :meth:`setup_data`: the data, data_info.json, ``predict.examples`` encoded, the
+       preprocessing (fitted, or the checkpointed one on resume) and the model's splits.
+    3. :meth:`setup_model`: the model, compiled new or loaded from the last checkpoint.
+    4. :meth:`setup_callbacks`: checkpoints and history, the NaN guard, early stopping...
+    5. :meth:`fit`: training, the NaN guard's verdict, the best weights restored.
+    6. :meth:`export`: model.keras (raw inputs -> outputs), by the chief only.
+    7. :meth:`score`: validation / test metrics, predictions.csv, plots, and metrics.json last.
+    """
 
-    train = recipe.section("train")
-    # Before anything else touches the engine: strategies and JAX's cluster start first.
-    session = distribute.start(distribute.plan_for(recipe), echo)
-    keras.utils.set_random_seed(recipe.seed)
-    if train.get("deterministic") and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    def __init__(self, recipe: Recipe, run_dir: RunDirectory, evaluate: bool, manager, echo: Echo, resume: bool):
+        self.recipe, self.run_dir, self.evaluate, self.manager, self.echo, self.resume = recipe, run_dir, evaluate, manager, echo, resume
+        self.train = recipe.section("train")
+        self.batch_size = int(self.train.get("batch_size", 32))
+        self.epochs = int(self.train.get("epochs", 10))
+        self.checkpoints = run_dir.checkpoints
 
-        tf.config.experimental.enable_op_determinism()
-    run_dir.write_json("environment.json", environment_record(recipe.seed, manager.plugin_versions()))
+    def run(self) -> RunResult:
+        self.setup_engine()
+        self.setup_data()
+        self.setup_model()
+        self.setup_callbacks()
+        self.fit()
+        if not self.session.is_chief:  # the chief exports, evaluates and writes the run directory
+            return self.finish_worker()
+        self.export()
+        return self.score()
 
-    parts = resolve_parts(recipe, manager, echo)
-    bundle, info = parts.bundle, parts.bundle.info
-    run_dir.write_json("data_info.json", info)
-    # predict.examples are encoded now, so an example the task cannot take stops the run before
-    # training, not after it.
-    examples = recipe.get("predict.examples")
-    example_inputs = parts.adapter.encode_inputs(examples, info) if examples else None
+    # -- 1. engine ----------------------------------------------------------------------------
 
-    ckpt = run_dir.checkpoints
-    state_path = ckpt / cb.STATE
-    state = run_dir.read_json(f"checkpoints/{cb.STATE}") if resume and state_path.exists() else None
-    pre_path = ckpt / PREPROCESSOR
-    prepared = stream.is_prepared(bundle)  # shards from seqkit prepare, read lazily
-    if resume and pre_path.exists():
-        preprocessor = _load_preprocessor(pre_path)
-    else:
-        preprocessor = parts.adapter.preprocessor(info) if prepared else parts.encoder.preprocessor(bundle.train.x)
+    def setup_engine(self) -> None:
+        import keras
+
+        from seqkit.train import distribute
+        from seqkit.train.environment import environment_record
+
+        # Before anything else touches the engine: strategies and JAX's cluster start first.
+        self.session = distribute.start(distribute.plan_for(self.recipe), self.echo)
+        keras.utils.set_random_seed(self.recipe.seed)
+        if self.train.get("deterministic") and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
+        self.run_dir.write_json("environment.json", environment_record(self.recipe.seed, self.manager.plugin_versions()))
+
+    # -- 2. data ------------------------------------------------------------------------------
+
+    def setup_data(self) -> None:
+        from seqkit.train import callbacks as cb
+
+        self.parts = resolve_parts(self.recipe, self.manager, self.echo)
+        self.info = self.parts.bundle.info
+        self.run_dir.write_json("data_info.json", self.info)
+        # predict.examples are encoded now, so an example the task cannot take stops the run
+        # before training, not after it.
+        self.examples = self.recipe.get("predict.examples")
+        self.example_inputs = self.parts.adapter.encode_inputs(self.examples, self.info) if self.examples else None
+        state_path = self.checkpoints / cb.STATE
+        self.state = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if self.resume and state_path.exists() else None
+        data = stream.training_data(self.parts.bundle, self.parts.head)
+        self.preprocessor = self._preprocessor(data)
+        self.data = data.encode(self.preprocessor)
+
+    def _preprocessor(self, data: pipeline.TrainingData):
+        """The checkpointed preprocessing on resume; else fitted (or the prepared data's) and saved."""
+        path = self.checkpoints / PREPROCESSOR
+        if self.resume and path.exists():
+            return _load_preprocessor(path, self.manager)
+        preprocessor = data.fit_preprocessor(self.parts.adapter, self.parts.encoder, layer_modules(self.manager))
         if preprocessor is not None:
-            _save_preprocessor(pre_path, parts, preprocessor)
+            _save_preprocessor(path, self.parts, preprocessor)
+        return preprocessor
 
-    batch_size = int(train.get("batch_size", 32))
-    if prepared:
-        x_train = y_train = None
-        validation = stream.with_targets(bundle.validation.x.dataset(batch_size), parts.head) if bundle.validation else None
-    else:
-        x_train, y_train, validation = encode_splits(parts, preprocessor)
+    # -- 3. model -----------------------------------------------------------------------------
 
-    steps_per_epoch = pipeline.steps_per_epoch(len(bundle.train), batch_size)
-    if state and (ckpt / cb.LAST).exists():
-        from seqkit.export.saving import load_model
+    def setup_model(self) -> None:
+        from seqkit.train import callbacks as cb
 
-        with session.scope():
-            model = load_model(ckpt / cb.LAST)
-        if not cb.restore_seed_generator_states(model, state.get("rng", [])):
-            echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
-        echo(f"seqkit: resumed from epoch {state['epochs_done']}")
-    else:
-        state = None
-        with session.scope():
-            model = compile_new_model(parts, preprocessor, steps_per_epoch)
-    for note in parts.encoder.notes:
-        echo(f"seqkit: {note}")
-    echo(f"seqkit: model {model.name}: {model.count_params():,} parameters")
+        steps = pipeline.steps_per_epoch(len(self.data.train), self.batch_size)
+        if self.state and (self.checkpoints / cb.LAST).exists():
+            from seqkit.export.saving import load_model
 
-    early = train.get("early_stopping")
-    monitor = early["monitor"] if early else "val_loss"
-    if validation is None and monitor.startswith("val_"):
-        monitor = monitor[4:]
-    mode = early.get("mode", "auto") if early else "auto"
-    run_state = cb.RunState(ckpt, run_dir.file("history.csv"), monitor, mode, state)
-    nan_guard = cb.NanGuard()
-    run_state.nan_guard = nan_guard
-    callbacks = [nan_guard]
-    stopper = None
-    if early:
-        callbacks.insert(0, cb.MonitorCheck(monitor, recipe.where("train.early_stopping.monitor")))
-        stopper = cb.ResumableEarlyStopping(
-            state=(state or {}).get("early_stopping"),
-            monitor=monitor,
-            patience=early.get("patience", 3),
-            min_delta=early.get("min_delta", 0.0),
-            mode=mode,
-        )
-        callbacks.append(stopper)
-        run_state.early_stopper = stopper
-    callbacks.append(run_state)
-    plateau = plateau_callback(train)
-    if plateau is not None:
-        callbacks.append(plateau)
-    if recipe.get("output.tensorboard", True) and keras.backend.backend() == "tensorflow":
-        if importlib.util.find_spec("tensorboard") is None:
-            echo("seqkit: TensorBoard is not installed; no tensorboard/ logs (pip install tensorboard)")
+            with self.session.scope():
+                self.model = load_model(self.checkpoints / cb.LAST, layer_modules(self.manager))
+            if not cb.restore_seed_generator_states(self.model, self.state.get("rng", [])):
+                self.echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
+            self.echo(f"seqkit: resumed from epoch {self.state['epochs_done']}")
         else:
-            callbacks.append(
-                keras.callbacks.TensorBoard(log_dir=str(run_dir.file("tensorboard")), write_graph=False, profile_batch=0)
-            )
+            self.state = None
+            with self.session.scope():
+                self.model = compile_new_model(self.parts, self.preprocessor, steps)
+        for note in self.parts.encoder.notes:
+            self.echo(f"seqkit: {note}")
+        self.echo(f"seqkit: model {self.model.name}: {self.model.count_params():,} parameters")
 
-    weights = None
-    if prepared and train.get("class_weight"):
-        raise SeqkitError("train.class_weight: not available with prepared data (data.adapter tfrecord); weight the data when preparing it")
-    if bundle.train.y is not None and "classes" in info:
-        weights = class_weights(train.get("class_weight"), bundle.train.y, list(info["classes"]))
+    # -- 4. callbacks -------------------------------------------------------------------------
 
-    epochs = int(train.get("epochs", 10))
-    started = time.perf_counter()
-    stop_request = cb.StopOnSignal()
-    callbacks.append(stop_request)
-    if not (state or {}).get("training_finished") and run_state.epochs_done < epochs:
-        if prepared:
-            dataset = stream.with_targets(
-                bundle.train.x.training_dataset(batch_size, recipe.seed, run_state.epochs_done, epochs), parts.head
+    def setup_callbacks(self) -> None:
+        from seqkit.train import callbacks as cb
+
+        self.early = early = self.train.get("early_stopping")
+        monitor = early["monitor"] if early else "val_loss"
+        if self.data.validation is None and monitor.startswith("val_"):
+            monitor = monitor[4:]
+        self.monitor = monitor
+        mode = early.get("mode", "auto") if early else "auto"
+        self.run_state = cb.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, self.state)
+        self.nan_guard = cb.NanGuard()
+        self.run_state.nan_guard = self.nan_guard
+        callbacks = [self.nan_guard]
+        if early:
+            callbacks.insert(0, cb.MonitorCheck(monitor, self.recipe.where("train.early_stopping.monitor")))
+            stopper = cb.ResumableEarlyStopping(
+                state=(self.state or {}).get("early_stopping"),
+                monitor=monitor,
+                patience=early.get("patience", 3),
+                min_delta=early.get("min_delta", 0.0),
+                mode=mode,
             )
-        else:
-            dataset = pipeline.training_dataset(
-                x_train, y_train, batch_size, recipe.seed, run_state.epochs_done, epochs, pipeline.sample_weights(y_train, weights)
+            callbacks.append(stopper)
+            self.run_state.early_stopper = stopper
+        callbacks.append(self.run_state)
+        callbacks.extend(self._optional_callbacks())
+        self.stop_request = cb.StopOnSignal()
+        callbacks.append(self.stop_request)
+        self.callbacks = callbacks
+
+    def _optional_callbacks(self) -> list:
+        """The learning-rate plateau schedule and TensorBoard logs, where the recipe asks."""
+        import keras
+
+        from seqkit.train.optim import plateau_callback
+
+        found = [c for c in [plateau_callback(self.train)] if c is not None]
+        if self.recipe.get("output.tensorboard", True) and keras.backend.backend() == "tensorflow":
+            if importlib.util.find_spec("tensorboard") is None:
+                self.echo("seqkit: TensorBoard is not installed; no tensorboard/ logs (pip install tensorboard)")
+            else:
+                log_dir = str(self.run_dir.file("tensorboard"))
+                found.append(keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False, profile_batch=0))
+        return found
+
+    # -- 5. fit -------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        from seqkit.train import callbacks as cb
+
+        weights = self._class_weights()
+        started = time.perf_counter()
+        if not (self.state or {}).get("training_finished") and self.run_state.epochs_done < self.epochs:
+            fit_data = self.data.train.fit_arguments(
+                self.batch_size, self.recipe.seed, self.run_state.epochs_done, self.epochs, weights,
+                adapt=self.session.training_dataset,
             )
-        dataset = session.training_dataset(dataset)
-        fit_data = {"x": dataset, "steps_per_epoch": steps_per_epoch, "shuffle": False} if dataset is not None else {
-            "x": x_train, "y": y_train, "batch_size": batch_size, "class_weight": weights, "shuffle": True
-        }
-        with stop_request.installed(echo):
-            model.fit(
-                **fit_data,
-                epochs=epochs,
-                initial_epoch=run_state.epochs_done,
-                validation_data=validation,
-                validation_batch_size=batch_size,
-                callbacks=callbacks,
-                verbose=0 if echo is silent else train.get("verbose", 2),
-            )
-        if stop_request.requested:
-            raise KeyboardInterrupt
-    train_seconds = time.perf_counter() - started
-    if nan_guard.failure:
-        epoch, step, value = nan_guard.failure
-        kept = f"; the last good checkpoint (epoch {run_state.epochs_done}) is kept in {ckpt}" if run_state.epochs_done else ""
+            validation = self.data.validation.validation_data(self.batch_size) if self.data.validation else None
+            with self.stop_request.installed(self.echo):
+                self.model.fit(
+                    **fit_data,
+                    epochs=self.epochs,
+                    initial_epoch=self.run_state.epochs_done,
+                    validation_data=validation,
+                    validation_batch_size=self.batch_size,
+                    callbacks=self.callbacks,
+                    verbose=0 if self.echo is silent else self.train.get("verbose", 2),
+                )
+            if self.stop_request.requested:
+                raise KeyboardInterrupt
+        self.train_seconds = time.perf_counter() - started
+        self._check_nan_guard()
+        if self.early and self.early.get("restore_best_weights", True) and (self.checkpoints / cb.BEST).exists():
+            self.model.load_weights(self.checkpoints / cb.BEST)
+            self.echo(f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})")
+        state_path = self.checkpoints / cb.STATE
+        state_now = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
+        self.run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
+        self.model = self.session.local_model(self.model, self.parts.head.loss(), self.parts.head.metrics)
+
+    def _class_weights(self) -> dict | None:
+        """``train.class_weight`` resolved over the training targets (refused where the data cannot)."""
+        from seqkit.train.optim import class_weights
+
+        for key, reason in self.data.refuses.items():
+            if self.recipe.get(key):
+                raise SeqkitError(f"{key}: {reason}")
+        targets = self.data.train.targets
+        if targets is None or "classes" not in self.info:
+            return None
+        return class_weights(self.train.get("class_weight"), targets, list(self.info["classes"]))
+
+    def _check_nan_guard(self) -> None:
+        if not self.nan_guard.failure:
+            return
+        epoch, step, value = self.nan_guard.failure
+        done = self.run_state.epochs_done
+        kept = f"; the last good checkpoint (epoch {done}) is kept in {self.checkpoints}" if done else ""
         raise TrainingError(
             f"loss became {value} at epoch {epoch}, step {step}{kept}. Usual causes: a learning rate too high "
             "(train.optimizer.learning_rate), no gradient clipping (train.optimizer.clipnorm), or NaN / infinite "
             "values in the data"
         )
-    if early and early.get("restore_best_weights", True) and (ckpt / cb.BEST).exists():
-        model.load_weights(ckpt / cb.BEST)
-        echo(f"seqkit: restored best weights (epoch {run_state.best_epoch}, {monitor}={run_state.best:.4f})")
-    state_now = run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
-    run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
-    model = session.local_model(model, parts.head.loss(), parts.head.metrics)
-    if not session.is_chief:  # the chief exports, evaluates and writes the run directory
-        session.finish(echo)
-        summary = {"epochs_trained": run_state.epochs_done, "history": run_state.history, "worker": session.plan.worker_index}
-        return RunResult(run_dir=run_dir, recipe=recipe, metrics=summary, parts=parts, model=None, trained=model)
 
-    exported = build_export_model(parts, preprocessor, model)
-    cb.save_model_atomic(exported, run_dir.file("model.keras"))
+    def finish_worker(self) -> RunResult:
+        """A worker that is not the chief: wait for the chief, return the training summary."""
+        self.session.finish(self.echo)
+        summary = {"epochs_trained": self.run_state.epochs_done, "history": self.run_state.history,
+                   "worker": self.session.plan.worker_index}
+        return RunResult(run_dir=self.run_dir, recipe=self.recipe, metrics=summary, parts=self.parts, model=None,
+                         trained=self.model)
 
-    metrics: dict[str, Any] = {
-        "task": recipe.task,
-        "epochs_trained": run_state.epochs_done,
-        "best_epoch": run_state.best_epoch,
-        "monitor": monitor,
-        "train_seconds": round(train_seconds, 2),
-    }
-    if validation is not None:
-        val_x = bundle.validation.x.inputs(batch_size) if prepared else validation[0]
-        val_pred = model.predict(val_x, batch_size=batch_size, verbose=0)
-        metrics["validation"] = parts.task.evaluate(bundle.validation.y, val_pred, info)
-    if evaluate and bundle.test is not None:
-        if prepared:
-            test_pred = model.predict(bundle.test.x.inputs(batch_size), verbose=0)
-            scores = model.evaluate(stream.with_targets(bundle.test.x.dataset(batch_size), parts.head), verbose=0, return_dict=True)
-        else:
-            x_test = apply_preprocessor(preprocessor, bundle.test.x)
-            test_pred = model.predict(x_test, batch_size=batch_size, verbose=0)
-            scores = model.evaluate(x_test, _targets(bundle.test.y, parts.head), batch_size=batch_size, verbose=0, return_dict=True)
-        metrics["test"] = {**parts.task.evaluate(bundle.test.y, test_pred, info), "loss": float(scores["loss"])}
-        _write_predictions(run_dir, parts, bundle.test, test_pred)
-        run_dir.plots.mkdir(exist_ok=True)
-        parts.task.plots(run_dir.plots, bundle.test.y, test_pred, info)
-        metrics.update(parts.task.evaluate_model(model, bundle, info, run_dir.plots, echo) or {})
-        echo(f"seqkit: test {parts.task.summary(metrics['test'])}")
-    elif evaluate:
-        echo("seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)")
-    from seqkit.export.plots import plot_learning_curves
+    # -- 6. export ----------------------------------------------------------------------------
 
-    plot_learning_curves(run_state.history, run_dir.plots / "learning_curves.png")
-    # The examples are predicted before metrics.json is written: a run that fails has none.
-    rows = decode_rows(parts.task, exported.predict(example_inputs, verbose=0), info, examples) if examples else []
-    run_dir.write_json("metrics.json", metrics)
-    for raw, row in zip(examples or [], rows):
-        echo(parts.task.format_prediction(raw, row))
-    session.finish(echo)
-    return RunResult(run_dir=run_dir, recipe=recipe, metrics=metrics, parts=parts, model=exported, trained=model)
+    def export(self) -> None:
+        from seqkit.train.callbacks import save_model_atomic
+
+        self.exported = build_export_model(self.parts, self.preprocessor, self.model)
+        save_model_atomic(self.exported, self.run_dir.file("model.keras"))
+
+    # -- 7. score -----------------------------------------------------------------------------
+
+    def score(self) -> RunResult:
+        """Metrics, predictions and plots; metrics.json is written last (a run without it failed)."""
+        from seqkit.export.plots import plot_learning_curves
+
+        parts, info, run_state = self.parts, self.info, self.run_state
+        metrics: dict[str, Any] = {
+            "task": self.recipe.task,
+            "epochs_trained": run_state.epochs_done,
+            "best_epoch": run_state.best_epoch,
+            "monitor": self.monitor,
+            "train_seconds": round(self.train_seconds, 2),
+        }
+        if self.data.validation is not None:
+            metrics["validation"] = parts.task.evaluate(self.data.validation.targets, self._predict(self.data.validation), info)
+        if self.evaluate and self.data.test is not None:
+            metrics.update(self._score_test(self.data.test))
+        elif self.evaluate:
+            self.echo("seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)")
+        plot_learning_curves(run_state.history, self.run_dir.plots / "learning_curves.png")
+        # The examples are predicted before metrics.json is written: a run that fails has none.
+        examples = self.examples or []
+        rows = decode_rows(parts.task, self.exported.predict(self.example_inputs, verbose=0), info, examples) if examples else []
+        self.run_dir.write_json("metrics.json", metrics)
+        for raw, row in zip(examples, rows):
+            self.echo(parts.task.format_prediction(raw, row))
+        self.session.finish(self.echo)
+        return RunResult(run_dir=self.run_dir, recipe=self.recipe, metrics=metrics, parts=parts, model=self.exported,
+                         trained=self.model)
+
+    def _predict(self, split: pipeline.ModelSplit):
+        return self.model.predict(split.inputs(self.batch_size), batch_size=self.batch_size, verbose=0)
+
+    def _score_test(self, test: pipeline.ModelSplit) -> dict:
+        """Test metrics (``test`` and what the task's evaluate_model adds); writes
+        predictions.csv and the task's plots."""
+        parts, info, plots = self.parts, self.info, self.run_dir.plots
+        test_pred = self._predict(test)
+        scores = self.model.evaluate(**test.evaluation_arguments(self.batch_size), verbose=0, return_dict=True)
+        found = {"test": {**parts.task.evaluate(test.targets, test_pred, info), "loss": float(scores["loss"])}}
+        _write_predictions(self.run_dir, parts, test, test_pred)
+        plots.mkdir(exist_ok=True)
+        parts.task.plots(plots, test.targets, test_pred, info)
+        found.update(parts.task.evaluate_model(self.model, parts.bundle, info, plots, self.echo) or {})
+        self.echo(f"seqkit: test {parts.task.summary(found['test'])}")
+        return found
 
 
-def _write_predictions(run_dir: RunDirectory, parts: Parts, split, y_pred) -> None:
-    raw = split.raw if split.raw is not None else (split.x.raw() if isinstance(split.x, stream.PreparedInputs) else None)
+def _write_predictions(run_dir: RunDirectory, parts: Parts, split: pipeline.ModelSplit, y_pred) -> None:
+    raw = split.raw()
     rows = decode_rows(parts.task, y_pred, parts.bundle.info, raw)
-    targets = describe_rows(parts.task, split.y, parts.bundle.info, raw)
+    targets = describe_rows(parts.task, split.targets, parts.bundle.info, raw)
     raw = raw if raw is not None else [""] * len(rows)
     table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
     atomic_write_csv(run_dir.file("predictions.csv"), table)
