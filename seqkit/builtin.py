@@ -19,6 +19,7 @@ class TokenEmbeddingSpec(EncoderSpec):
 
     keras_module = "seqkit.models.encoders"
 
+    name = "token_embedding"
     description = "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
     schema = {
         "properties": {
@@ -96,6 +97,7 @@ class NumericSpec(EncoderSpec):
 
     keras_module = "seqkit.models.encoders"
 
+    name = "numeric"
     description = "numeric feature sequences -> optional linear projection; all-zero steps are padding"
     schema = {
         "properties": {
@@ -132,6 +134,7 @@ _DENSE_HEAD_PROPERTIES = {
 
 class ClassifierSpec(HeadSpec):
     keras_module = "seqkit.models.heads"
+    name = "classifier"
     description = "binary (sigmoid), multiclass (softmax) or multilabel (sigmoids) classifier"
     schema = {"properties": dict(_DENSE_HEAD_PROPERTIES)}
 
@@ -172,6 +175,7 @@ class ClassifierSpec(HeadSpec):
 
 class RegressorSpec(HeadSpec):
     keras_module = "seqkit.models.heads"
+    name = "regressor"
     description = "real-valued outputs (linear), MSE / MAE / Huber loss"
     schema = {
         "properties": {
@@ -215,16 +219,16 @@ class RegressorSpec(HeadSpec):
 def seqkit_register_adapters(register):
     from seqkit.data.stream import PreparedAdapter
 
-    register("tfrecord", PreparedAdapter)
+    register(PreparedAdapter)
 
 
 @hookimpl
 def seqkit_register_encoders(register):
-    register("token_embedding", TokenEmbeddingSpec)
-    register("numeric", NumericSpec)
+    register(TokenEmbeddingSpec)
+    register(NumericSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
-    register("classifier", ClassifierSpec)
-    register("regressor", RegressorSpec)
+    register(ClassifierSpec)
+    register(RegressorSpec)

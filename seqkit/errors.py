@@ -39,15 +39,33 @@ class PluginError(SeqkitError):
 
 
 class UnknownNameError(SeqkitError):
-    """A name (task, adapter, head, encoder...) that no installed plugin registered."""
+    """A name (task, adapter, head, encoder...) that no installed plugin registered.
 
-    def __init__(self, kind: str, name: str, available: list[str]):
+    A close misspelling gets a suggestion; any other name says that no installed plugin
+    provides it, with what is installed. ``claimed_by`` (the plugins that registered a name
+    twice, so it is disabled) and ``failed`` (plugins that did not load -> why) say why a name
+    may be missing."""
+
+    def __init__(self, kind: str, name: str, available: list[str], plugins: list[str] | None = None,
+                 claimed_by: list[str] | None = None, failed: dict[str, str] | None = None):
         self.kind, self.name, self.available = kind, name, sorted(available)
-        message = f"Unknown {kind}: {name!r}."
+        listed = ", ".join(self.available) or "(none)"
         hint = did_you_mean(name, self.available)
-        if hint:
-            message += f" {hint}"
-        message += f" Available: {', '.join(self.available) or '(none)'}"
+        if claimed_by:
+            owners = list(dict.fromkeys(claimed_by))
+            if len(owners) > 1:
+                who = "plugins " + ", ".join(repr(o) for o in owners[:-1]) + f" and {owners[-1]!r}"
+            else:
+                who = f"plugin {owners[0]!r} more than once"
+            message = f"{kind} {name!r} is disabled: registered by {who}; uninstall one of them"
+        elif hint:
+            message = f"Unknown {kind}: {name!r}. {hint} Available: {listed}"
+        else:
+            message = f"no installed plugin provides {kind} {name!r}; installed {kind}s: {listed}"
+            if plugins is not None:
+                message += f" (plugins: {', '.join(plugins) or 'none'})"
+        if failed:
+            message += "; not loaded: " + ", ".join(f"plugin {p!r} ({why})" for p, why in sorted(failed.items()))
         super().__init__(message)
 
 

@@ -63,10 +63,12 @@ class Adapter:
     """Base class for data adapters.
 
     Class attributes:
+        name: what recipes call it (``data.adapter``); required to register.
         schema: JSON Schema piece (``properties``, ``required``) for the ``data:`` section.
         description: one line for ``seqkit plugins``.
     """
 
+    name: str = ""
     schema: dict = {"properties": {}}
     description: str = ""
 

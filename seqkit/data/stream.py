@@ -348,6 +348,7 @@ def read_manifest(folder: Path) -> dict:
 class PreparedAdapter(Adapter):
     """Preprocessed TFRecord shards written by ``seqkit prepare``, read lazily."""
 
+    name = "tfrecord"
     description = "preprocessed TFRecord shards written by `seqkit prepare` (data larger than memory)"
     schema = {
         "properties": {

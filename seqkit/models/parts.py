@@ -1,7 +1,7 @@
 """Registered encoder and head *specs*: light classes (no Keras import) that validate their
 recipe section and build the Keras layers on demand.
 
-A plugin registers a spec class with ``register(name, SpecClass)`` in
+A plugin registers a spec class with ``register(SpecClass)`` (named by its ``name``) in
 ``seqkit_register_encoders`` / ``seqkit_register_heads``. seqkit instantiates it with the
 validated section and the data bundle's ``info``.
 """
@@ -15,10 +15,12 @@ class EncoderSpec:
     """Maps raw inputs to a sequence of vectors.
 
     Class attributes:
+        name: what recipes call it (``model.encoder.type``); required to register.
         schema: JSON Schema piece (``properties``) for ``model.encoder``.
         description: one line for ``seqkit plugins``.
     """
 
+    name: str = ""
     schema: dict = {"properties": {}}
     description: str = ""
     #: Module that defines the spec's custom Keras layers (registered serializable); seqkit
@@ -59,6 +61,8 @@ class EncoderSpec:
 class HeadSpec:
     """Maps backbone outputs to task outputs, and says how they are trained."""
 
+    #: What recipes call it (``model.head.type``); required to register.
+    name: str = ""
     schema: dict = {"properties": {}}
     description: str = ""
     #: Module that defines the head's custom Keras layers (see EncoderSpec.keras_module).

@@ -35,23 +35,23 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_forecast.adapters import TimeSeriesAdapter
 
-    register("timeseries", TimeSeriesAdapter)
+    register(TimeSeriesAdapter)
 
 
 @hookimpl
 def seqkit_register_encoders(register):
     from seqkit_forecast.specs import ForecastWindowSpec
 
-    register("forecast_window", ForecastWindowSpec)
+    register(ForecastWindowSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
     from seqkit_forecast.specs import GaussianHeadSpec, PointHeadSpec, QuantileHeadSpec
 
-    register("point", PointHeadSpec)
-    register("quantile", QuantileHeadSpec)
-    register("gaussian", GaussianHeadSpec)
+    register(PointHeadSpec)
+    register(QuantileHeadSpec)
+    register(GaussianHeadSpec)
 
 
 @hookimpl

@@ -58,6 +58,7 @@ class ForecastBundle(DataBundle):
 
 
 class TimeSeriesAdapter(Adapter):
+    name = "timeseries"
     description = "time-series tables (CSV / Parquet, long or wide) -> scaled forecast windows; one global model across series"
     schema = {
         "properties": {

@@ -17,6 +17,7 @@ QUANTILES = {
 
 class ForecastWindowSpec(EncoderSpec):
     keras_module = "seqkit_forecast.layers"
+    name = "forecast_window"
     description = "forecast windows -> lookback part levelled by its last (or mean) value (data.window_norm)"
     schema = {"properties": {"dim": {"type": "integer", "minimum": 0, "maximum": 65536, "default": 0,
                                      "description": "Linear projection size; 0 keeps the channels."}}}
@@ -97,6 +98,7 @@ class _ForecastHeadSpec(HeadSpec):
 
 class PointHeadSpec(_ForecastHeadSpec):
     kind = "point"
+    name = "point"
     description = "direct multi-horizon point forecast (MSE, MAE or Huber loss)"
     schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "loss": {"enum": ["mse", "mae", "huber"], "default": "mse"}}}
 
@@ -106,6 +108,7 @@ class PointHeadSpec(_ForecastHeadSpec):
 
 class QuantileHeadSpec(_ForecastHeadSpec):
     kind = "quantile"
+    name = "quantile"
     description = "direct multi-horizon quantile forecast (pinball loss); intervals from the outer quantiles"
     schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "quantiles": QUANTILES}}
 
@@ -126,6 +129,7 @@ class QuantileHeadSpec(_ForecastHeadSpec):
 
 class GaussianHeadSpec(_ForecastHeadSpec):
     kind = "gaussian"
+    name = "gaussian"
     description = "direct multi-horizon Gaussian forecast: mean and scale (negative log-likelihood)"
     schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "quantiles": QUANTILES}}
 

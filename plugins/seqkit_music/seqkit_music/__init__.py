@@ -100,25 +100,25 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_music.adapters import JsbChoralesAdapter, Music21Adapter, MidiAdapter
 
-    register("midi", MidiAdapter)
-    register("music21", Music21Adapter)
-    register("jsb_chorales", JsbChoralesAdapter)
+    register(MidiAdapter)
+    register(Music21Adapter)
+    register(JsbChoralesAdapter)
 
 
 @hookimpl
 def seqkit_register_encoders(register):
     from seqkit_music.specs import MelodyEncoderSpec, PianoRollEncoderSpec
 
-    register("piano_roll", PianoRollEncoderSpec)
-    register("melody_events", MelodyEncoderSpec)
+    register(PianoRollEncoderSpec)
+    register(MelodyEncoderSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
     from seqkit_music.specs import NextEventHeadSpec, NextFrameHeadSpec
 
-    register("next_frame", NextFrameHeadSpec)
-    register("next_event", NextEventHeadSpec)
+    register(NextFrameHeadSpec)
+    register(NextEventHeadSpec)
 
 
 @hookimpl

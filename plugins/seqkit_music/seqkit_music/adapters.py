@@ -238,6 +238,7 @@ class MusicAdapter(Adapter):
 
 
 class MidiAdapter(MusicAdapter):
+    name = "midi"
     description = "MIDI files (pretty_midi): a file, a folder or a glob; or train / validation / test folders"
     schema = {
         "properties": {
@@ -271,6 +272,7 @@ class MidiAdapter(MusicAdapter):
 
 
 class Music21Adapter(MusicAdapter):
+    name = "music21"
     description = "scores through music21: its bundled Bach chorales (default) or MusicXML / ABC / kern files"
     schema = {
         "properties": {
@@ -321,6 +323,7 @@ class Music21Adapter(MusicAdapter):
 
 
 class JsbChoralesAdapter(MusicAdapter):
+    name = "jsb_chorales"
     description = "JSB Chorales JSON (Boulanger-Lewandowski 2012 split: train / valid / test)"
     default_steps_per_quarter = 1
     schema = {

@@ -10,6 +10,7 @@ KERAS_MODULE = "seqkit_music.layers"
 
 class PianoRollEncoderSpec(EncoderSpec):
     keras_module = KERAS_MODULE
+    name = "piano_roll"
     description = "88-note piano-roll frames -> input-note dropout -> optional linear projection"
     schema = {
         "properties": {
@@ -29,6 +30,7 @@ class PianoRollEncoderSpec(EncoderSpec):
 
 class MelodyEncoderSpec(EncoderSpec):
     keras_module = KERAS_MODULE
+    name = "melody_events"
     description = "melody event tokens (note-on pitch / hold / rest) -> embeddings"
     schema = {
         "properties": {
@@ -73,6 +75,7 @@ class _StepHeadSpec(HeadSpec):
 
 
 class NextFrameHeadSpec(_StepHeadSpec):
+    name = "next_frame"
     description = "per step: 88 independent sigmoids for the next piano-roll frame (frame-level NLL loss)"
 
     def units(self):
@@ -85,6 +88,7 @@ class NextFrameHeadSpec(_StepHeadSpec):
 
 
 class NextEventHeadSpec(_StepHeadSpec):
+    name = "next_event"
     description = "per step: a softmax over melody events for the next step (cross-entropy loss)"
     activation = "softmax"
 

@@ -41,6 +41,6 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_sensors.adapters import SequenceCsvAdapter, SequenceNpzAdapter, UeaTsAdapter
 
-    register("uea_ts", UeaTsAdapter)
-    register("sequence_npz", SequenceNpzAdapter)
-    register("sequence_csv", SequenceCsvAdapter)
+    register(UeaTsAdapter)
+    register(SequenceNpzAdapter)
+    register(SequenceCsvAdapter)

@@ -164,6 +164,7 @@ class UeaTsAdapter(SequenceAdapter):
     """UEA / UCR ``.ts`` files (``dim1 values : dim2 values : ... : label`` per line), or a
     data set that sktime ships (``dataset: JapaneseVowels``), read from its files."""
 
+    name = "uea_ts"
     description = "UEA / UCR .ts files, or a data set shipped with sktime (JapaneseVowels, BasicMotions...)"
     schema = {"properties": {**COMMON, "dataset": {"type": "string", "description": "A data set bundled with sktime (its TRAIN file, and its TEST file unless data.test is given)."}}}
 
@@ -257,6 +258,7 @@ class UeaTsAdapter(SequenceAdapter):
 class SequenceNpzAdapter(SequenceAdapter):
     """NumPy ``.npz``: ``x`` (n, steps, features), ``y`` (n,) and optional ``lengths`` (n,)."""
 
+    name = "sequence_npz"
     description = "NumPy .npz files with arrays x (n, steps, features), y and optional lengths"
     schema = {"properties": dict(COMMON), "required": ["train"]}
 
@@ -295,6 +297,7 @@ class SequenceCsvAdapter(SequenceAdapter):
     """Long-format CSV / TSV / JSONL: one row per step with a sequence id, a step number,
     feature columns and the sequence's label."""
 
+    name = "sequence_csv"
     description = "long-format tables: sequence id, step, feature columns, label"
     schema = {
         "properties": {

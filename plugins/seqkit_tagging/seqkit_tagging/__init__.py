@@ -24,19 +24,19 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_tagging.adapters import ConllAdapter
 
-    register("conll", ConllAdapter)
+    register(ConllAdapter)
 
 
 @hookimpl
 def seqkit_register_encoders(register):
     from seqkit_tagging.specs import WordCharSpec
 
-    register("word_char", WordCharSpec)
+    register(WordCharSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
     from seqkit_tagging.specs import CRFSpec, TokenClassifierSpec
 
-    register("token_classifier", TokenClassifierSpec)
-    register("crf", CRFSpec)
+    register(TokenClassifierSpec)
+    register(CRFSpec)

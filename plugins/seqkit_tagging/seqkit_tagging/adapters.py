@@ -105,6 +105,7 @@ def _columns_present(count: int, token_column: int, tag_column: int | None) -> b
 
 
 class ConllAdapter(Adapter):
+    name = "conll"
     description = "CoNLL-style token / tag columns (BIO or BIOES), blank lines between sentences"
     schema = {
         "required": ["train"],

@@ -19,6 +19,7 @@ def _require_tagging_info(info: dict, what: str, keys=("tags",)) -> None:
 
 class WordCharSpec(EncoderSpec):
     keras_module = LAYERS
+    name = "word_char"
     description = "per token: word embedding + character CNN / BiLSTM + casing embedding (Lample et al. 2016)"
     schema = {
         "properties": {

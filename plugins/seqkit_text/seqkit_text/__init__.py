@@ -36,4 +36,4 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_text.adapters import TextTableAdapter
 
-    register("text_table", TextTableAdapter)
+    register(TextTableAdapter)

@@ -22,6 +22,7 @@ class TextTableAdapter(Adapter):
     Labels may be names (``positive``) or integers (``0``..``n-1``; ``labels`` names them).
     """
 
+    name = "text_table"
     description = "labelled texts from CSV / TSV / JSONL files or 'LABEL text' lines (SST)"
     schema = {
         "properties": {

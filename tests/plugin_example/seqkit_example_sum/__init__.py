@@ -22,6 +22,7 @@ class SequenceSumTask(seqkit.RegressionTask):
 
 
 class RandomSequences(Adapter):
+    name = "random_sequences"
     description = "random variable-length sequences of numbers and their sums"
     schema = {
         "properties": {
@@ -67,4 +68,4 @@ def seqkit_register_tasks(register):
 
 @seqkit.hookimpl
 def seqkit_register_adapters(register):
-    register("random_sequences", RandomSequences)
+    register(RandomSequences)
