@@ -113,24 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 PLUGIN_COMMANDS: dict = {}
+#: What is wrong with the installed plugins, one line each; ``main`` prints them once.
+PLUGIN_WARNINGS: list[str] = []
 
 
 def _add_plugin_commands(sub) -> None:
     """Verbs registered by plugins (``seqkit_register_commands``). A plugin that fails to
-    load must not take the core verbs down with it: it is reported and skipped here, and
-    ``seqkit plugins`` names it with its reason."""
+    load, or a verb two plugins register, takes down only itself: the plugin manager lists the
+    problem (printed once by ``main``), the other verbs stay, and ``seqkit plugins`` names it."""
     from seqkit.plugins import get_plugin_manager
 
+    manager = get_plugin_manager()
     PLUGIN_COMMANDS.clear()
-    try:
-        commands = get_plugin_manager().commands
-    except SeqkitError as exc:
-        print(f"seqkit: warning: plugin commands unavailable: {exc}", file=sys.stderr)
-        return
+    PLUGIN_WARNINGS[:] = [str(problem) for problem in manager.problems]
+    commands = manager.commands
     for name, command in commands.items():
         if name in COMMANDS:
-            print(f"seqkit: warning: plugin {commands.owner(name)!r} registers command {name!r}, "
-                  "which is a core command; ignored", file=sys.stderr)
+            PLUGIN_WARNINGS.append(f"plugin {commands.owner(name)!r} registers command {name!r}, "
+                                   "which is a core command; ignored")
             continue
         p = sub.add_parser(name, help=command.help, description=command.description or command.help,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -283,14 +283,26 @@ def cmd_plugins(args) -> int:
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2))
         return 0
-    registries = manager.registries()
+    registries, problems = manager.registries(), manager.problems
     for info in infos:
-        print(f"{info.name} {info.version} ({info.distribution})")
-        for kind, names in sorted(info.provides.items()):
-            for name in names:
-                obj = registries[kind[:-1]].get(name)
-                description = getattr(obj, "description", "") or getattr(obj, "help", "") or ""
-                print(f"  {kind[:-1]:<8} {name:<22} {description}")
+        print(f"{info.name} {info.version} ({info.distribution})" + ("" if info.loaded else ": not loaded"))
+        rows = [(kind[:-1], name, "") for kind, names in info.provides.items() for name in names]
+        rows += [(kind[:-1], name, "disabled") for kind, names in info.disabled.items() for name in names]
+        for kind, name, state in sorted(rows):
+            if state:
+                others = [o for o in dict.fromkeys(registries[kind].disabled()[name]) if o != info.name]
+                note = f"also registered by {', '.join(repr(o) for o in others)}" if others else "registered more than once"
+                text = f"(disabled: {note})"
+            else:
+                obj = registries[kind].get(name)
+                text = obj.help if kind == "command" else obj.description
+                if kind == "command" and name in COMMANDS:
+                    text = f"(ignored: a core command) {text}"
+            print(f"  {kind:<8} {name:<22} {text}")
+        # A disabled name shows in its rows above; the rest (failed import, failed hook) here.
+        for problem in problems:
+            if problem.kind is None and info.name in problem.plugins:
+                print(f"  problem  {problem}")
     return 0
 
 
@@ -313,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     from seqkit import quiet
 
     quiet.install(level="3")  # and the notices it prints before its logging is set up (seqkit/quiet.py)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    for warning in PLUGIN_WARNINGS:  # before parsing: `seqkit --help` exits there
+        print(f"seqkit: warning: {warning}", file=sys.stderr)
+    args = parser.parse_args(argv)
     try:
         handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
         return handler(args)

@@ -91,7 +91,7 @@ class Registry:
             if len(claimed) == 1:
                 self._items[name], self._owners[name] = claimed[0]
             else:
-                self._disabled[name] = [owner for _obj, owner in claimed]
+                self._disabled[name] = sorted(owner for _obj, owner in claimed)
 
     def get(self, name: str) -> Any:
         try:
@@ -112,7 +112,7 @@ class Registry:
         return sorted(self._items.items())
 
     def disabled(self) -> dict[str, list[str]]:
-        """Names registered more than once -> the plugins that registered them, in call order."""
+        """Names registered more than once -> the plugins that registered them (sorted)."""
         return {name: list(owners) for name, owners in sorted(self._disabled.items())}
 
     def __contains__(self, name: str) -> bool:
@@ -202,9 +202,19 @@ class PluginManager:
         return problems
 
     def register(self, plugin: Any, name: str, version: str = "0") -> None:
-        """Register a plugin object in-process (tests, notebooks). Invalidates the registries."""
+        """Register a plugin object in-process (tests, notebooks). Invalidates the registries.
+
+        ``plugin`` is a module, a class or an instance of an ordinary class, with functions
+        marked ``@hookimpl``; it must be hashable, as pluggy keeps plugins in sets."""
         with self._lock:
             self._ensure_loaded()
+            try:
+                hash(plugin)
+            except TypeError:
+                raise PluginError(
+                    f"cannot register plugin {name!r}: a {type(plugin).__name__} is not hashable; "
+                    "register a module, a class or an instance of a class (pluggy keeps plugins in sets)"
+                ) from None
             try:
                 self.pm.register(plugin, name=name)
             except (ValueError, pluggy.PluginValidationError) as exc:
@@ -237,7 +247,7 @@ class PluginManager:
         }
         problems: list[PluginProblem] = []
         registrations: dict[str, list[tuple[str, Any, str]]] = {kind: [] for kind in HOOKS}
-        plugins = self.pm.get_plugins()
+        plugins = [plugin for _name, plugin in self.pm.list_name_plugin()]
         for kind, hook_name in HOOKS.items():
             base, is_class = expected[kind]
             for owner, plugin in self._implementers(hook_name):
@@ -345,15 +355,19 @@ def _checked_name(kind: str, obj: Any, owner: str, base: type, is_class: bool) -
     fits = (inspect.isclass(obj) and issubclass(obj, base)) if is_class else isinstance(obj, base)
     if not fits:
         what = f"a subclass of {base.__module__}.{base.__name__}" if is_class else f"a {base.__name__} instance"
-        raise PluginError(f"plugin {owner!r} registered {obj!r} as a {kind}: expected {what}")
+        raise PluginError(f"plugin {owner!r} registered {obj!r} as {_a(kind)}: expected {what}")
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name:
         label = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
         raise PluginError(
-            f"plugin {owner!r} registered a {kind} without a name: {label}.name is {name!r}; "
+            f"plugin {owner!r} registered {_a(kind)} without a name: {label}.name is {name!r}; "
             f"expected a non-empty string (a `name = \"...\"` class attribute)"
         )
     return name
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _clash_message(kind: str, name: str, owners: list[str]) -> str:

@@ -275,4 +275,4 @@ def test_run_of_a_plugin_that_is_not_installed_names_the_plugin(tiny_recipe, tmp
     assert main(["predict", str(run_dir), "fine"]) == 2
     err = capsys.readouterr().err
     assert f"{run_dir}: trained with plugin(s) not installed here: gone 9.9; install them to use this run" in err
-    assert "task: Unknown task: 'gone_task'" in err and "Traceback" not in err
+    assert "task: no installed plugin provides task 'gone_task'; installed tasks: forecast, " in err and "Traceback" not in err
