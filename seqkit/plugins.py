@@ -131,6 +131,8 @@ class PluginManager:
         self._versions: dict[str, tuple[str, str]] = {}
         # Entry points that did not load: name -> (version, distribution, reason).
         self._failed: dict[str, tuple[str, str, str]] = {}
+        # Entry points seen: plugin name -> (entry point value, distribution).
+        self._sources: dict[str, tuple[str, str]] = {}
         self._load_problems: list[PluginProblem] = []
         self._build_problems: list[PluginProblem] = []
         self._lock = threading.RLock()
@@ -153,18 +155,19 @@ class PluginManager:
     def _load_entry_point(self, ep) -> None:
         dist = ep.dist
         distribution = dist.metadata["Name"] if dist else "unknown"
-        if ep.name in self._failed:
-            return
-        if self.pm.get_plugin(ep.name) is not None:
+        source = (ep.value, distribution)
+        taken = self._sources.get(ep.name) or ((CORE_PLUGIN, "seqkit") if self.pm.get_plugin(ep.name) is not None else None)
+        if taken is not None:
             # The same distribution seen twice on sys.path is one plugin; another one under a
-            # taken name is not loaded, and said so.
-            if self._versions.get(ep.name, ("", ""))[1] != distribution:
+            # name already taken is not loaded, and said so.
+            if taken != source:
                 self._load_problems.append(PluginProblem(
-                    f"plugin {ep.name!r} of distribution {distribution!r} is not loaded: a plugin of that "
-                    f"name is already loaded from {self._versions.get(ep.name, ('', 'seqkit'))[1]!r}",
+                    f"plugin {ep.name!r} (entry point {ep.value!r} of distribution {distribution!r}) is not loaded: "
+                    f"the name is taken by entry point {taken[0]!r} of distribution {taken[1]!r}",
                     (ep.name,),
                 ))
             return
+        self._sources[ep.name] = source
         version = dist.version if dist else "unknown"
         try:
             module = ep.load()

@@ -253,6 +253,18 @@ def test_entry_point_that_fails_to_import_is_named_and_the_others_load(monkeypat
     assert str(info.value).endswith("; not loaded: plugin 'ghost' (ModuleNotFoundError: No module named 'seqkit_ghost_plugin_missing')")
 
 
+def test_a_second_entry_point_under_a_taken_name_is_reported_not_loaded(monkeypatch):
+    real = importlib.metadata.entry_points
+    impostor = importlib.metadata.EntryPoint(name="text", value="seqkit_example_sum", group="seqkit")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [*real(group=group), impostor])
+    manager = PluginManager()
+    assert [str(p) for p in manager.problems] == [
+        "plugin 'text' (entry point 'seqkit_example_sum' of distribution 'unknown') is not loaded: "
+        "the name is taken by entry point 'seqkit_text' of distribution 'seqkit-text'"
+    ]
+    assert manager.tasks.owner("sentiment") == "text" and "sequence_sum" not in manager.tasks.names()
+
+
 def _broken_distribution(site):
     """A distribution on sys.path whose entry point imports a dependency that is not installed."""
     dist_info = site / "seqkit_ghost-2.0.dist-info"
