@@ -105,7 +105,7 @@ class Run:
         source = SourceMap(str(self.run_dir.file("recipe.yaml")))
         source.lines = dict(self.recipe.source.lines)
         apply_overrides(data, overrides, source)
-        validate(data, source)
+        validate(data, source, check_parts=False)  # a trained run's recipe (see load_run_recipe)
         resolve_override_paths(data, source)
         recipe = Recipe(data, source, self.recipe.path)
         # The adapter encodes the targets with what the model learned (self.info): other

@@ -159,8 +159,12 @@ def _lookup(registry, kind: str, name: Any, dotted: str, source: SourceMap, prob
         return None
 
 
-def validate(data: dict, source: SourceMap, manager=None) -> dict:
-    """Validate and fill defaults in place. Raises one RecipeError listing every problem."""
+def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = True) -> dict:
+    """Validate and fill defaults in place. Raises one RecipeError listing every problem.
+
+    ``check_parts=False`` skips the task's and head's whole-recipe checks
+    (``Task.check_recipe``, ``HeadSpec.check_recipe``): the recipe of a run that already
+    trained is read back with it, so a check added later does not lock a user out of a run."""
     from seqkit.plugins import get_plugin_manager
 
     manager = manager or get_plugin_manager()
@@ -213,7 +217,7 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
             for key, message in part.check(section):
                 dotted = f"{prefix}.{key}" if key else prefix
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
-    if None not in (task, adapter, encoder, head):  # an unknown name is the problem to report, not a mismatch
+    if check_parts and None not in (task, adapter, encoder, head):  # an unknown name is the problem to report, not a mismatch
         problems.extend(_check_whole_recipe(data, source, task, head))
     from seqkit.train.distribute import check_recipe as check_distribution
 
