@@ -194,7 +194,7 @@ def layer_modules(manager=None) -> list[str]:
     modules: list[str] = []
     for registry in (manager.encoders, manager.heads):
         for _name, spec in registry.items():
-            module = getattr(spec, "keras_module", None)
+            module = spec.keras_module  # EncoderSpec / HeadSpec attribute, None by default
             if module and module not in modules:
                 modules.append(module)
     return modules
