@@ -88,9 +88,9 @@ def test_every_task_takes_inputs_in_decode_and_describe_targets(manager):
 
 
 def test_data_info_core_keys_are_typed_and_the_rest_belongs_to_the_plugin():
-    info = DataInfo({"classes": ["neg", "pos"], "features": 3, "steps": None, "vocabulary": 812})
-    assert (info.classes, info.multilabel, info.features, info.steps, info.targets) == (["neg", "pos"], False, 3, None, None)
-    assert info.plugin_keys() == {"vocabulary": 812}
+    info = DataInfo({"classes": ["neg", "pos"], "features": 3, "steps": {"train": 9}, "vocabulary": 812})
+    assert (info.classes, info.multilabel, info.features, info.targets, info.outputs) == (["neg", "pos"], False, 3, None, None)
+    assert info.plugin_keys() == {"steps": {"train": 9}, "vocabulary": 812}
     assert info["classes"] == ["neg", "pos"] and isinstance(info, dict)  # a plain dict for every existing reader
     assert DataInfo.from_json(json.loads(json.dumps(info)), "data_info.json") == info
 
@@ -109,7 +109,7 @@ def test_a_bundle_turns_its_info_into_data_info_and_checks_it():
     [
         ({"classes": "pos"}, "classes: expected a list of class names. Received: 'pos'"),
         ({"targets": [1, 2]}, "targets: expected a list of target names (strings). Received: [1, 2]"),
-        ({"steps": 0}, "steps: expected a positive integer or null. Received: 0"),
+        ({"features": 0}, "features: expected a positive integer. Received: 0"),
         ({"outputs": True}, "outputs: expected a positive integer. Received: True"),
         ([1, 2], "expected a mapping of facts about the data. Received: list"),
     ],

@@ -37,7 +37,10 @@ class DataInfo(dict):
 
     It is a plain JSON-serialisable ``dict`` (``info["classes"]`` keeps working) whose *core*
     keys, the ones seqkit's own parts read, are typed properties; every other key belongs to
-    the plugin that wrote it (a forecaster's ``lookback``, a tagger's ``tags`` ...).
+    the plugin that wrote it (a forecaster's ``lookback``, a tagger's ``tags`` ...). The
+    ``numeric`` encoder also reads ``steps`` (a fixed input length, if an integer), a key whose
+    meaning differs between plugins (the music adapters count steps per split in it), so it is
+    not a core key.
 
     Core keys (all optional; set the ones your data has):
         classes: class names in index order (``ClassificationTask``, the ``classifier`` head).
@@ -46,7 +49,6 @@ class DataInfo(dict):
             the ``regressor`` head).
         outputs: number of regression outputs when the targets have no names.
         features: values per step of a numeric input (the ``numeric`` encoder).
-        steps: fixed number of steps of a numeric input; None (or absent) takes any length.
         prepared: the folder of data written by ``seqkit prepare`` (the ``tfrecord`` adapter).
 
     Example:
@@ -63,7 +65,6 @@ class DataInfo(dict):
         "targets": "a list of target names (strings)",
         "outputs": "a positive integer",
         "features": "a positive integer",
-        "steps": "a positive integer or null",
         "prepared": "a folder path (a string)",
     }
 
@@ -86,10 +87,6 @@ class DataInfo(dict):
     @property
     def features(self) -> int | None:
         return self.get("features")
-
-    @property
-    def steps(self) -> int | None:
-        return self.get("steps")
 
     @property
     def prepared(self) -> str | None:
@@ -138,8 +135,6 @@ def _core_value_ok(key: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if key in ("outputs", "features"):
         return _is_int(value) and value >= 1
-    if key == "steps":
-        return value is None or (_is_int(value) and value >= 1)
     if key == "prepared":
         return isinstance(value, str) and bool(value)
     return True
