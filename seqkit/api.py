@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from seqkit.data import DataContext
+from seqkit.data.adapter import DataInfo
 from seqkit.errors import DataError, RunError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe, load_recipe, recipe_from_dict
 from seqkit.recipe.loader import SourceMap, apply_overrides
-from seqkit.task import decode_rows
+from seqkit.task import GeneratingTask
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
@@ -41,7 +42,7 @@ class Run:
         self._model = model
         manager = get_plugin_manager()
         self.task = manager.tasks.get(recipe.task)
-        self.info = run_dir.read_json("data_info.json")
+        self.info = DataInfo.from_json(run_dir.read_json("data_info.json"), str(run_dir.file("data_info.json")), RunError)
         adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
         self.adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, self.task))
 
@@ -71,7 +72,7 @@ class Run:
             return []
         outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
         with self._model_must_fit():
-            return decode_rows(self.task, outputs, self.info, inputs)
+            return self.task.decode(outputs, self.info, inputs=inputs)
 
     @contextlib.contextmanager
     def _model_must_fit(self):
@@ -86,10 +87,9 @@ class Run:
         """Generate new sequences with the saved model, for tasks that define
         ``generate(run, **options)`` (e.g. the music plugin's ``melody`` and ``piano_roll``:
         ``steps``, ``temperature``, ``top_k``, ``beam``, ``primer``, ``seed``, ``out``)."""
-        generate = getattr(self.task, "generate", None)
-        if generate is None:
+        if not isinstance(self.task, GeneratingTask):
             raise RunError(f"{self.path}: task {self.recipe.task!r} does not generate sequences")
-        return generate(self, **options)
+        return self.task.generate(self, **options)
 
     def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)
@@ -105,7 +105,7 @@ class Run:
         source = SourceMap(str(self.run_dir.file("recipe.yaml")))
         source.lines = dict(self.recipe.source.lines)
         apply_overrides(data, overrides, source)
-        validate(data, source)
+        validate(data, source, check_parts=False)  # a trained run's recipe (see load_run_recipe)
         resolve_override_paths(data, source)
         recipe = Recipe(data, source, self.recipe.path)
         # The adapter encodes the targets with what the model learned (self.info): other
@@ -122,7 +122,7 @@ class Run:
         test = bundle.test
         outputs = self.model.predict(test.x, verbose=0)
         with self._model_must_fit():
-            return self.task.evaluate(test.y, outputs, {**bundle.info, **self.info})
+            return self.task.evaluate(test.y, outputs, DataInfo({**bundle.info, **self.info}))
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, status={self.status!r})"

@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "Task": "seqkit.task",
     "ClassificationTask": "seqkit.task",
     "RegressionTask": "seqkit.task",
+    "GeneratingTask": "seqkit.task",
     "confusion_matrix": "seqkit.task",
     "classification_metrics": "seqkit.task",
     "multilabel_metrics": "seqkit.task",
@@ -33,6 +34,9 @@ _LAZY: dict[str, str] = {
     "Adapter": "seqkit.data.adapter",
     "DataBundle": "seqkit.data.adapter",
     "DataContext": "seqkit.data.adapter",
+    "DataInfo": "seqkit.data.adapter",
+    "StreamingAdapter": "seqkit.data.adapter",
+    "PreprocessingAdapter": "seqkit.data.adapter",
     "Split": "seqkit.data.adapter",
     "require_file": "seqkit.data.adapter",
     "split_indices": "seqkit.data.splits",
@@ -58,6 +62,8 @@ _LAZY: dict[str, str] = {
     "pyplot": "seqkit.export.plots",
     "save_figure": "seqkit.export.plots",
     "plot_confusion_matrix": "seqkit.export.plots",
+    # the validated recipe a task's or head's check_recipe receives
+    "Recipe": "seqkit.recipe",
     # trained runs (a plugin verb such as `seqkit forecast RUN` opens one)
     "Run": "seqkit.api",
     "load_run": "seqkit.api",
@@ -95,7 +101,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for real
     from seqkit.api import Run, load_model, load_run
-    from seqkit.data.adapter import Adapter, DataBundle, DataContext, Split, require_file
+    from seqkit.data.adapter import (
+        Adapter,
+        DataBundle,
+        DataContext,
+        DataInfo,
+        PreprocessingAdapter,
+        Split,
+        StreamingAdapter,
+        require_file,
+    )
     from seqkit.data.labels import class_order, unknown_label
     from seqkit.data.splits import split_indices
     from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
@@ -103,5 +118,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.export.plots import plot_confusion_matrix, pyplot, save_figure
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
-    from seqkit.task import ClassificationTask, RegressionTask, Task, classification_metrics, confusion_matrix, multilabel_metrics
+    from seqkit.recipe import Recipe
+    from seqkit.task import (
+        ClassificationTask,
+        GeneratingTask,
+        RegressionTask,
+        Task,
+        classification_metrics,
+        confusion_matrix,
+        multilabel_metrics,
+    )
     from seqkit.train.rundir import atomic_write_bytes, atomic_write_csv, atomic_write_json, atomic_write_text, check_output_file

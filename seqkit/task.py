@@ -8,9 +8,12 @@ Nothing here imports TensorFlow; plots import matplotlib only when drawn.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from seqkit.recipe import Recipe
 
 
 class Task:
@@ -22,6 +25,12 @@ class Task:
         default_adapter / default_encoder / default_head: used when the recipe omits them.
         sections: extra top-level recipe sections this task accepts: name -> JSON Schema.
         monitor_mode: for ``early_stopping.mode: auto`` on metrics other than losses.
+        adapters / encoders / heads: the registered names of the parts this task works with;
+            :meth:`check_recipe` refuses a recipe that names another. Empty (the default):
+            any part.
+        causal: True if the task predicts each step from the steps before it (a language
+            model, next-note music): :meth:`check_recipe` refuses a bidirectional backbone,
+            which would read the very steps it is asked to predict.
     """
 
     name: str = ""
@@ -30,6 +39,36 @@ class Task:
     default_encoder: str = ""
     default_head: str = ""
     sections: dict[str, dict] = {}
+    adapters: tuple[str, ...] = ()
+    encoders: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+    causal: bool = False
+
+    def check_recipe(self, recipe: Recipe) -> list[tuple[str, str]]:
+        """Check the whole recipe before anything is loaded: ``[(dotted key, message), ...]``.
+
+        ``recipe`` is validated against the schema with its defaults filled in (read it with
+        ``recipe.get("model.head.type")``); keys are dotted from the recipe's top, and
+        ``seqkit validate`` reports each with that key's file and line. The default refuses
+        parts outside :attr:`adapters` / :attr:`encoders` / :attr:`heads` and, for a
+        :attr:`causal` task, a bidirectional backbone. Override it to add checks, and extend
+        ``super().check_recipe(recipe)``."""
+        problems = []
+        for key, accepted, what in (
+            ("data.adapter", self.adapters, "data adapter"),
+            ("model.encoder.type", self.encoders, "encoder"),
+            ("model.head.type", self.heads, "head"),
+        ):
+            value = recipe.get(key)
+            if accepted and isinstance(value, str) and value not in accepted:
+                problems.append((key, f"task {self.name!r} does not work with the {what} {value!r}. It takes: {', '.join(accepted)}"))
+        if self.causal and recipe.get("model.backbone.bidirectional") is True:
+            problems.append((
+                "model.backbone.bidirectional",
+                f"task {self.name!r} predicts each step from the steps before it; a bidirectional backbone would read "
+                "the steps it is asked to predict. Expected false. Received: True",
+            ))
+        return problems
 
     def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray, info: dict) -> dict[str, Any]:
         """Test metrics from targets and raw model outputs (JSON-serialisable)."""
@@ -39,13 +78,11 @@ class Task:
         """Raw model outputs -> one row per input for predictions files and printing.
 
         ``inputs`` are the raw inputs (e.g. the sentences whose tokens a tagger labels) when
-        seqkit has them; a task that needs them declares the keyword (older tasks that
-        define ``decode(y_pred, info)`` keep working: see :func:`decode_rows`)."""
+        seqkit has them, else None."""
         return [{"output": np.asarray(row).tolist()} for row in y_pred]
 
-    def describe_targets(self, y_true: np.ndarray, info: dict) -> list[str]:
-        """Printable form of each true target, for predictions.csv (a task may also take
-        ``inputs``, as in :meth:`decode`: see :func:`describe_rows`)."""
+    def describe_targets(self, y_true: np.ndarray, info: dict, inputs: Sequence[Any] | None = None) -> list[str]:
+        """Printable form of each true target, for predictions.csv (``inputs`` as in :meth:`decode`)."""
         return [str(np.asarray(v).tolist()) for v in y_true]
 
     def format_prediction(self, raw_input: Any, row: dict[str, Any]) -> str:
@@ -66,6 +103,18 @@ class Task:
         rolling-origin backtest against baselines). ``bundle`` is the run's ``DataBundle``,
         ``echo`` prints. The returned entries are added to ``metrics.json``. Default: none."""
         return {}
+
+
+@runtime_checkable
+class GeneratingTask(Protocol):
+    """A task that generates new sequences from a trained run (the music plugin's ``melody``
+    and ``piano_roll``). ``Run.generate(**options)`` calls it; seqkit checks for it with
+    ``isinstance(task, GeneratingTask)``."""
+
+    def generate(self, run: Any, **options: Any) -> Any:
+        """Generate with ``run`` (a :class:`seqkit.api.Run`: its ``model``, ``info`` and
+        ``recipe``); ``options`` are the task's own (e.g. ``steps``, ``temperature``)."""
+        ...
 
 
 class ClassificationTask(Task):
@@ -126,7 +175,7 @@ class ClassificationTask(Task):
             rows.append(row)
         return rows
 
-    def describe_targets(self, y_true, info):
+    def describe_targets(self, y_true, info, inputs=None):
         classes = list(info["classes"])
         if info.get("multilabel"):
             return ["|".join(c for c, v in zip(classes, row) if v) for row in np.asarray(y_true)]
@@ -233,7 +282,7 @@ class RegressionTask(Task):
         names = list(info.get("targets") or [f"y{i}" for i in range(np.asarray(y_pred).reshape(len(y_pred), -1).shape[1])])
         return [{name: round(float(v), 6) for name, v in zip(names, np.asarray(row).reshape(-1))} for row in y_pred]
 
-    def describe_targets(self, y_true, info):
+    def describe_targets(self, y_true, info, inputs=None):
         return [" ".join(f"{v:.6g}" for v in np.asarray(row).reshape(-1)) for row in y_true]
 
     def format_prediction(self, raw_input, row):
@@ -243,24 +292,3 @@ class RegressionTask(Task):
     def summary(self, metrics):
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in ("mae", "rmse", "r2") if k in metrics)
 
-
-def decode_rows(task: Task, y_pred: Any, info: dict, inputs: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-    """Call ``task.decode``, passing ``inputs`` only to tasks whose ``decode`` accepts it."""
-    import inspect
-
-    try:
-        accepts = "inputs" in inspect.signature(task.decode).parameters
-    except (TypeError, ValueError):
-        accepts = False
-    return task.decode(y_pred, info, inputs=inputs) if accepts else task.decode(y_pred, info)
-
-
-def describe_rows(task: Task, y_true: Any, info: dict, inputs: Sequence[Any] | None = None) -> list[str]:
-    """Call ``task.describe_targets``, passing ``inputs`` only to tasks whose method accepts it."""
-    import inspect
-
-    try:
-        accepts = "inputs" in inspect.signature(task.describe_targets).parameters
-    except (TypeError, ValueError):
-        accepts = False
-    return task.describe_targets(y_true, info, inputs=inputs) if accepts else task.describe_targets(y_true, info)

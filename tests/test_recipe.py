@@ -243,3 +243,137 @@ def test_yes_no_labels_read_as_booleans_get_a_hint(tmp_path):
     assert "r.yaml:5: data.labels.0: expected a string. Received: False (bool). YAML reads yes / no" in str(info.value)
     path.write_text(GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  labels: ['no', 'yes']"))
     assert load_recipe(path).get("data.labels") == ["no", "yes"]
+
+
+# -- whole-recipe checks: Task.check_recipe / HeadSpec.check_recipe --------------------------
+
+MISMATCH = """\
+name: mismatch
+task: sentiment
+data:
+  path: reviews.csv
+model:
+  encoder: {type: token_embedding}
+  head: {type: crf}
+"""
+
+
+def test_validate_refuses_a_head_the_task_cannot_train_with_file_and_line(tmp_path, capsys):
+    from seqkit.testing import run_cli
+
+    path = write_recipe(tmp_path / "r.yaml", MISMATCH)
+    assert run_cli(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:7: model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier" in err
+    # `seqkit run` refuses it the same way, before loading anything: no run folder is left.
+    assert run_cli(["run", path, "--set", f"output.dir={tmp_path / 'runs'}"]) == 2
+    assert "model.head.type" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_every_mismatched_part_is_reported_in_one_error(tmp_path):
+    text = MISMATCH.replace("{type: token_embedding}", "{type: numeric}").replace("  path:", "  adapter: conll\n  path:")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text))
+    problems = [p.split(": ", 1)[1] for p in info.value.problems if "does not work with" in p]
+    assert problems == [
+        "data.adapter: task 'sentiment' does not work with the data adapter 'conll'. It takes: text_table, tfrecord",
+        "model.encoder.type: task 'sentiment' does not work with the encoder 'numeric'. It takes: token_embedding",
+        "model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier",
+    ]
+    assert [p.split(": ", 1)[0] for p in info.value.problems if "does not work with" in p] == [
+        f"{tmp_path / 'r.yaml'}:{line}" for line in (4, 7, 8)
+    ]
+
+
+def test_a_next_step_task_refuses_a_bidirectional_backbone(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQKIT_DATA", "/data")
+    for shipped in ("bach_melody.yaml", "jsb.yaml"):
+        text = (ROOT / "recipes" / "music" / shipped).read_text()
+        text = text.replace("\n  backbone: {", "\n  backbone: {bidirectional: true, ")
+        path = write_recipe(tmp_path / shipped, text)
+        line = next(i for i, row in enumerate(text.splitlines(), 1) if "bidirectional: true" in row)
+        with pytest.raises(RecipeError) as info:
+            load_recipe(path)
+        assert info.value.problems == [
+            f"{path}:{line}: model.backbone.bidirectional: task {load_task(shipped)!r} predicts each step from the steps "
+            "before it; a bidirectional backbone would read the steps it is asked to predict. Expected false. Received: True"
+        ]
+        load_recipe(path, ["model.backbone.bidirectional=false"])  # the fix the message names
+
+
+def load_task(shipped: str) -> str:
+    return {"bach_melody.yaml": "melody", "jsb.yaml": "piano_roll"}[shipped]
+
+
+def test_a_tune_space_may_not_reach_a_refused_part(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQKIT_DATA", "/data")
+    text = (ROOT / "recipes" / "music" / "bach_melody.yaml").read_text()
+    text += "tune:\n  space:\n    model.backbone.bidirectional: {choice: [false, true]}\n"
+    with pytest.raises(RecipeError, match=r"tune.space.model.backbone.bidirectional: with model.backbone.bidirectional=True: "
+                                          r"model.backbone.bidirectional: task 'melody' predicts each step"):
+        load_recipe(write_recipe(tmp_path / "r.yaml", text))
+
+
+def test_a_head_checks_the_whole_recipe(monkeypatch, manager):
+    # The forecast heads read forecast windows and bound their highway by data.lookback.
+    monkeypatch.setenv("SEQKIT_DATA", "/data")
+    path = ROOT / "recipes" / "forecast" / "etth1.yaml"
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path, ["data.lookback=24"])
+    assert info.value.problems == [f"{path}:27: model.head.highway: expected at most data.lookback (24). Received: 168"]
+    # Under the forecast task the task names the accepted encoder first (one message a key);
+    # the head says so too, for a task that declares no parts.
+    with pytest.raises(RecipeError, match=r"model.encoder.type: task 'forecast' does not work with the encoder 'numeric'"):
+        load_recipe(path, ["model.encoder.type=numeric"])
+    recipe = load_recipe(path)
+    recipe.data["model"]["encoder"]["type"] = "numeric"
+    assert manager.heads.get("point").check_recipe(recipe) == [
+        ("model.encoder.type", "the forecast heads read forecast windows: expected 'forecast_window'. Received: 'numeric'")
+    ]
+    assert load_recipe(path, ["data.lookback=168"]).get("model.head.highway") == 168
+
+
+def test_built_in_tasks_declare_registered_parts_that_include_their_defaults(manager):
+    for name, task in manager.tasks.items():
+        for declared, default, registry in (
+            (task.adapters, task.default_adapter, manager.adapters),
+            (task.encoders, task.default_encoder, manager.encoders),
+            (task.heads, task.default_head, manager.heads),
+        ):
+            assert declared, f"built-in task {name!r} declares no accepted parts"
+            assert default in declared, (name, default, declared)
+            assert set(declared) <= set(registry.names()), (name, declared)
+
+
+def test_a_third_party_task_without_declared_parts_accepts_any_and_adds_its_own_checks(tmp_path, manager):
+    from types import SimpleNamespace
+
+    import seqkit
+    from seqkit.testing import registered_plugin
+
+    class Anything(seqkit.ClassificationTask):
+        name = "anything_goes"
+        default_adapter = "text_table"
+        default_encoder = "token_embedding"
+
+    class Picky(seqkit.ClassificationTask):
+        name = "picky"
+        default_adapter = "text_table"
+        default_encoder = "token_embedding"
+
+        def check_recipe(self, recipe):
+            problems = super().check_recipe(recipe)
+            if recipe.get("model.backbone.units") != 8:
+                problems.append(("model.backbone.units", f"expected 8. Received: {recipe.get('model.backbone.units')}"))
+            return problems
+
+    plugin = SimpleNamespace(seqkit_register_tasks=seqkit.hookimpl(lambda register: [register(Anything()), register(Picky())]))
+    with registered_plugin(plugin, "anything_plugin"):
+        text = MISMATCH.replace("task: sentiment", "task: anything_goes") + "  backbone: {units: 16}\n"
+        recipe = load_recipe(write_recipe(tmp_path / "any.yaml", text))
+        assert recipe.get("model.head.type") == "crf"
+        path = write_recipe(tmp_path / "picky.yaml", text.replace("anything_goes", "picky"))
+        with pytest.raises(RecipeError) as info:
+            load_recipe(path)
+        assert info.value.problems == [f"{path}:8: model.backbone.units: expected 8. Received: 16"]

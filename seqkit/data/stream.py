@@ -1,8 +1,8 @@
 """Data larger than memory: ``seqkit prepare`` and the ``tfrecord`` adapter.
 
 ``seqkit prepare RECIPE --output DIR`` reads the recipe's data through its adapter *as a
-stream* (an adapter that can stream has ``iter_examples``; the ``text_table`` adapter's CSV /
-TSV / JSONL files are read a row at a time), fits the encoder's preprocessing (vocabulary,
+stream* (an adapter that can stream is a :class:`~seqkit.data.adapter.StreamingAdapter`;
+the ``text_table`` adapter's CSV / TSV / JSONL files are read a row at a time), fits the encoder's preprocessing (vocabulary,
 scalers) on that stream or on a declared sample (``--sample N``), and writes preprocessed
 TFRecord shards, one folder per split, with ``prepared.json`` (what the shards hold) and
 ``preprocessor.keras`` (the fitted preprocessing layer).
@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from seqkit.data.adapter import Adapter, DataBundle, Split
+from seqkit.data.adapter import Adapter, DataBundle, Split, StreamingAdapter
 from seqkit.data.pipeline import ModelSplit, TrainingData
 from seqkit.errors import DataError, SeqkitError
 
@@ -62,8 +62,8 @@ def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: i
     task = manager.tasks.get(recipe.task)
     adapter_name = recipe.get("data.adapter")
     adapter = manager.adapters.get(adapter_name)(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task))
-    if not hasattr(adapter, "iter_examples"):
-        streaming = [name for name, cls in manager.adapters.items() if hasattr(cls, "iter_examples")]
+    if not isinstance(adapter, StreamingAdapter):
+        streaming = [name for name, cls in manager.adapters.items() if issubclass(cls, StreamingAdapter)]
         raise SeqkitError(
             f"data.adapter {adapter_name!r} cannot stream its data; seqkit prepare works with: {', '.join(streaming) or 'none'}"
         )
@@ -360,7 +360,7 @@ class PreparedAdapter(Adapter):
     def load(self) -> DataBundle:
         folder = self.context.resolve(self.config["path"])
         manifest = read_manifest(folder)
-        task = getattr(self.context.task, "name", None)
+        task = self.context.task.name if self.context.task is not None else None
         if task and manifest.get("task") and manifest["task"] != task:
             raise DataError(f"{folder}: prepared for task {manifest['task']!r}, this recipe's task is {task!r}")
         splits = {}

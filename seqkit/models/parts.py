@@ -8,7 +8,10 @@ validated section and the data bundle's ``info``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seqkit.recipe import Recipe
 
 
 class EncoderSpec:
@@ -37,6 +40,8 @@ class EncoderSpec:
 
     @classmethod
     def check(cls, config: dict) -> list[tuple[str, str]]:
+        """Cross-key checks of the ``model.encoder`` section a schema cannot express:
+        ``[(key, message), ...]`` with keys relative to the section. Default: none."""
         return []
 
     def preprocessor(self, train_x: Any):
@@ -78,6 +83,17 @@ class HeadSpec:
 
     @classmethod
     def check(cls, config: dict) -> list[tuple[str, str]]:
+        """Cross-key checks of the ``model.head`` section a schema cannot express:
+        ``[(key, message), ...]`` with keys relative to the section. Default: none."""
+        return []
+
+    @classmethod
+    def check_recipe(cls, recipe: Recipe) -> list[tuple[str, str]]:
+        """Check the whole recipe this head is part of, before anything is loaded:
+        ``[(dotted key, message), ...]`` with keys dotted from the recipe's top (e.g. a head
+        that needs a particular encoder, or a size bounded by a ``data:`` key). ``recipe`` is
+        validated against the schema with defaults filled in; read it with ``recipe.get``.
+        ``seqkit validate`` reports each problem with the key's file and line. Default: none."""
         return []
 
     def wants_sequence(self) -> bool:

@@ -159,8 +159,12 @@ def _lookup(registry, kind: str, name: Any, dotted: str, source: SourceMap, prob
         return None
 
 
-def validate(data: dict, source: SourceMap, manager=None) -> dict:
-    """Validate and fill defaults in place. Raises one RecipeError listing every problem."""
+def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = True) -> dict:
+    """Validate and fill defaults in place. Raises one RecipeError listing every problem.
+
+    ``check_parts=False`` skips the task's and head's whole-recipe checks
+    (``Task.check_recipe``, ``HeadSpec.check_recipe``): the recipe of a run that already
+    trained is read back with it, so a check added later does not lock a user out of a run."""
     from seqkit.plugins import get_plugin_manager
 
     manager = manager or get_plugin_manager()
@@ -183,13 +187,13 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
                 data_section["adapter"] = task.default_adapter
             if "adapter" in data_section:
                 adapter = _lookup(manager.adapters, "adapter", data_section["adapter"], "data.adapter", source, problems)
-        parts = [("encoder", manager.encoders, "default_encoder"), ("head", manager.heads, "default_head")]
-        for key, registry, default_attr in parts:
+        parts = [("encoder", manager.encoders), ("head", manager.heads)]
+        for key, registry in parts:
             section = model[key]
             if not isinstance(section, dict):
                 continue
             if "type" not in section and task is not None:
-                section["type"] = getattr(task, default_attr)
+                section["type"] = task.default_encoder if key == "encoder" else task.default_head
             if "type" in section:
                 found = _lookup(registry, key, section["type"], f"model.{key}.type", source, problems)
                 if key == "encoder":
@@ -209,11 +213,12 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
         (encoder, "model.encoder", model_section.get("encoder")),
         (head, "model.head", model_section.get("head")),
     ):
-        check = getattr(part, "check", None)
-        if check is not None and isinstance(section, dict):
-            for key, message in check(section):
+        if part is not None and isinstance(section, dict):
+            for key, message in part.check(section):
                 dotted = f"{prefix}.{key}" if key else prefix
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
+    if check_parts and None not in (task, adapter, encoder, head):  # an unknown name is the problem to report, not a mismatch
+        problems.extend(_check_whole_recipe(data, source, task, head))
     from seqkit.train.distribute import check_recipe as check_distribution
 
     problems.extend(check_distribution(data, source.where))
@@ -223,6 +228,20 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
         # Deduplicate while keeping order (anyOf can repeat a message).
         raise RecipeError(list(dict.fromkeys(problems)))
     return data
+
+
+def _check_whole_recipe(data: dict, source: SourceMap, task, head) -> list[str]:
+    """The task's and the head's checks of the whole recipe (``Task.check_recipe``,
+    ``HeadSpec.check_recipe``): parts that do not fit together, e.g. a tagging head under a
+    sentiment task, or a bidirectional backbone under a next-step task. Keys are dotted from the
+    recipe's top; one message a key (the task's first)."""
+    recipe = Recipe(data, source, None)
+    found: dict[str, str] = {}
+    for part in (task, head):
+        if part is not None:
+            for dotted, message in part.check_recipe(recipe):
+                found.setdefault(dotted, message)
+    return [f"{source.where(dotted)}: {dotted}: {message}" for dotted, message in found.items()]
 
 
 def schema_for(data: dict, manager=None) -> dict:

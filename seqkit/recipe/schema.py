@@ -235,8 +235,8 @@ def resolved_schema(task=None, adapter=None, encoder=None, head=None) -> dict:
             # cannot be checked, and the unknown name is the problem to report, not each key.
             section.pop("additionalProperties", None)
         else:
-            _merge_section(section, getattr(part, "schema", None))
-    for section, section_schema in (getattr(task, "sections", None) or {}).items():
+            _merge_section(section, part.schema)
+    for section, section_schema in (task.sections if task is not None else {}).items():
         props[section] = copy.deepcopy(section_schema)
     return schema
 
@@ -244,7 +244,7 @@ def resolved_schema(task=None, adapter=None, encoder=None, head=None) -> dict:
 def _switch(kind_key: str, registry) -> list[dict]:
     branches = []
     for name, obj in registry.items():
-        piece = getattr(obj, "schema", None) or {}
+        piece = obj.schema
         branches.append(
             {
                 "if": {"properties": {kind_key: {"const": name}}, "required": [kind_key]},
@@ -273,7 +273,7 @@ def merged_schema(manager) -> dict[str, Any]:
     _open_up(props["model"]["properties"]["encoder"], "type", manager.encoders)
     _open_up(props["model"]["properties"]["head"], "type", manager.heads)
     for _name, task in manager.tasks.items():
-        for section, section_schema in (getattr(task, "sections", None) or {}).items():
+        for section, section_schema in task.sections.items():
             props[section] = copy.deepcopy(section_schema)
     return schema
 

@@ -20,7 +20,6 @@ from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
 from seqkit.recipe.loader import read_recipe_file
-from seqkit.task import decode_rows, describe_rows
 from seqkit.recipe import validate as validate_recipe
 from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
 
@@ -195,7 +194,7 @@ def layer_modules(manager=None) -> list[str]:
     modules: list[str] = []
     for registry in (manager.encoders, manager.heads):
         for _name, spec in registry.items():
-            module = getattr(spec, "keras_module", None)
+            module = spec.keras_module  # EncoderSpec / HeadSpec attribute, None by default
             if module and module not in modules:
                 modules.append(module)
     return modules
@@ -264,7 +263,7 @@ def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None 
     data, source = read_recipe_file(run_dir.file("recipe.yaml"))
     apply_overrides(data, overrides, source)
     try:
-        validate_recipe(data, source, manager)
+        validate_recipe(data, source, manager, check_parts=False)  # it trained: later part checks do not lock it
     except RecipeError as exc:
         # A run trained with a plugin that is not installed here: say which.
         try:
@@ -583,7 +582,7 @@ class Runner:
         plot_learning_curves(run_state.history, self.run_dir.plots / "learning_curves.png")
         # The examples are predicted before metrics.json is written: a run that fails has none.
         examples = self.examples or []
-        rows = decode_rows(parts.task, self.exported.predict(self.example_inputs, verbose=0), info, examples) if examples else []
+        rows = parts.task.decode(self.exported.predict(self.example_inputs, verbose=0), info, inputs=examples) if examples else []
         self.run_dir.write_json("metrics.json", metrics)
         for raw, row in zip(examples, rows):
             self.echo(parts.task.format_prediction(raw, row))
@@ -611,8 +610,8 @@ class Runner:
 
 def _write_predictions(run_dir: RunDirectory, parts: Parts, split: pipeline.ModelSplit, y_pred) -> None:
     raw = split.raw()
-    rows = decode_rows(parts.task, y_pred, parts.bundle.info, raw)
-    targets = describe_rows(parts.task, split.targets, parts.bundle.info, raw)
+    rows = parts.task.decode(y_pred, parts.bundle.info, inputs=raw)
+    targets = parts.task.describe_targets(split.targets, parts.bundle.info, inputs=raw)
     raw = raw if raw is not None else [""] * len(rows)
     table = [{"input": r, "target": t, **row} for r, t, row in zip(raw, targets, rows)]
     atomic_write_csv(run_dir.file("predictions.csv"), table)

@@ -55,10 +55,19 @@ class _ForecastHeadSpec(HeadSpec):
         super().__init__(config, info)
         # Decoding, backtests and `seqkit forecast` read the head's kind from the run's data info.
         info["head"] = {"kind": self.kind, "quantiles": self._quantiles()}
-        if config.get("highway", 0) > info["lookback"]:
-            from seqkit.plugin_api import RecipeError
 
-            raise RecipeError(f"model.head.highway: expected at most data.lookback ({info['lookback']}). Received: {config['highway']}")
+    @classmethod
+    def check_recipe(cls, recipe):
+        # The head adds the window's last observed value back and reads the known-future
+        # covariates from the window: it needs the forecast_window encoder's inputs.
+        problems = []
+        encoder = recipe.get("model.encoder.type")
+        if isinstance(encoder, str) and encoder != "forecast_window":
+            problems.append(("model.encoder.type", f"the forecast heads read forecast windows: expected 'forecast_window'. Received: {encoder!r}"))
+        highway, lookback = recipe.get("model.head.highway", 0), recipe.get("data.lookback")
+        if isinstance(highway, int) and isinstance(lookback, int) and highway > lookback:
+            problems.append(("model.head.highway", f"expected at most data.lookback ({lookback}). Received: {highway}"))
+        return problems
 
     def _quantiles(self):
         return sorted(float(q) for q in self.config.get("quantiles", DEFAULT_QUANTILES)) if self.kind != "point" else []

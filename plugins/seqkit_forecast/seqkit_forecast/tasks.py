@@ -15,6 +15,9 @@ class ForecastTask(Task):
     default_adapter = "timeseries"
     default_encoder = "forecast_window"
     default_head = "point"
+    adapters = ("timeseries",)
+    encoders = ("forecast_window",)
+    heads = ("point", "quantile", "gaussian")
 
     def evaluate(self, y_true, y_pred, info):
         """Scaled-data metrics of all windows: MSE / MAE of the point forecast, and for
@@ -64,8 +67,9 @@ class ForecastTask(Task):
 
     def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
         from seqkit_forecast import evaluation
+        from seqkit_forecast.adapters import ForecastBundle
 
-        if not getattr(bundle, "series", None):
+        if not isinstance(bundle, ForecastBundle) or not bundle.series:
             return {}
         result = evaluation.compare(model, bundle, info, echo)
         examples = result.pop("_examples")

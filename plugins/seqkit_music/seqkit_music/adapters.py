@@ -95,11 +95,13 @@ class MusicAdapter(Adapter):
 
     @property
     def encoding(self) -> str:
-        encoding = getattr(self.context.task, "encoding", None)
-        if encoding not in ("melody", "piano_roll"):
-            name = getattr(self.context.task, "name", "?")
+        from seqkit_music.tasks import MusicTask
+
+        task = self.context.task
+        if not isinstance(task, MusicTask):
+            name = task.name if task is not None else "?"
             raise DataError(f"data.adapter: music adapters work with the tasks melody and piano_roll, not {name!r}")
-        return encoding
+        return task.encoding
 
     def settings(self) -> dict:
         c = self.config

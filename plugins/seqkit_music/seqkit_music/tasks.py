@@ -14,6 +14,9 @@ class MusicTask(Task):
 
     encoding = ""
     monitor_mode = "min"
+    adapters = ("midi", "music21", "jsb_chorales")
+    # Each step predicts the next one: a bidirectional backbone would read the answer.
+    causal = True
 
     def generate(self, run, **options):
         """Generate music from a trained run; see :func:`seqkit_music.generate`."""
@@ -32,6 +35,8 @@ class PianoRollTask(MusicTask):
     default_adapter = "jsb_chorales"
     default_encoder = "piano_roll"
     default_head = "next_frame"
+    encoders = ("piano_roll",)
+    heads = ("next_frame",)
 
     def evaluate(self, y_true, y_pred, info):
         y_true = np.asarray(y_true)
@@ -61,7 +66,7 @@ class PianoRollTask(MusicTask):
     def decode(self, y_pred, info, inputs=None):
         return [{"expected_notes_per_frame": round(float(np.asarray(p).sum(axis=-1).mean()), 4)} for p in y_pred]
 
-    def describe_targets(self, y_true, info):
+    def describe_targets(self, y_true, info, inputs=None):
         return [f"{int((np.asarray(t) >= 0).all(axis=-1).sum())} frames" for t in y_true]
 
     def plots(self, plot_dir, y_true, y_pred, info):
@@ -81,6 +86,8 @@ class MelodyTask(MusicTask):
     default_adapter = "music21"
     default_encoder = "melody_events"
     default_head = "next_event"
+    encoders = ("melody_events",)
+    heads = ("next_event",)
 
     def evaluate(self, y_true, y_pred, info):
         nll, accuracy, steps = enc.event_nll(y_true, y_pred)
@@ -98,7 +105,7 @@ class MelodyTask(MusicTask):
     def decode(self, y_pred, info, inputs=None):
         return [{"mean_top_probability": round(float(np.asarray(p).max(axis=-1).mean()), 4)} for p in y_pred]
 
-    def describe_targets(self, y_true, info):
+    def describe_targets(self, y_true, info, inputs=None):
         return [f"{int((np.asarray(t) != enc.PAD).sum())} steps" for t in y_true]
 
     def plots(self, plot_dir, y_true, y_pred, info):

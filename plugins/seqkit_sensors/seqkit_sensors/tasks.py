@@ -10,3 +10,6 @@ class SequenceClassificationTask(ClassificationTask):
     description = "class of a multivariate numeric sequence (speaker, gesture, activity...)"
     default_adapter = "uea_ts"
     default_encoder = "numeric"
+    adapters = ("uea_ts", "sequence_npz", "sequence_csv")
+    encoders = ("numeric",)
+    heads = ("classifier",)

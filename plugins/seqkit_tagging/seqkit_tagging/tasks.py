@@ -43,6 +43,9 @@ class TaggingTask(Task):
     default_adapter = "conll"
     default_encoder = "word_char"
     default_head = "crf"
+    adapters = ("conll",)
+    encoders = ("word_char",)
+    heads = ("token_classifier", "crf")
 
     def evaluate(self, y_true, y_pred, info):
         from seqeval.metrics import accuracy_score, classification_report, f1_score, precision_score, recall_score
@@ -85,7 +88,7 @@ class TaggingTask(Task):
             rows.append({"entities": found, "tokens": " ".join(tokens), "tags": " ".join(tags)})
         return rows
 
-    def describe_targets(self, y_true, info):
+    def describe_targets(self, y_true, info, inputs=None):
         return [" ".join(tags) for tags in _gold(y_true, info)]
 
     def format_prediction(self, raw_input, row):

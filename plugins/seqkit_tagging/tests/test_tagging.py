@@ -392,7 +392,7 @@ def test_token_classifier_run_with_char_lstm(tmp_path):
 
 
 def test_tagging_parts_refuse_other_tasks_data(tmp_path):
-    from conftest import write_reviews
+    from seqkit.testing import write_reviews
 
     write_reviews(tmp_path / "reviews.csv")
     recipe = {
@@ -400,8 +400,25 @@ def test_tagging_parts_refuse_other_tasks_data(tmp_path):
         "model": {"encoder": {"type": "token_embedding"}, "head": {"type": "crf"}},
         "output": {"dir": str(tmp_path / "runs"), "tensorboard": False},
     }
-    with pytest.raises(SeqkitError, match="head crf needs a tagging adapter such as 'conll'"):
+    # A built-in task names the heads it takes: refused by validation, before any data is read.
+    with pytest.raises(SeqkitError, match=r"model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier"):
         seqkit.run(recipe, quiet=True)
+    assert not (tmp_path / "runs").exists()
+
+    # A task that declares no heads gets the head's own refusal when the model is built.
+    from types import SimpleNamespace
+
+    from seqkit.testing import registered_plugin
+
+    class AnyHead(seqkit.ClassificationTask):
+        name = "any_head"
+        default_adapter = "text_table"
+        default_encoder = "token_embedding"
+
+    plugin = SimpleNamespace(seqkit_register_tasks=seqkit.hookimpl(lambda register: register(AnyHead())))
+    with registered_plugin(plugin, "any_head_plugin"):
+        with pytest.raises(SeqkitError, match="head crf needs a tagging adapter such as 'conll'"):
+            seqkit.run({**recipe, "task": "any_head"}, quiet=True)
 
 
 @pytest.mark.slow
