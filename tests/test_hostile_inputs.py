@@ -445,8 +445,8 @@ def test_output_dir_must_be_a_folder_or_creatable(where, tmp_path, capsys):
 def test_environment_variable_in_a_numeric_field_is_converted(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SEQKIT_TEST_UNITS", "4")
     monkeypatch.setenv("SEQKIT_TEST_LR", "1e-3")
-    recipe = _recipe(tmp_path, **{"units: 8}": "units: ${SEQKIT_TEST_UNITS}}",
-                                  "learning_rate: 0.01": "learning_rate: ${SEQKIT_TEST_LR}"})
+    recipe = _recipe(tmp_path, **{"backbone: {layers: 1, units: 8}": "backbone:\n    layers: 1\n    units: ${SEQKIT_TEST_UNITS}",
+                                  "learning_rate: 0.01": "learning_rate: '${SEQKIT_TEST_LR}'"})
     from seqkit.recipe import load_recipe
 
     loaded = load_recipe(recipe)

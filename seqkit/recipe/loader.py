@@ -40,6 +40,7 @@ class SourceMap:
         self.filename = filename
         self.lines: dict[str, int] = {}
         self.overridden: set[str] = set()
+        self.interpolated: set[str] = set()  # keys whose value came from ${VAR}
 
     def where(self, dotted: str) -> str:
         parts = dotted.split(".")
@@ -140,17 +141,20 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
             source.lines.setdefault(dotted, item.start_mark.line + 1)
             items.append(_construct(item, loader, dotted, source, depth + 1))
         return items
-    return _scalar(node, loader, source)
+    return _scalar(node, loader, source, prefix)
 
 
-def _scalar(node: yaml.Node, loader: RecipeLoader, source: SourceMap):
+def _scalar(node: yaml.Node, loader: RecipeLoader, source: SourceMap, dotted: str = ""):
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError:
         raise
-    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+    except (ValueError, OverflowError) as exc:
         problem = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise RecipeError(f"{source.filename}:{node.start_mark.line + 1}: YAML error: {problem}") from None
+        if "digits" in problem:  # Python refuses integers of more than 4300 digits
+            problem = f"an integer of {len(str(node.value).strip('+-'))} digits is not a value seqkit accepts"
+        where = f" {dotted}:" if dotted else ""
+        raise RecipeError(f"{source.filename}:{node.start_mark.line + 1}:{where} YAML error: {problem}") from None
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
@@ -276,6 +280,7 @@ def interpolate(data: Any, source: SourceMap, env: dict[str, str], prefix: str =
     if isinstance(data, list):
         return [interpolate(v, source, env, _join(prefix, i)) for i, v in enumerate(data)]
     if isinstance(data, str) and "${" in data:
+        source.interpolated.add(prefix)
 
         def replace(match: re.Match) -> str:
             name, default = match.group(1), match.group(2)
