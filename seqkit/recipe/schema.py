@@ -12,6 +12,7 @@ Two views of the same pieces:
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import jsonschema
@@ -293,8 +294,13 @@ def recipe_validator(schema: dict):
     """A JSON Schema validator for recipes in which a ``number`` is finite: NaN and infinity
     are refused wherever a rate, norm, weight or size is asked for (``learning_rate: .nan``
     passes every bound, since NaN compares false with all of them)."""
+    return _finite_validator_class()(schema)
+
+
+@functools.cache
+def _finite_validator_class():
     checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number)
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)(schema)
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
 
 
 _SCALAR_TYPES = {"integer", "number", "boolean"}
