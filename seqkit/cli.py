@@ -173,6 +173,10 @@ def cmd_tune(args) -> int:
     from seqkit.recipe import load_recipe
     from seqkit.tune import search
 
+    import math
+
+    if not (math.isfinite(args.worker_timeout) and args.worker_timeout > 0):
+        raise SeqkitError(f"--worker-timeout: expected a positive number of seconds. Received: {args.worker_timeout}")
     if args.role and not args.oracle:
         raise SeqkitError("--role needs --oracle HOST:PORT (the chief's address)")
     if args.oracle and not args.role:

@@ -255,16 +255,15 @@ class PreprocessingAdapter(Protocol):
 
 
 def require_file(path: Path, what: str = "data file") -> Path:
-    """Fail with one line if a data file is missing, a directory, unreadable or empty."""
-    if not path.exists():
-        raise DataError(f"{path}: {what} not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a {what}")
-    try:
-        with path.open("rb") as handle:
+    """Fail with one line if a data file is missing, not a regular file (a directory, FIFO or
+    device such as /dev/zero), unreadable or empty."""
+    from seqkit.files import open_regular
+
+    with open_regular(path, what, DataError) as handle:
+        try:
             first = handle.read(1)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if not first:
         raise DataError(f"{path}: {what} is empty")
     return path

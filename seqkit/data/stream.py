@@ -326,16 +326,27 @@ def with_targets(dataset, head):
     return dataset.map(shape)
 
 
+MANIFEST_SCHEMA = {
+    "type": "object",
+    "required": ["format"],
+    "properties": {
+        "format": {"type": "string"},
+        "splits": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"rows": {"type": "integer", "minimum": 0}, "files": {"type": "array", "items": {"type": "string", "pattern": "^[^/\\\\]+$"}}}}},
+        "preprocessor": {"type": ["string", "null"], "pattern": "^[^/\\\\]+$"},
+    },
+}
+
+
 def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if (folder / ".partial").exists():
         raise DataError(f"{folder}: seqkit prepare did not finish writing this folder; run it again")
     if not path.is_file():
         raise DataError(f"{folder}: no {MANIFEST}; write prepared data with: seqkit prepare RECIPE --output {folder}")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: unreadable ({exc})") from None
+    from seqkit.train.rundir import read_checked_json
+
+    manifest = read_checked_json(path, MANIFEST_SCHEMA)  # a damaged or lying file is one line naming it
     if manifest.get("format") != FORMAT:
         raise DataError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     for split, entry in manifest.get("splits", {}).items():

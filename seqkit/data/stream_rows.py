@@ -36,19 +36,34 @@ def expand_shards(path: Path, key: str) -> list[Path]:
     return matches
 
 
+# A line longer than this is not a row of a table but a damaged or foreign file; without a
+# bound, one newline-free file would be read whole into memory.
+MAX_LINE = 64 << 20
+
+
 def _open(path: Path, encoding: str):
+    import io
+
+    from seqkit.files import open_regular
+
     require_file(path)
     try:
         "".encode(encoding)
     except LookupError:
         raise DataError(f"{path}: unknown encoding {encoding!r} (data.encoding)") from None
-    return path.open("r", encoding=encoding, newline="")
+    return io.TextIOWrapper(open_regular(path, "data file", DataError), encoding=encoding, newline="")
 
 
 def _lines(path: Path, handle) -> Iterator[tuple[int, str]]:
     number = 0
     try:
-        for number, line in enumerate(handle, start=1):
+        while True:
+            line = handle.readline(MAX_LINE + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE:
+                raise DataError(f"{path}:{number}: line longer than {MAX_LINE:,} characters; not a table row")
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
             yield number, line

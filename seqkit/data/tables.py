@@ -28,8 +28,13 @@ def detect_format(path: Path, declared: str | None) -> str:
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A text file read whole: a regular file of at most 2 GiB (larger data streams with
+    ``seqkit prepare``), decoded with line-numbered errors."""
+    from seqkit.files import WHOLE_FILE_LIMIT, read_bounded
+
     require_file(path)
-    raw = path.read_bytes()
+    raw = read_bounded(path, "data file", WHOLE_FILE_LIMIT, DataError,
+                       hint="; stream it with seqkit prepare (data larger than memory)")
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -65,6 +70,10 @@ def iter_jsonl_lines(path: Path, numbered_lines):
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise DataError(f"{path}:{number}: invalid JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise DataError(f"{path}:{number}: invalid JSON ({str(exc).splitlines()[0][:120]})") from None
         if not isinstance(row, dict):
             raise DataError(f"{path}:{number}: expected a JSON object per line. Received: {type(row).__name__}")
         yield number, row

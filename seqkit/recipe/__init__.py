@@ -20,7 +20,7 @@ from seqkit.recipe.loader import (
     interpolate,
     read_recipe_file,
 )
-from seqkit.recipe.schema import fill_defaults, resolved_schema
+from seqkit.recipe.schema import convert_interpolated, fill_defaults, recipe_validator, resolved_schema
 
 __all__ = ["Recipe", "load_recipe", "recipe_from_dict"]
 
@@ -144,6 +144,8 @@ def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[str]
         message = f"{where}: {label}: expected {_expected(error.schema)}. Received: {_received(error.instance)}"
         if error.validator == "type" and "string" in str(error.validator_value) and isinstance(error.instance, bool):
             message += ". YAML reads yes / no / on / off / true / false as booleans: quote the value ('yes')"
+        if error.validator == "type" and isinstance(error.instance, float):
+            message += ". NaN and infinity are not numbers seqkit accepts"
         return [message]
     return [f"{where}: {label}: {error.message}"]
 
@@ -202,8 +204,9 @@ def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = Tr
                     head = found
     schema = resolved_schema(task, adapter, encoder, head)
     data.setdefault("name", _default_name(source, data))
+    convert_interpolated(schema, data, source.interpolated)
     fill_defaults(schema, data)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = recipe_validator(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_describe(error, source))
     # Parts may check what a schema cannot express (e.g. a split that adds up to more than 1).
@@ -355,8 +358,13 @@ def recipe_from_dict(data: dict, overrides=None, base_dir: str | os.PathLike | N
 
 
 def _finish(data, source, path, overrides, manager) -> Recipe:
+    from seqkit.train.rundir import check_output_dir
+
     data = apply_overrides(data, overrides, source)
     data = interpolate(data, source, _environment(path))
     validate(data, source, manager)
+    problems = check_output_dir(data.get("output", {}).get("dir"), source.where("output.dir"))
+    if problems:
+        raise RecipeError(problems)
     resolve_override_paths(data, source, manager)
     return Recipe(data, source, path)

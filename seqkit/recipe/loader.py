@@ -3,6 +3,10 @@
 Recipes are loaded with PyYAML's SafeLoader: tags that would construct Python objects
 (``!!python/object`` ...) are refused with the line they are on. Every mapping key is
 recorded with its line so later errors can say where a bad value is.
+
+Bounded: a recipe is a regular file of at most 4 MiB, nested at most 64 levels, and expands to
+at most 100,000 values, so aliases that refer to aliases ("billion laughs") stop at once.
+Merge keys follow YAML: ``<<: *defaults`` then ``units: 8`` overrides the merged ``units``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class SourceMap:
         self.filename = filename
         self.lines: dict[str, int] = {}
         self.overridden: set[str] = set()
+        self.interpolated: set[str] = set()  # keys whose value came from ${VAR}
 
     def where(self, dotted: str) -> str:
         parts = dotted.split(".")
@@ -59,11 +64,44 @@ _PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "ta
 
 
 MAX_DEPTH = 64
+MAX_VALUES = 100_000  # values after alias expansion; shipped recipes have a few hundred
+MAX_TEXT = 4 << 20
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _pairs(node: yaml.MappingNode, source: SourceMap, depth: int) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+    """(key, value, merged) of a mapping with its ``<<`` merge keys expanded, in order of
+    precedence (later wins): merged pairs first, the node's own pairs last. Unlike PyYAML's
+    ``flatten_mapping`` this leaves the node as it is, so an aliased node reads the same twice."""
+    if depth > MAX_DEPTH:
+        raise RecursionError
+    merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    own = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            own.append((key_node, value_node, False))
+            continue
+        subnodes = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for sub in reversed(subnodes):  # earlier mappings in a merge list take precedence
+            if not isinstance(sub, yaml.MappingNode):
+                raise RecipeError(
+                    f"{source.filename}:{sub.start_mark.line + 1}: YAML error: a merge key (<<) takes a mapping "
+                    f"or a list of mappings. Received: {sub.id}"
+                )
+            merged.extend((k, v, True) for k, v, _m in _pairs(sub, source, depth + 1))
+    return merged + own
 
 
 def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: SourceMap, depth: int = 0):
     if depth > MAX_DEPTH:
         raise RecursionError
+    loader.values_seen = getattr(loader, "values_seen", 0) + 1
+    if loader.values_seen > MAX_VALUES:
+        raise _TooMany
     plain = _PLAIN_TAGS.get(type(node))
     if plain is not None and node.tag != plain:
         raise RecipeError(
@@ -72,9 +110,9 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
         )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
-        loader.flatten_mapping(node)
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+        own_keys: set[str] = set()
+        for key_node, value_node, merged in _pairs(node, source, depth):
+            key = _scalar(key_node, loader, source)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise RecipeError(
                     f"{source.filename}:{key_node.start_mark.line + 1}: keys must be plain "
@@ -82,11 +120,17 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
                 )
             key = str(key)
             dotted = _join(prefix, key)
-            if key in result:
+            if key in own_keys and not merged:
                 raise RecipeError(
                     f"{source.filename}:{key_node.start_mark.line + 1}: {dotted}: key appears "
                     f"twice (first at line {source.lines.get(dotted)})"
                 )
+            if not merged:
+                own_keys.add(key)
+            if key in result:  # a merged value overridden: forget where its parts were
+                del result[key]
+                for stale in [k for k in source.lines if k.startswith(dotted + ".")]:
+                    del source.lines[stale]
             source.lines[dotted] = key_node.start_mark.line + 1
             result[key] = _construct(value_node, loader, dotted, source, depth + 1)
         return result
@@ -97,13 +141,28 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
             source.lines.setdefault(dotted, item.start_mark.line + 1)
             items.append(_construct(item, loader, dotted, source, depth + 1))
         return items
-    return loader.construct_object(node, deep=True)
+    return _scalar(node, loader, source, prefix)
+
+
+def _scalar(node: yaml.Node, loader: RecipeLoader, source: SourceMap, dotted: str = ""):
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        problem = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        if "digits" in problem:  # Python refuses integers of more than 4300 digits
+            problem = f"an integer of {len(str(node.value).strip('+-'))} digits is not a value seqkit accepts"
+        where = f" {dotted}:" if dotted else ""
+        raise RecipeError(f"{source.filename}:{node.start_mark.line + 1}:{where} YAML error: {problem}") from None
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
     """Parse YAML text safely; return the data and its source map."""
     source = SourceMap(filename)
     loader = None
+    if len(text) > MAX_TEXT:
+        raise RecipeError(f"{filename}: YAML error: document too large ({len(text):,} characters; at most {MAX_TEXT:,})")
     try:
         loader = RecipeLoader(text)
         node = loader.get_single_node()
@@ -127,6 +186,11 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
         raise RecipeError(f"{filename}: YAML error: {exc}") from None
     except RecursionError:
         raise RecipeError(f"{filename}: YAML error: nested too deeply (more than {MAX_DEPTH} levels)") from None
+    except _TooMany:
+        raise RecipeError(
+            f"{filename}: YAML error: the document expands to more than {MAX_VALUES:,} values "
+            "(aliases that repeat aliases?)"
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -134,15 +198,10 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
 
 
 def read_recipe_file(path: str | os.PathLike) -> tuple[dict, SourceMap]:
+    from seqkit.files import RECIPE_LIMIT, read_bounded
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: recipe file not found") from None
-    except IsADirectoryError:
-        raise RecipeError(f"{path}: is a directory, expected a YAML recipe file") from None
-    except OSError as exc:
-        raise RecipeError(f"{path}: cannot read recipe: {exc.strerror}") from None
+    raw = read_bounded(path, "YAML recipe file", RECIPE_LIMIT, RecipeError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -221,6 +280,7 @@ def interpolate(data: Any, source: SourceMap, env: dict[str, str], prefix: str =
     if isinstance(data, list):
         return [interpolate(v, source, env, _join(prefix, i)) for i, v in enumerate(data)]
     if isinstance(data, str) and "${" in data:
+        source.interpolated.add(prefix)
 
         def replace(match: re.Match) -> str:
             name, default = match.group(1), match.group(2)

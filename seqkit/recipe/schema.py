@@ -12,7 +12,10 @@ Two views of the same pieces:
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
+
+import jsonschema
 
 from seqkit.train.distribute import SCHEMA as DISTRIBUTION
 from seqkit.tune.space import ENTRY_SCHEMA
@@ -135,9 +138,9 @@ TUNE = {
         "tuner": {"enum": ["random", "grid", "bayesian", "hyperband"], "default": "random"},
         "objective": {"type": "string", "default": "val_loss"},
         "direction": {"enum": ["min", "max"]},
-        "max_trials": {**POSITIVE_INT, "default": 10},
-        "executions_per_trial": {**POSITIVE_INT, "default": 1},
-        "max_epochs": POSITIVE_INT,
+        "max_trials": {**POSITIVE_INT, "maximum": 1000000, "default": 10},
+        "executions_per_trial": {**POSITIVE_INT, "maximum": 1000, "default": 1},
+        "max_epochs": {**POSITIVE_INT, "maximum": 1000000},
         "space": {"type": "object", "additionalProperties": ENTRY_SCHEMA, "minProperties": 1},
         "early_stopping": {
             "anyOf": [EARLY_STOPPING, {"const": False}],
@@ -158,11 +161,12 @@ CORE = {
         "name": {
             "type": "string",
             "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-            "x-expected": "letters, digits, '.', '_' or '-' (it names the run folder)",
+            "maxLength": 100,
+            "x-expected": "at most 100 letters, digits, '.', '_' or '-' (it names the run folder)",
         },
         "description": {"type": "string"},
         "task": {"type": "string", "description": "A task registered by a plugin (seqkit plugins)."},
-        "seed": {"type": "integer", "minimum": 0, "default": 42},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1, "default": 42},
         "data": {
             "type": "object",
             "additionalProperties": False,
@@ -276,6 +280,84 @@ def merged_schema(manager) -> dict[str, Any]:
         for section, section_schema in task.sections.items():
             props[section] = copy.deepcopy(section_schema)
     return schema
+
+
+def _finite_number(checker, instance) -> bool:
+    import math
+
+    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and (
+        not isinstance(instance, float) or math.isfinite(instance)
+    )
+
+
+def recipe_validator(schema: dict):
+    """A JSON Schema validator for recipes in which a ``number`` is finite: NaN and infinity
+    are refused wherever a rate, norm, weight or size is asked for (``learning_rate: .nan``
+    passes every bound, since NaN compares false with all of them)."""
+    return _finite_validator_class()(schema)
+
+
+@functools.cache
+def _finite_validator_class():
+    checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number)
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
+
+
+_SCALAR_TYPES = {"integer", "number", "boolean"}
+
+
+def _candidates(schema: dict) -> list[dict]:
+    return [schema, *[c for option in schema.get("anyOf", []) for c in _candidates(option)]]
+
+
+def convert_interpolated(schema: dict, data: Any, dotted_keys) -> None:
+    """``${VAR}`` gives text; where the schema asks for a number or a boolean (and not text),
+    read that text as a YAML scalar: ``units: ${UNITS}`` with UNITS=8 is the integer 8."""
+    import yaml
+
+    from seqkit.recipe.loader import RecipeLoader
+
+    for dotted in dotted_keys:
+        parent, options = None, [schema]
+        node: Any = data
+        key: Any = None
+        for part in dotted.split("."):
+            options = [found for option in options for c in _candidates(option) if (found := _step(c, part)) is not None]
+            parent, key = node, part
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                key = int(part)
+                node = node[key]
+            else:
+                parent = None
+                break
+        if parent is None or not isinstance(node, str):
+            continue
+        types = set()
+        for option in options:
+            for c in _candidates(option):
+                kind = c.get("type")
+                types.update([kind] if isinstance(kind, str) else (kind or []))
+        if not types & _SCALAR_TYPES or "string" in types:
+            continue
+        try:
+            parsed = yaml.load(node, Loader=RecipeLoader)
+        except (yaml.YAMLError, ValueError):
+            continue
+        if isinstance(parsed, (bool, int, float)):
+            parent[key] = parsed
+
+
+def _step(schema: dict, part: str) -> dict | None:
+    if not isinstance(schema, dict):
+        return None
+    if part in schema.get("properties", {}):
+        return schema["properties"][part]
+    if part.isdigit() and isinstance(schema.get("items"), dict):
+        return schema["items"]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
 
 
 def fill_defaults(schema: dict, data: Any) -> Any:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import inspect
 import json
 import os
@@ -108,9 +109,23 @@ SCHEMA = {
 }
 
 
+def port_problem(address: str) -> str | None:
+    """What is wrong with the port of a HOST:PORT address, or None."""
+    port = str(address).rpartition(":")[2]
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"port {port} of {address!r} is out of range: expected 1..65535"
+    return None
+
+
 def check(section: dict, train: dict | None = None) -> list[tuple[str, str]]:
     """Cross-key checks of the ``distribution`` section: a list of (key, message)."""
     problems = []
+    for key in ("workers", "coordinator"):
+        value = section.get(key)
+        addresses = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        for address in addresses:
+            if isinstance(address, str) and re.match(HOST_PORT, address) and port_problem(address):
+                problems.append((key, port_problem(address)))
     strategy = section.get("strategy", "none")
     workers = section.get("workers")
     index = section.get("worker_index")
@@ -168,7 +183,6 @@ class Plan:
 
 def parse_workers(text: str) -> list[str]:
     """``HOST:PORT,HOST:PORT`` (the command line's --workers) -> a list, checked."""
-    import re
 
     workers = [w.strip() for w in str(text).split(",") if w.strip()]
     if not workers:
@@ -176,6 +190,8 @@ def parse_workers(text: str) -> list[str]:
     for worker in workers:
         if not re.match(HOST_PORT, worker):
             raise SeqkitError(f"--workers: {worker!r} is not HOST:PORT")
+        if port_problem(worker):
+            raise SeqkitError(f"--workers: {port_problem(worker)}")
     if len(set(workers)) != len(workers):
         raise SeqkitError("--workers: an address is listed twice")
     return workers

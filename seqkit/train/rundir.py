@@ -57,6 +57,26 @@ def check_output_file(path, suffixes: tuple[str, ...], flag: str = "--output") -
     return path
 
 
+def check_output_dir(folder, where: str) -> list[str]:
+    """``output.dir`` must be a folder, or a path that can be made one: not a file, not under a
+    file, not in /proc or /sys, and writable. Checked when a recipe is loaded, before any work."""
+    if not folder:
+        return []
+    path = Path(folder).expanduser().absolute()
+    prefix = f"{where}: output.dir: {folder}"
+    resolved = Path(os.path.realpath(path))
+    if any(resolved == Path(top) or Path(top) in resolved.parents for top in ("/proc", "/sys")):
+        return [f"{prefix}: lies in /{resolved.parts[1]}, which holds no run folders"]
+    if path.exists() and not path.is_dir():
+        return [f"{prefix}: is a file, expected a folder for run directories"]
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return [f"{prefix}: lies under {existing}, which is a file, not a folder"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"{prefix}: cannot be created or written (no permission to write in {existing})"]
+    return []
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -87,6 +107,127 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     return str(value)
+
+
+# -- reading back what seqkit wrote --------------------------------------------------------
+
+_TEXT = {"type": "string", "maxLength": 100000}
+_WHEN = {"type": "string", "maxLength": 100}
+_COUNT = {"type": "integer", "minimum": 0}
+_NUMBERS = {"type": "object", "additionalProperties": {"type": ["number", "null", "string", "boolean", "array", "object"]}}
+
+#: What each JSON file of a run directory must look like (keys seqkit reads; others are kept).
+FILE_SCHEMAS: dict[str, dict] = {
+    STATUS_FILE: {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"enum": [RUNNING, COMPLETED, FAILED, INTERRUPTED]},
+            "error": _TEXT, "updated": _WHEN, "started": _WHEN, "finished": _WHEN, "resumed": _WHEN,
+        },
+    },
+    "run.json": {
+        "type": "object",
+        "required": ["base_dir"],
+        "properties": {"recipe_path": {"type": ["string", "null"]}, "base_dir": {"type": "string", "minLength": 1},
+                       "evaluate": {"type": "boolean"}, "created": _WHEN},
+    },
+    "environment.json": {
+        "type": "object",
+        "properties": {"plugins": {"type": "object", "additionalProperties": {"type": "string"}}, "seed": _COUNT},
+    },
+    "data_info.json": {
+        "type": "object",
+        "properties": {
+            "classes": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
+            "multilabel": {"type": "boolean"},
+            "sizes": {"type": "object", "additionalProperties": _COUNT},
+        },
+    },
+    "metrics.json": {"type": "object", "properties": {"test": _NUMBERS, "validation": _NUMBERS, "epochs_trained": _COUNT}},
+    "checkpoints/state.json": {
+        "type": "object",
+        "required": ["epochs_done"],
+        "properties": {
+            "epochs_done": {**_COUNT, "maximum": 1000000},
+            "history": {"type": "array", "items": {"type": "object", "required": ["epoch"],
+                                                   "properties": {"epoch": {"type": "integer", "minimum": 1}},
+                                                   "additionalProperties": {"type": ["number", "null"]}}},
+            "monitor": {"type": "string"},
+            "best": {"type": ["number", "null"]},
+            "best_epoch": {"type": ["integer", "null"], "minimum": 1},
+            "early_stopping": {"type": "object", "properties": {"wait": _COUNT, "best": {"type": ["number", "null"]},
+                                                                 "best_epoch": _COUNT}},
+            # Keras's SeedGenerator state: two integers per dropout layer.
+            "rng": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}},
+            "training_finished": {"type": "boolean"},
+        },
+    },
+}
+
+
+def _require_regular_or_absent(path: Path) -> None:
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        from seqkit.files import _kind
+
+        raise RunError(f"{path}: not a regular file ({_kind(mode)}); the run directory is damaged")
+
+
+def _where(error) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "top level"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def read_checked_json(path: Path, schema: dict | None = None) -> Any:
+    """Parse a JSON file seqkit wrote earlier and check it against ``schema``; any failure is
+    one :class:`RunError`: ``<file>: <what is wrong>``."""
+    from seqkit.files import JSON_LIMIT, read_bounded
+
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise RunError(f"{path}: missing")
+    raw = read_bounded(path, "JSON file", JSON_LIMIT, RunError)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RunError(f"{path}: unreadable (not UTF-8 text: byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: unreadable ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise RunError(f"{path}: unreadable (nested too deeply)") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise RunError(f"{path}: unreadable ({str(exc).splitlines()[0][:100]})") from None
+    if schema is None:
+        return data
+    import jsonschema
+
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    except RecursionError:
+        raise RunError(f"{path}: unreadable (nested too deeply)") from None
+    if error is not None:
+        if error.validator == "required":
+            problem = f"missing key {error.message.split(chr(39))[1]!r}" if "'" in error.message else error.message
+        elif error.validator in ("type", "enum"):
+            expected = ("one of " + ", ".join(map(repr, error.validator_value)) if error.validator == "enum"
+                        else f"a {' or a '.join(error.validator_value) if isinstance(error.validator_value, list) else error.validator_value}")
+            problem = f"expected {expected}. Received: {_short(error.instance)}"
+        else:
+            problem = error.message.splitlines()[0][:160]
+        raise RunError(f"{path}: {_where(error)}: {problem}; the file is damaged or was not written by seqkit")
+    return data
 
 
 def now() -> str:
@@ -125,8 +266,10 @@ class RunDirectory:
             raise RunError(
                 f"{path}: a tune directory, not a run; train its best recipe first: seqkit run {path / 'best_recipe.yaml'}"
             )
-        if not (path / STATUS_FILE).is_file() or not (path / "recipe.yaml").is_file():
+        if not (path / STATUS_FILE).exists() or not (path / "recipe.yaml").exists():
             raise RunError(f"{path}: not a seqkit run directory (no status.json / recipe.yaml)")
+        for name in (STATUS_FILE, "recipe.yaml", LOCK_FILE, "run.json"):
+            _require_regular_or_absent(path / name)
         return cls(path)
 
     # -- files ----------------------------------------------------------------------------
@@ -147,13 +290,10 @@ class RunDirectory:
         return self.file(name)
 
     def read_json(self, name: str) -> Any:
-        path = self.file(name)
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunError(f"{path}: missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunError(f"{path}: unreadable ({exc})") from None
+        """A JSON file of the run, checked against its schema (:data:`FILE_SCHEMAS`): a file that
+        is damaged, not a regular file, too large or says what seqkit never writes is one
+        :class:`RunError` naming it."""
+        return read_checked_json(self.file(name), FILE_SCHEMAS.get(name.replace(os.sep, "/")))
 
     def write_yaml(self, name: str, data: Any, header: str = "") -> Path:
         text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
