@@ -98,3 +98,26 @@ def test_every_relative_link_leads_somewhere(page):
         assert resolved.exists(), f"{page.relative_to(ROOT)}: link to {target}: no such file"
         if anchor and resolved.suffix == ".md":
             assert anchor in _anchors(resolved.read_text()), f"{page.relative_to(ROOT)}: link to {target}: no such heading"
+
+
+def test_every_recipe_key_has_a_description():
+    from seqkit.recipe.reference import merged, missing_descriptions
+
+    missing = missing_descriptions(merged())
+    assert not missing, f"{len(missing)} recipe keys have no description in their schema: {', '.join(missing)}"
+
+
+def test_recipe_reference_is_generated_from_the_schema():
+    from seqkit.recipe.reference import markdown, merged
+
+    assert (ROOT / "docs" / "recipes.md").read_text() == markdown(merged()), "docs/recipes.md is out of date: run `make docs`"
+
+
+def test_recipe_reference_names_every_registered_part():
+    from seqkit.plugins import get_plugin_manager
+
+    reference = (ROOT / "docs" / "recipes.md").read_text()
+    manager = get_plugin_manager()
+    for word, registry in (("adapter", manager.adapters), ("encoder", manager.encoders), ("head", manager.heads)):
+        for name in registry.names():
+            assert f"({word} `{name}`)" in reference
