@@ -84,6 +84,10 @@ def walk(schema: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
             key = f"{prefix}{name}"
             yield key, prop
             yield from walk(prop, key + ".")
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and any(True for _ in _objects(extra)):
+        # A mapping of any names to objects (tune.space: dotted key -> search entry).
+        yield from walk(extra, prefix + "<key>.")
 
 
 def _branches(section: dict) -> Iterator[tuple[str, dict]]:
