@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 RECIPE ?= recipes/sentiment/reviews.yaml
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test test-slow bench clean
+.PHONY: install run test test-slow bench clean docs
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -30,6 +30,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# docs/recipes.md is generated from the merged recipe schema (tests/test_docs.py checks it is current)
+docs: $(STAMP)
+	$(BIN)/python -m seqkit.recipe.reference > docs/recipes.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache build *.egg-info

@@ -25,13 +25,14 @@ class TokenEmbeddingSpec(EncoderSpec):
         "properties": {
             "max_tokens": {"type": "integer", "minimum": 3, "maximum": 100000000, "default": 20000, "description": "Vocabulary size cap."},
             "sequence_length": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 100, "description": "Tokens kept per text (padded / truncated)."},
-            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 128},
+            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 128, "description": "Size of the token embedding (the vectors file's size with pretrained)."},
             "standardize": {
                 "enum": ["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
                 "default": "lower_and_strip_punctuation",
+                "description": "TextVectorization's text standardisation before splitting into tokens.",
             },
-            "split": {"enum": ["whitespace", "character"], "default": "whitespace"},
-            "ngrams": {"type": "integer", "minimum": 1, "maximum": 3},
+            "split": {"enum": ["whitespace", "character"], "default": "whitespace", "description": "Tokens are words (whitespace) or characters."},
+            "ngrams": {"type": "integer", "minimum": 1, "maximum": 3, "description": "Also make token n-grams up to this length (unset: single tokens)."},
             "dropout": {**RATE, "default": 0.0, "description": "Spatial dropout of whole token vectors."},
             "pretrained": {"type": "string", "format": "path", "description": "GloVe / word2vec text file; relative to the recipe."},
             "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
@@ -102,7 +103,7 @@ class NumericSpec(EncoderSpec):
     schema = {
         "properties": {
             "dim": {"type": "integer", "minimum": 0, "default": 0, "description": "Projection size; 0 keeps the raw features."},
-            "mask_value": {"type": "number", "default": 0.0},
+            "mask_value": {"type": "number", "default": 0.0, "description": "A step whose features all equal this is padding (masked)."},
         }
     }
 
@@ -122,8 +123,8 @@ class NumericSpec(EncoderSpec):
 
 
 _DENSE_HEAD_PROPERTIES = {
-    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65536}, "default": []},
-    "dropout": {**RATE, "default": 0.0},
+    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65536}, "default": [], "description": "Sizes of Dense ReLU layers between the pooled backbone output and the output layer."},
+    "dropout": {**RATE, "default": 0.0, "description": "Dropout after each hidden layer (without hidden layers: on the pooled output)."},
     "pooling": {
         "enum": ["last", "mean", "max"],
         "default": "last",
@@ -180,7 +181,7 @@ class RegressorSpec(HeadSpec):
     schema = {
         "properties": {
             **_DENSE_HEAD_PROPERTIES,
-            "loss": {"enum": ["mse", "mae", "huber"], "default": "mse"},
+            "loss": {"enum": ["mse", "mae", "huber"], "default": "mse", "description": "Training loss on the targets."},
         }
     }
 

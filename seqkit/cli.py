@@ -34,7 +34,7 @@ def _add_recipe_args(parser: argparse.ArgumentParser, optional: bool = False) ->
 
 
 def _add_distribution_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("distributed training (see README, Scale-out)")
+    group = parser.add_argument_group("distributed training (see docs/scale-out.md)")
     group.add_argument("--workers", metavar="HOST:PORT,...",
                        help="every worker's address, the chief first: multi_worker on TensorFlow, data_parallel on JAX "
                             "(sets distribution.workers)")

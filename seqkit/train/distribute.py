@@ -57,7 +57,7 @@ FINISH_TIMEOUT = 24 * 3600.0
 
 SCHEMA = {
     "type": "object",
-    "description": "Data-parallel training across devices or machines (see README, Scale-out).",
+    "description": "Data-parallel training across devices or machines (see docs/scale-out.md).",
     "additionalProperties": False,
     "default": {},
     "properties": {

@@ -87,7 +87,11 @@ class TimeSeriesAdapter(Adapter):
                 "additionalProperties": False,
                 "default": {},
                 "description": "Per series, in time order: counts of steps (integers) or fractions of its length.",
-                "properties": {"train": COUNT_OR_FRACTION, "validation": COUNT_OR_FRACTION, "test": COUNT_OR_FRACTION},
+                "properties": {
+                    "train": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) of each series for training (default: the rest)."},
+                    "validation": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) of each series for validation, after train (default 0.1)."},
+                    "test": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) at the end of each series for testing (default 0.2; 0: none)."},
+                },
             },
             "scaler": {"enum": ["standard", "minmax", "none"], "default": "standard",
                        "description": "Per series and channel, fitted on the training part only."},
@@ -102,7 +106,7 @@ class TimeSeriesAdapter(Adapter):
                 "additionalProperties": False,
                 "description": "Rolling-origin backtest over the end of each series (inside its test part).",
                 "properties": {
-                    "folds": {**POSITIVE, "default": 5},
+                    "folds": {**POSITIVE, "default": 5, "description": "Number of forecast origins per series."},
                     "step": {**POSITIVE, "description": "Steps between fold origins (default: the horizon)."},
                     "horizon": {**POSITIVE, "description": "Steps scored per fold (default: data.horizon)."},
                     "window": {"enum": ["expanding", "sliding"], "default": "expanding",

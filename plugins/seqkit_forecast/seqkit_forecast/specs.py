@@ -109,7 +109,7 @@ class PointHeadSpec(_ForecastHeadSpec):
     kind = "point"
     name = "point"
     description = "direct multi-horizon point forecast (MSE, MAE or Huber loss)"
-    schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "loss": {"enum": ["mse", "mae", "huber"], "default": "mse"}}}
+    schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "loss": {"enum": ["mse", "mae", "huber"], "default": "mse", "description": "Training loss on the scaled targets."}}}
 
     def loss(self):
         return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[self.config.get("loss", "mse")]

@@ -74,7 +74,7 @@ SPLIT = {
     "type": "object",
     "additionalProperties": False,
     "default": {},
-    "properties": {"validation": {**RATIO, "default": 0.1}, "test": {**RATIO, "default": 0.1}},
+    "properties": {"validation": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for validation."}, "test": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for testing."}},
     "description": "Fractions of the pieces held out (seeded, by piece).",
 }
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000000, "description": "Read at most this many pieces."}
@@ -245,7 +245,7 @@ class MidiAdapter(MusicAdapter):
     schema = {
         "properties": {
             "path": {"type": "string", "format": "path", "description": "A .mid file, a folder of them or a glob; split by data.split."},
-            "train": {"type": "string", "format": "path"},
+            "train": {"type": "string", "format": "path", "description": "Training MIDI file(s), a folder or a glob (instead of data.path)."},
             "validation": {"type": "string", "format": "path", "description": "Validation MIDI file(s); beside data.path, the whole validation split."},
             "test": {"type": "string", "format": "path", "description": "Test MIDI file(s); beside data.path, the whole test split."},
             "split": SPLIT,

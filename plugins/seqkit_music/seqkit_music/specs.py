@@ -34,7 +34,7 @@ class MelodyEncoderSpec(EncoderSpec):
     description = "melody event tokens (note-on pitch / hold / rest) -> embeddings"
     schema = {
         "properties": {
-            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 64},
+            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 64, "description": "Size of the event embedding."},
             "dropout": {**RATE, "default": 0.0, "description": "Dropout on the embeddings."},
         }
     }

@@ -23,7 +23,8 @@ COMMON = {
         "type": "object",
         "additionalProperties": False,
         "default": {},
-        "properties": {"validation": {**RATIO, "default": 0.15}, "test": {**RATIO, "default": 0.2}},
+        "description": "Held-out fractions of train (stratified by label, seeded).",
+        "properties": {"validation": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for validation (seeded)."}, "test": {**RATIO, "default": 0.2, "description": "Fraction of the training data held out for testing when no test file is given (seeded)."}},
     },
     "normalize": {"type": "boolean", "default": True, "description": "Standardise each feature with training statistics."},
 }
@@ -302,11 +303,11 @@ class SequenceCsvAdapter(SequenceAdapter):
     schema = {
         "properties": {
             **COMMON,
-            "id": {"type": "string", "default": "id"},
-            "step": {"type": "string", "default": "step"},
-            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "label": {"type": "string", "default": "label"},
-            "format": {"enum": ["auto", "csv", "tsv", "jsonl"], "default": "auto"},
+            "id": {"type": "string", "default": "id", "description": "Column naming the sequence a row belongs to (and each prediction)."},
+            "step": {"type": "string", "default": "step", "description": "Column giving a row's position in its sequence (rows are sorted by it)."},
+            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "Columns holding the numeric features of a step, in model order."},
+            "label": {"type": "string", "default": "label", "description": "Column holding the sequence's class (same on each of its rows)."},
+            "format": {"enum": ["auto", "csv", "tsv", "jsonl"], "default": "auto", "description": "File format; auto: from the extension."},
         },
         "required": ["train", "features"],
     }

@@ -23,13 +23,13 @@ class WordCharSpec(EncoderSpec):
     description = "per token: word embedding + character CNN / BiLSTM + casing embedding (Lample et al. 2016)"
     schema = {
         "properties": {
-            "word_dim": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 100},
+            "word_dim": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 100, "description": "Size of the word embedding (the vectors file's size with pretrained)."},
             "char_dim": {"type": "integer", "minimum": 0, "maximum": 1024, "default": 25, "description": "0: no character features."},
             "char_encoder": {"enum": ["cnn", "lstm"], "default": "cnn",
                              "description": "cnn: convolution + max over characters; lstm: BiLSTM final states (slower)."},
             "char_units": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 50,
                            "description": "CNN filters, or LSTM units per direction."},
-            "char_kernel": {"type": "integer", "minimum": 1, "maximum": 15, "default": 3},
+            "char_kernel": {"type": "integer", "minimum": 1, "maximum": 15, "default": 3, "description": "char_encoder cnn: convolution width in characters."},
             "casing_dim": {"type": "integer", "minimum": 0, "maximum": 256, "default": 8, "description": "0: no casing features."},
             "word_dropout": {**RATE, "default": 0.0,
                              "description": "Rate at which known words are replaced by the unknown word while training."},

@@ -30,7 +30,7 @@ class TextTableAdapter(Adapter):
             "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
             "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from path / train by `split.validation`."},
             "test": {"type": "string", "format": "path", "description": "Test file; else taken from path / train by `split.test`."},
-            "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto"},
+            "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto", "description": "File format; auto: from the extension (label_text: \"LABEL text\" lines, as SST-2)."},
             "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
             "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},
             "labels": {
@@ -40,19 +40,20 @@ class TextTableAdapter(Adapter):
                 "uniqueItems": True,
                 "description": "Class names in index order; integer labels in the data index into this list.",
             },
-            "multilabel": {"type": "boolean", "default": False},
-            "label_separator": {"type": "string", "minLength": 1, "default": "|"},
+            "multilabel": {"type": "boolean", "default": False, "description": "Each text may carry several labels, joined by label_separator (sigmoid outputs)."},
+            "label_separator": {"type": "string", "minLength": 1, "default": "|", "description": "multilabel: the separator between a text's labels."},
             "split": {
                 "type": "object",
                 "additionalProperties": False,
                 "default": {},
+                "description": "Held-out fractions of path / train (a validation or test file replaces its ratio).",
                 "properties": {
-                    "validation": {**RATIO, "default": 0.15},
-                    "test": {**RATIO, "default": 0.15},
-                    "stratify": {"type": "boolean", "default": True},
+                    "validation": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for validation (seeded)."},
+                    "test": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for testing when no test file is given (seeded)."},
+                    "stratify": {"type": "boolean", "default": True, "description": "Keep class proportions in each split (single-label data)."},
                 },
             },
-            "encoding": {"type": "string", "default": "utf-8"},
+            "encoding": {"type": "string", "default": "utf-8", "description": "Text encoding of the files (e.g. latin-1)."},
         }
     }
 
