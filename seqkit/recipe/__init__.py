@@ -214,7 +214,7 @@ def validate(data: dict, source: SourceMap, manager=None) -> dict:
             for key, message in check(section):
                 dotted = f"{prefix}.{key}" if key else prefix
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
-    from seqkit.train.distribute import check_recipe as check_distribution
+    from seqkit.recipe.distribution import check_recipe as check_distribution
 
     problems.extend(check_distribution(data, source.where))
     if not problems and isinstance(data.get("tune"), dict) and data["tune"].get("space"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from seqkit.train.distribute import SCHEMA as DISTRIBUTION
+from seqkit.recipe.distribution import SCHEMA as DISTRIBUTION
 from seqkit.tune.space import ENTRY_SCHEMA
 
 POSITIVE_INT = {"type": "integer", "minimum": 1}
