@@ -161,7 +161,7 @@ def test_keras_fixes_target_the_verified_keras_source():
     multi_worker (keras-team/keras#20585): re-verify the fix, then update KERAS_FIX_TARGETS."""
     import keras
 
-    from seqkit.train.distribute import KERAS_FIX_TARGETS, VERIFIED_KERAS, keras_fix_mismatches
+    from seqkit.compat.keras_trainer import KERAS_FIX_TARGETS, VERIFIED_KERAS, keras_fix_mismatches
 
     changed = keras_fix_mismatches()
     assert not changed, (

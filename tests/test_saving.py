@@ -68,3 +68,50 @@ def test_model_with_an_unknown_layer_class_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delitem(keras.saving.get_custom_objects(), "gone_plugin>Gone")
     with pytest.raises(RunError, match=r"gone.keras: cannot load model: Keras does not know its layer 'Gone'; the plugin"):
         load_model(tmp_path / "gone.keras")
+
+
+def test_load_model_imports_the_layer_modules_it_is_given(manager, tmp_path, monkeypatch):
+    """saving.load_model imports only seqkit's own layers and the modules passed to it;
+    seqkit.api.load_model passes those the installed plugins' specs name in keras_module."""
+    import sys
+    from types import SimpleNamespace
+
+    import seqkit
+    from seqkit.api import load_model as load_with_plugins
+    from seqkit.models.parts import HeadSpec
+
+    (tmp_path / "doubling_layers.py").write_text(
+        "import keras\n\n\n@keras.saving.register_keras_serializable(package='doubling')\n"
+        "class Double(keras.layers.Layer):\n    def call(self, x):\n        return x * 2\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import doubling_layers
+
+    inputs = keras.Input((3,))
+    keras.Model(inputs, doubling_layers.Double()(inputs)).save(tmp_path / "double.keras")
+
+    def forget():  # as in a fresh process: the layer module not imported, the class unknown
+        keras.saving.get_custom_objects().pop("doubling>Double", None)
+        sys.modules.pop("doubling_layers", None)
+
+    class DoublingHead(HeadSpec):
+        keras_module = "doubling_layers"
+
+    plugin = SimpleNamespace(seqkit_register_heads=seqkit.hookimpl(lambda register: register("doubling_head", DoublingHead)))
+    registered = False
+    try:
+        forget()
+        with pytest.raises(RunError, match="Keras does not know its layer 'Double'"):
+            load_model(tmp_path / "double.keras")
+        assert "doubling_layers" not in sys.modules
+        x = np.ones((1, 3), dtype="float32")
+        np.testing.assert_allclose(load_model(tmp_path / "double.keras", ["doubling_layers"]).predict(x, verbose=0), 2 * x)
+        forget()
+        manager.register(plugin, name="doubling_plugin")
+        registered = True
+        np.testing.assert_allclose(load_with_plugins(tmp_path / "double.keras", manager).predict(x, verbose=0), 2 * x)
+        assert "doubling_layers" in sys.modules
+    finally:
+        if registered:
+            manager.unregister("doubling_plugin")
+        forget()

@@ -222,7 +222,7 @@ def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = Tr
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
     if check_parts and None not in (task, adapter, encoder, head):  # an unknown name is the problem to report, not a mismatch
         problems.extend(_check_whole_recipe(data, source, task, head))
-    from seqkit.train.distribute import check_recipe as check_distribution
+    from seqkit.recipe.distribution import check_recipe as check_distribution
 
     problems.extend(check_distribution(data, source.where))
     if not problems and isinstance(data.get("tune"), dict) and data["tune"].get("space"):

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from seqkit.train.distribute import SCHEMA as DISTRIBUTION
+from seqkit.recipe.distribution import SCHEMA as DISTRIBUTION
 from seqkit.tune.space import ENTRY_SCHEMA
 
 POSITIVE_INT = {"type": "integer", "minimum": 1}

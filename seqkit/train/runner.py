@@ -345,7 +345,8 @@ class Runner:
     1. :meth:`setup_engine`: the distribution session, seeds, determinism; environment.json.
     2. :meth:`setup_data`: the data, data_info.json, ``predict.examples`` encoded, the
        preprocessing (fitted, or the checkpointed one on resume) and the model's splits.
-    3. :meth:`setup_model`: the model, compiled new or loaded from the last checkpoint.
+    3. :meth:`setup_model`: the model, compiled new or, on resume, loaded from the last
+       checkpoint (with the checkpointed training state).
     4. :meth:`setup_callbacks`: checkpoints and history, the NaN guard, early stopping...
     5. :meth:`fit`: training, the NaN guard's verdict, the best weights restored.
     6. :meth:`export`: model.keras (raw inputs -> outputs), by the chief only.
@@ -353,7 +354,8 @@ class Runner:
     """
 
     def __init__(self, recipe: Recipe, run_dir: RunDirectory, evaluate: bool, manager, echo: Echo, resume: bool):
-        self.recipe, self.run_dir, self.evaluate, self.manager, self.echo, self.resume = recipe, run_dir, evaluate, manager, echo, resume
+        self.recipe, self.run_dir, self.evaluate, self.resume = recipe, run_dir, evaluate, resume
+        self.manager, self.echo = manager, echo
         self.train = recipe.section("train")
         self.batch_size = int(self.train.get("batch_size", 32))
         self.epochs = int(self.train.get("epochs", 10))
@@ -390,8 +392,6 @@ class Runner:
     # -- 2. data ------------------------------------------------------------------------------
 
     def setup_data(self) -> None:
-        from seqkit.train import callbacks as cb
-
         self.parts = resolve_parts(self.recipe, self.manager, self.echo)
         self.info = self.parts.bundle.info
         self.run_dir.write_json("data_info.json", self.info)
@@ -399,8 +399,6 @@ class Runner:
         # before training, not after it.
         self.examples = self.recipe.get("predict.examples")
         self.example_inputs = self.parts.adapter.encode_inputs(self.examples, self.info) if self.examples else None
-        state_path = self.checkpoints / cb.STATE
-        self.state = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if self.resume and state_path.exists() else None
         data = stream.training_data(self.parts.bundle, self.parts.head)
         self.preprocessor = self._preprocessor(data)
         self.data = data.encode(self.preprocessor)
@@ -420,6 +418,8 @@ class Runner:
     def setup_model(self) -> None:
         from seqkit.train import callbacks as cb
 
+        state_path = self.checkpoints / cb.STATE
+        self.state = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if self.resume and state_path.exists() else None
         steps = pipeline.steps_per_epoch(len(self.data.train), self.batch_size)
         if self.state and (self.checkpoints / cb.LAST).exists():
             from seqkit.export.saving import load_model

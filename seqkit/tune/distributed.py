@@ -5,8 +5,9 @@ last one, so a worker killed mid-trial would keep the search open forever. seqki
 serves the same gRPC oracle and also watches each worker: one silent for longer than
 ``worker_timeout`` seconds is dropped and its trial goes back to the queue, to be run by
 another worker. Workers send a heartbeat every second while they train. The KerasTuner internals this touches (``ongoing_trials``, ``tuner_ids``,
-``_retry_queue``, ``OracleServicer``) are checked by ``tests/test_tune.py``, so a KerasTuner
-upgrade that changes them fails loudly.
+``_retry_queue``, ``OracleServicer``) come through :mod:`seqkit.compat.keras_tuner_oracle`,
+which checks them (and ``tests/test_tune.py`` does), so a KerasTuner upgrade that changes
+them fails loudly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import threading
 import time
 from concurrent import futures
+
+from seqkit.compat.keras_tuner_oracle import oracle_servicer, protos, require_internals, trial_types
 
 ROLE_ENV = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
 HEARTBEAT_SECONDS = 1.0
@@ -74,7 +77,7 @@ def create_or_hold(oracle, tuner_id: str):
     """``oracle.create_trial``, except that a worker is told to wait (IDLE) rather than to
     stop while trials still run elsewhere: if one of their workers dies, its trial comes
     back to the queue and someone must be left to run it."""
-    from keras_tuner.src.engine.trial import Trial, TrialStatus
+    Trial, TrialStatus = trial_types()
 
     @_synchronized
     def create(oracle):
@@ -133,9 +136,10 @@ def finished(oracle) -> bool:
 def serve_chief(oracle, worker_timeout: float, echo=print, poll: float = 0.5) -> None:
     """Serve the oracle until the search is finished, dropping workers that went silent."""
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-    from keras_tuner.src.engine.trial import TrialStatus
+
+    require_internals(oracle)
+    OracleServicer, service = oracle_servicer(), protos()
+    _trial, TrialStatus = trial_types()
 
     last_seen: dict[str, float] = {}
     seen_lock = threading.Lock()
@@ -159,7 +163,7 @@ def serve_chief(oracle, worker_timeout: float, echo=print, poll: float = 0.5) ->
                 self.stop_triggered = True
             elif trial.status == TrialStatus.IDLE:
                 time.sleep(poll)  # the worker asks again at once; do not let it spin
-            return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+            return service.get_service().CreateTrialResponse(trial=trial.to_proto())
 
         def UpdateTrial(self, request, context):
             touch(tuner_of(request.trial_id))
@@ -176,7 +180,7 @@ def serve_chief(oracle, worker_timeout: float, echo=print, poll: float = 0.5) ->
 
     servicer = WatchingServicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    service.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     if server.add_insecure_port(address) == 0:
         from seqkit.errors import SeqkitError
