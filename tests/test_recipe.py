@@ -347,8 +347,6 @@ def test_built_in_tasks_declare_registered_parts_that_include_their_defaults(man
 
 
 def test_a_third_party_task_without_declared_parts_accepts_any_and_adds_its_own_checks(tmp_path, manager):
-    from types import SimpleNamespace
-
     import seqkit
     from seqkit.testing import registered_plugin
 
@@ -368,8 +366,13 @@ def test_a_third_party_task_without_declared_parts_accepts_any_and_adds_its_own_
                 problems.append(("model.backbone.units", f"expected 8. Received: {recipe.get('model.backbone.units')}"))
             return problems
 
-    plugin = SimpleNamespace(seqkit_register_tasks=seqkit.hookimpl(lambda register: [register(Anything()), register(Picky())]))
-    with registered_plugin(plugin, "anything_plugin"):
+    class Plugin:
+        @seqkit.hookimpl
+        def seqkit_register_tasks(self, register):
+            register(Anything())
+            register(Picky())
+
+    with registered_plugin(Plugin(), "anything_plugin"):
         text = MISMATCH.replace("task: sentiment", "task: anything_goes") + "  backbone: {units: 16}\n"
         recipe = load_recipe(write_recipe(tmp_path / "any.yaml", text))
         assert recipe.get("model.head.type") == "crf"

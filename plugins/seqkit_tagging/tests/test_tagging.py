@@ -406,8 +406,6 @@ def test_tagging_parts_refuse_other_tasks_data(tmp_path):
     assert not (tmp_path / "runs").exists()
 
     # A task that declares no heads gets the head's own refusal when the model is built.
-    from types import SimpleNamespace
-
     from seqkit.testing import registered_plugin
 
     class AnyHead(seqkit.ClassificationTask):
@@ -415,8 +413,12 @@ def test_tagging_parts_refuse_other_tasks_data(tmp_path):
         default_adapter = "text_table"
         default_encoder = "token_embedding"
 
-    plugin = SimpleNamespace(seqkit_register_tasks=seqkit.hookimpl(lambda register: register(AnyHead())))
-    with registered_plugin(plugin, "any_head_plugin"):
+    class Plugin:
+        @seqkit.hookimpl
+        def seqkit_register_tasks(self, register):
+            register(AnyHead())
+
+    with registered_plugin(Plugin(), "any_head_plugin"):
         with pytest.raises(SeqkitError, match="head crf needs a tagging adapter such as 'conll'"):
             seqkit.run({**recipe, "task": "any_head"}, quiet=True)
 
