@@ -34,8 +34,11 @@ def _type(prop: dict) -> str:
     for combinator in ("anyOf", "oneOf"):
         if combinator in prop:
             return " or ".join(dict.fromkeys(_type(option) for option in prop[combinator]))
-    if "enum" in prop or "const" in prop:
-        return "one of the values"
+    if "const" in prop:
+        return json.dumps(prop["const"])
+    if "enum" in prop:
+        names = {bool: "boolean", int: "integer", float: "number", str: "string"}
+        return " or ".join(dict.fromkeys(names.get(type(v), "value") for v in prop["enum"]))
     return "any"
 
 
@@ -139,7 +142,11 @@ def missing_descriptions(schema: dict) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return " ".join(str(text).split()).replace("|", "\\|").replace("<", "&lt;")
+
+
+def _row(key: str, prop: dict) -> str:
+    return f"| `{key}` | {_cell(_type(prop))} | {_cell(_default(prop))} | {_cell(_allowed(prop))} | {_cell(prop.get('description', ''))} |"
 
 
 def markdown(schema: dict) -> str:
@@ -151,7 +158,19 @@ def markdown(schema: dict) -> str:
             rows.append((key, prop))
     out = [HEADER]
     out.append("Top-level keys: " + ", ".join(f"`{k}`" for k in schema["properties"]) + ".\n")
+    # Scalar top-level keys share one table; each section (an object) gets its own.
+    scalars = [name for name, rows in sections.items() if len(rows) == 1 and name in schema["properties"]]
+    sections = {"(top level)": [("(top level)", {})] + [rows[0] for name, rows in sections.items() if name in scalars],
+                **{name: rows for name, rows in sections.items() if name not in scalars}}
     for heading, rows in sections.items():
+        if heading == "(top level)":
+            out.append("## Top-level settings\n")
+            out.append("| key | type | default | allowed | description |")
+            out.append("|---|---|---|---|---|")
+            for key, prop in rows[1:]:
+                out.append(_row(key, prop))
+            out.append("")
+            continue
         title, *rest = heading.split(" ", 1)
         out.append(f"## `{title}` {rest[0] if rest else ''}".rstrip() + "\n")
         head_key, head_prop = rows[0]
@@ -162,7 +181,7 @@ def markdown(schema: dict) -> str:
         for key, prop in rows:
             if key == title:
                 continue
-            out.append(f"| `{key}` | {_cell(_type(prop))} | {_cell(_default(prop))} | {_cell(_allowed(prop))} | {_cell(prop.get('description', ''))} |")
+            out.append(_row(key, prop))
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

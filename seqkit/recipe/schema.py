@@ -169,7 +169,7 @@ CORE = {
             "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
             "maxLength": 100,
             "x-expected": "at most 100 letters, digits, '.', '_' or '-' (it names the run folder)",
-            "description": "Names the run folder: output.dir/<name>/<run-id>/ (default: the recipe file's name).",
+            "description": "Names the run folder: output.dir/<name>/<run-id>/ (default: the recipe file's name, else the task).",
         },
         "description": {"type": "string", "description": "Free text about the recipe; not used by training."},
         "task": {"type": "string", "description": "A task registered by a plugin (seqkit plugins)."},
