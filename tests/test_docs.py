@@ -121,3 +121,51 @@ def test_recipe_reference_names_every_registered_part():
     for word, registry in (("adapter", manager.adapters), ("encoder", manager.encoders), ("head", manager.heads)):
         for name in registry.names():
             assert f"({word} `{name}`)" in reference
+
+
+# Every class a plugin subclasses or receives; docs/plugins.md's reference lists each public member.
+PLUGIN_CLASSES = ["Task", "ClassificationTask", "RegressionTask", "GeneratingTask", "Adapter", "StreamingAdapter",
+                  "PreprocessingAdapter", "DataContext", "DataBundle", "Split", "DataInfo", "EncoderSpec", "HeadSpec",
+                  "Command", "Run"]
+# Attributes Run sets in __init__ (not visible on the class).
+RUN_ATTRIBUTES = ["recipe", "info", "task", "adapter", "run_dir"]
+
+
+def _members(cls):
+    import dataclasses
+
+    names = [n for n in vars(cls) if not n.startswith("_") and n not in getattr(cls, "__dataclass_fields__", {})]
+    if dataclasses.is_dataclass(cls):
+        names = [f.name for f in dataclasses.fields(cls)] + names
+    if cls.__name__ == "Run":
+        names += RUN_ATTRIBUTES
+    return list(dict.fromkeys(names))
+
+
+def _documented_form(cls, name):
+    """`Class.method(arg, *args, **options)` (no self / cls) for methods, `Class.attribute` otherwise."""
+    value = inspect.getattr_static(cls, name, None)
+    function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+    if inspect.isfunction(function):
+        params = [p for p in inspect.signature(function).parameters.values() if p.name not in ("self", "cls")]
+        stars = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+        return f"`{cls.__name__}.{name}({', '.join(stars.get(p.kind, '') + p.name for p in params)})`"
+    return f"`{cls.__name__}.{name}`"
+
+
+@pytest.mark.parametrize("class_name", PLUGIN_CLASSES)
+def test_every_plugin_class_member_is_documented_with_its_arguments(class_name):
+    from seqkit import plugin_api
+
+    cls = getattr(plugin_api, class_name)
+    missing = [form for form in (_documented_form(cls, n) for n in _members(cls)) if f"| {form} |" not in GUIDE]
+    assert not missing, f"docs/plugins.md's reference lacks (or has other arguments for): {', '.join(missing)}"
+
+
+def test_plugin_reference_documents_nothing_that_is_gone():
+    from seqkit import plugin_api
+
+    reference = GUIDE.split("## Reference: everything seqkit calls on a plugin object", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)\.(\w+)", reference, flags=re.M))
+    existing = {(c, n) for c in PLUGIN_CLASSES for n in _members(getattr(plugin_api, c))}
+    assert documented - existing == set(), f"documented but not in the code: {sorted(documented - existing)}"
