@@ -117,6 +117,7 @@ _COUNT = {"type": "integer", "minimum": 0}
 _NUMBERS = {"type": "object", "additionalProperties": {"type": ["number", "null", "string", "boolean", "array", "object"]}}
 
 #: What each JSON file of a run directory must look like (keys seqkit reads; others are kept).
+DATA_INFO = "data_info.json"
 FILE_SCHEMAS: dict[str, dict] = {
     STATUS_FILE: {
         "type": "object",
@@ -136,7 +137,7 @@ FILE_SCHEMAS: dict[str, dict] = {
         "type": "object",
         "properties": {"plugins": {"type": "object", "additionalProperties": {"type": "string"}}, "seed": _COUNT},
     },
-    "data_info.json": {
+    DATA_INFO: {
         "type": "object",
         "properties": {
             "classes": {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}},
@@ -209,25 +210,38 @@ def read_checked_json(path: Path, schema: dict | None = None) -> Any:
         raise RunError(f"{path}: unreadable (nested too deeply)") from None
     except ValueError as exc:  # an integer of more than 4300 digits
         raise RunError(f"{path}: unreadable ({str(exc).splitlines()[0][:100]})") from None
+    check_json(path, data, schema)
+    return data
+
+
+# JSON Schema's type names as a user reads them.
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer", "number": "a number",
+               "boolean": "true or false", "null": "null"}
+
+
+def check_json(path: Path, data: Any, schema: dict | None) -> None:
+    """Check parsed JSON read back from ``path`` against ``schema``: one :class:`RunError`
+    naming the file, the key and what was expected."""
     if schema is None:
-        return data
+        return
     import jsonschema
 
     try:
         error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     except RecursionError:
         raise RunError(f"{path}: unreadable (nested too deeply)") from None
-    if error is not None:
-        if error.validator == "required":
-            problem = f"missing key {error.message.split(chr(39))[1]!r}" if "'" in error.message else error.message
-        elif error.validator in ("type", "enum"):
-            expected = ("one of " + ", ".join(map(repr, error.validator_value)) if error.validator == "enum"
-                        else f"a {' or a '.join(error.validator_value) if isinstance(error.validator_value, list) else error.validator_value}")
-            problem = f"expected {expected}. Received: {_short(error.instance)}"
-        else:
-            problem = error.message.splitlines()[0][:160]
-        raise RunError(f"{path}: {_where(error)}: {problem}; the file is damaged or was not written by seqkit")
-    return data
+    if error is None:
+        return
+    if error.validator == "required":
+        problem = f"missing key {error.message.split(chr(39))[1]!r}" if "'" in error.message else error.message
+    elif error.validator == "enum":
+        problem = f"expected one of {', '.join(map(repr, error.validator_value))}. Received: {_short(error.instance)}"
+    elif error.validator == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        problem = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}. Received: {_short(error.instance)}"
+    else:
+        problem = error.message.splitlines()[0][:160]
+    raise RunError(f"{path}: {_where(error)}: {problem}; the file is damaged or was not written by seqkit")
 
 
 def now() -> str:
@@ -293,7 +307,16 @@ class RunDirectory:
         """A JSON file of the run, checked against its schema (:data:`FILE_SCHEMAS`): a file that
         is damaged, not a regular file, too large or says what seqkit never writes is one
         :class:`RunError` naming it."""
-        return read_checked_json(self.file(name), FILE_SCHEMAS.get(name.replace(os.sep, "/")))
+        key = name.replace(os.sep, "/")
+        if key != DATA_INFO:
+            return read_checked_json(self.file(name), FILE_SCHEMAS.get(key))
+        # The data description's core keys are checked by DataInfo (the type tasks receive), the rest here.
+        from seqkit.data.adapter import DataInfo
+
+        data = read_checked_json(self.file(name))
+        DataInfo.from_json(data, str(self.file(name)), RunError)
+        check_json(self.file(name), data, FILE_SCHEMAS[key])
+        return data
 
     def write_yaml(self, name: str, data: Any, header: str = "") -> Path:
         text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
