@@ -111,14 +111,17 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, da
     assert cb.CheckpointStore(tmp_path).latest(echo=pytest.fail).epoch == 2
 
 
-def test_no_checkpoint_when_every_folder_is_damaged_or_partial(tmp_path):
+def test_resume_stops_in_one_line_when_every_checkpoint_is_damaged(tmp_path):
     model = _model()
     store = cb.CheckpointStore(tmp_path)
     store.commit(1, model, _state(1), best_is_this_epoch=True)
     shutil.copytree(tmp_path / "epoch-0001", tmp_path / "epoch-0002.partial")  # never renamed: not a checkpoint
     (tmp_path / "epoch-0001" / "manifest.json").write_text("{}")
     notes = []
-    assert cb.CheckpointStore(tmp_path).latest(echo=notes.append) is None
+    from seqkit.errors import RunError
+
+    with pytest.raises(RunError, match=r"epoch-0001/manifest.json does not describe this folder; no complete checkpoint to resume from"):
+        cb.CheckpointStore(tmp_path).latest(echo=notes.append)
     assert len(notes) == 1
 
 

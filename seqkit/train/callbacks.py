@@ -255,7 +255,7 @@ class CheckpointStore:
         try:
             manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return None, f"no {MANIFEST}"
+            return None, f"{MANIFEST} missing"
         except (OSError, ValueError) as exc:
             return None, f"{MANIFEST} unreadable ({type(exc).__name__})"
         match = _FOLDER.match(folder.name)
@@ -281,17 +281,25 @@ class CheckpointStore:
             return None, f"{STATE} unreadable"
         problem = _state_problem(state, manifest["epoch"])
         if problem:
-            return None, f"{STATE}: {problem}"
+            return None, f"{STATE} is not a checkpoint state: {problem}"
         return Checkpoint(folder, manifest["epoch"], state, folder / MODEL, _best_in(folder, files), files), ""
 
     def latest(self, echo=print) -> Checkpoint | None:
-        """The newest complete checkpoint; a damaged one is named and skipped for the one before."""
+        """The newest complete checkpoint; a damaged one is named and skipped for the one before.
+        When every checkpoint is damaged: a one-line :class:`~seqkit.errors.RunError` naming the
+        newest one's problem (training again from the start is the user's call, not a silent one)."""
+        damaged = []
         for _epoch, folder in self.folders():
             checkpoint, problem = self.verify(folder)
             if checkpoint is not None:
                 self.current = checkpoint
                 return checkpoint
+            damaged.append(f"{folder}/{problem}")  # each problem starts with the file's name
             echo(f"seqkit: note: checkpoint {folder} is damaged ({problem}); using the one before it")
+        if damaged:
+            from seqkit.errors import RunError
+
+            raise RunError(f"{damaged[0]}; no complete checkpoint to resume from (remove {self.folder} to train from the start)")
         legacy = self._legacy(echo)
         self.current = legacy
         return legacy

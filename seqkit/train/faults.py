@@ -71,6 +71,11 @@ def step(label: str) -> None:
     _reach("checkpoint", str(count), label, count)
 
 
+def steps_taken() -> int:
+    """Checkpoint write steps this process has reached so far (``checkpoint:N`` counts on from it)."""
+    return _counts.get("checkpoint", 0)
+
+
 def batch(epoch: int, batch_number: int) -> None:
     """After training batch ``batch_number`` of ``epoch`` (both 1-based)."""
     _reach("batch", f"{epoch}.{batch_number}", f"epoch {epoch} batch {batch_number}", 0)
