@@ -77,81 +77,109 @@ def _resume(run: Path, capsys) -> str:
 # file torn half-way.
 KILL_POINTS = [STEPS + i for i in range(1, STEPS + 1)]
 
-# One process imports TensorFlow once and forks a child per kill point (a fresh interpreter per
-# kill would spend most of the test importing); each child trains with SEQKIT_FAULT set and
-# SIGKILLs itself at its checkpoint step. Prints {folder: exit status}.
+# One process imports TensorFlow once and forks a child per job (a fresh interpreter per kill
+# would spend most of the test importing), a few at a time, round after round. A child runs
+# ``seqkit ARGS`` in its folder with SEQKIT_FAULT set (a killed one SIGKILLs itself at its
+# checkpoint step), its output in ROUND.out / ROUND.err; "{run}" is the folder's run directory.
+# Prints one {key: exit status} per round.
 FORK_RUNS = """
-import json, os, sys
+import json, os, shutil, sys
 import tensorflow, keras
 import seqkit.export.saving, seqkit.train.runner
 from seqkit.cli import main
 from seqkit.plugins import get_plugin_manager
 
 get_plugin_manager().tasks
-jobs, parallel, running, results = json.loads(sys.argv[1]), int(sys.argv[2]), {}, {}
+rounds, parallel = json.loads(sys.argv[1]), int(sys.argv[2])
 
-def reap():
-    pid, status = os.wait()
-    results[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+def run_round(name, jobs):
+    running, results = {}, {}
 
-for folder, fault in jobs:
-    while len(running) >= parallel:
+    def reap():
+        pid, status = os.wait()
+        results[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+
+    for key, folder, fault, args in jobs:
+        if args == ["snapshot"]:  # the parent copies the folder as the kill left it
+            shutil.copytree(folder, folder + "-killed", symlinks=True)
+            results[key] = 0
+            continue
+        while len(running) >= parallel:
+            reap()
+        runs = os.path.join(folder, "runs", "tiny")
+        args = [a.replace("{run}", os.path.join(runs, (os.listdir(runs) or [""])[0]) if os.path.isdir(runs) else "") for a in args]
+        pid = os.fork()
+        if pid == 0:
+            code = 99
+            try:
+                os.chdir(folder)
+                for fd, suffix in ((1, ".out"), (2, ".err")):
+                    os.dup2(os.open(name + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+                os.environ.pop("SEQKIT_FAULT", None)
+                if fault:
+                    os.environ["SEQKIT_FAULT"] = fault
+                code = main(args)
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        running[pid] = key
+    while running:
         reap()
-    pid = os.fork()
-    if pid == 0:
-        code = 99
-        try:
-            os.chdir(folder)
-            os.environ["SEQKIT_FAULT"] = fault
-            code = main(["run", "tiny.yaml", "--quiet"])
-        finally:
-            os._exit(code)
-    running[pid] = folder
-while running:
-    reap()
-print(json.dumps(results))
+    return results
+
+print(json.dumps([run_round(name, jobs) for name, jobs in rounds]))
 """
 
 
-def _killed_runs(jobs: dict[Path, str]) -> dict[Path, int]:
+def _fork_runs(rounds: list) -> list[dict]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop(faults.ENV, None)
     parallel = str(max(2, min(4, os.cpu_count() or 2)))
-    done = subprocess.run([sys.executable, "-c", FORK_RUNS, json.dumps([[str(f), v] for f, v in jobs.items()]), parallel],
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", FORK_RUNS, json.dumps(rounds), parallel],
+                          env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    return {Path(folder): code for folder, code in json.loads(done.stdout.splitlines()[-1]).items()}
+    return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_a_kill_at_every_checkpoint_write_boundary_resumes_exactly_as_an_uninterrupted_run(straight, tmp_path, capsys):
+def test_a_kill_at_every_checkpoint_write_boundary_resumes_exactly_as_an_uninterrupted_run(tmp_path):
     if not hasattr(os, "fork"):
         pytest.skip("needs os.fork")
     folders = {point: tmp_path / f"kill-{point}" for point in KILL_POINTS}
-    for folder in folders.values():
+    for folder in [tmp_path / "straight", *folders.values()]:
         _recipe(folder)
-    done = _killed_runs({folder: f"checkpoint:{point}" for point, folder in folders.items()})
+    first = folders[KILL_POINTS[0]]
+    killed, _snapshots, evaluated, predicted, resumed = _fork_runs([
+        ["run", [["straight", str(tmp_path / "straight"), "", ["run", "tiny.yaml", "--quiet"]]]
+         + [[str(p), str(f), f"checkpoint:{p}", ["run", "tiny.yaml", "--quiet"]] for p, f in folders.items()]],
+        ["snapshot", [[str(p), str(f), "", ["snapshot"]] for p, f in folders.items()]],
+        # A killed run is reported as stale, by evaluate and predict as by --resume.
+        ["evaluate", [["evaluate", str(first), "", ["evaluate", "{run}"]]]],
+        ["predict", [["predict", str(first), "", ["predict", "{run}", "great product"]]]],
+        ["resume", [[str(p), str(f), "", ["run", "--resume", "{run}"]] for p, f in folders.items()]],
+    ])
+    assert killed.pop("straight") == 0
+    straight = _outcome(_run_dir(tmp_path / "straight"))
+    assert evaluated == {"evaluate": 2} and predicted == {"predict": 2}
+    for command in ("evaluate", "predict"):
+        err = (first / f"{command}.err").read_text()
+        assert err.count("\n") == 1 and "run is stale (marked running, but its process" in err, err
+        assert f"seqkit run --resume {_run_dir(first)}" in err
+    out = (first / "resume.out").read_text()
+    assert "was marked running, but its process" in out and "is gone" in out
     for point, folder in folders.items():
         label = f"checkpoint step {point} ({cb.COMMIT_STEPS[(point - 1) % STEPS]} of epoch {(point - 1) // STEPS + 1})"
-        assert done[folder] == -signal.SIGKILL, label
+        assert killed[str(point)] == -signal.SIGKILL, (label, (folder / "run.err").read_text()[-2000:])
+        # As the kill left it: marked running, no metrics.json, and history.csv shows no epoch
+        # that the newest complete checkpoint lacks.
+        left = _run_dir(folder.with_name(folder.name + "-killed"))
+        assert _status(left) == "running" and not (left / "metrics.json").exists(), label
+        checkpoint = cb.CheckpointStore(left / "checkpoints").latest(echo=lambda _m: None)
+        if (left / "history.csv").exists():
+            with (left / "history.csv").open() as handle:
+                assert len(list(csv.DictReader(handle))) <= (checkpoint.epoch if checkpoint else 0), label
+        assert resumed[str(point)] == 0, (label, (folder / "resume.err").read_text()[-2000:])
         run = _run_dir(folder)
-        assert _status(run) == "running" and not (run / "metrics.json").exists(), label
-        checkpoint = cb.CheckpointStore(run / "checkpoints").latest(echo=lambda _m: None)
-        epochs = checkpoint.epoch if checkpoint else 0
-        # history.csv never shows an epoch the newest complete checkpoint lacks.
-        if (run / "history.csv").exists():
-            with (run / "history.csv").open() as handle:
-                assert len(list(csv.DictReader(handle))) <= epochs, label
-        if point == KILL_POINTS[0]:
-            # A killed run is reported as stale, by evaluate and predict as by --resume.
-            for args in (["evaluate", str(run)], ["predict", str(run), "great product"]):
-                assert main(args) == 2
-                err = capsys.readouterr().err
-                assert err.count("\n") == 1 and "run is stale (marked running, but its process" in err, err
-                assert f"seqkit run --resume {run}" in err
-            out = _resume(run, capsys)
-            assert "was marked running, but its process" in out and "is gone" in out
-        else:
-            _resume(run, capsys)
+        assert _status(run) == "completed", label
         assert _outcome(run) == straight, label
         assert _leftovers(run) == [], label
         assert sorted(p.name for p in (run / "checkpoints").glob("epoch-*")) == ["epoch-0002", "epoch-0003"], label
