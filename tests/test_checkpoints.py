@@ -5,7 +5,6 @@ directory's stale-run detection and atomic writers."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import shutil
