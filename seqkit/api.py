@@ -196,6 +196,10 @@ def load_run(path) -> Run:
 
     run_dir = RunDirectory.open(path)
     status = run_dir.status().get("status")
+    stale = run_dir.stale()
+    if stale:
+        raise RunError(f"{run_dir.path}: run is stale ({stale}); no final model to use; continue it with: "
+                       f"seqkit run --resume {run_dir.path}")
     if status != COMPLETED:
         raise RunError(f"{run_dir.path}: run is {status}, not completed; no final model to use")
     return Run(run_dir, load_run_recipe(run_dir))

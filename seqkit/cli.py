@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from seqkit import __version__
-from seqkit.errors import SeqkitError
+from seqkit.errors import Interrupted, SeqkitError
 
 EPILOG = """examples:
   seqkit run recipes/sentiment/reviews.yaml
@@ -339,9 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     except SeqkitError as exc:
         print(f"seqkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # 130 for Ctrl-C, 143 for SIGTERM (128 + the signal), as a shell reports them.
         print("seqkit: interrupted", file=sys.stderr)
-        return 130
+        return exc.exit_code if isinstance(exc, Interrupted) else 130
     except BrokenPipeError:
         # The reader of stdout went away (`seqkit predict ... | head`): stop quietly, as
         # command-line tools do, and keep Python's exit-time flush from failing again.

@@ -73,6 +73,26 @@ class RunError(SeqkitError):
     """A run directory is missing, incomplete, or cannot be resumed."""
 
 
+class WriteError(SeqkitError):
+    """A file could not be written: the disk is full, a quota is reached, or the OS refused.
+    Built by :func:`seqkit.train.rundir.write_error` with the file's name."""
+
+    exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM); the command exits 128 + signum
+    (130 for Ctrl-C, 143 for SIGTERM), as shells report a process ended by that signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
 class TrainingError(SeqkitError):
     """Training stopped on a failure the user can act on (e.g. a NaN loss)."""
 

@@ -179,7 +179,7 @@ def test_lying_run_directory_files(name, content, trained, tmp_path, capsys):
                                    {"epochs_done": 1, "history": [{"epoch": "one"}]}, {"epochs_done": 1, "rng": "x"}])
 def test_lying_state_json_stops_resume(state, trained, tmp_path, capsys):
     run_dir = _copy(trained, tmp_path, status="interrupted")
-    path = run_dir / "checkpoints" / "state.json"
+    path = run_dir / "checkpoints" / "epoch-0001" / "state.json"  # the run's only checkpoint
     path.write_text(json.dumps({**json.loads(path.read_text()), **state}))
     _cli(["run", "--resume", run_dir, "--quiet"], capsys, path)
 
@@ -301,9 +301,7 @@ def test_vocabulary_file_outside_the_archive_gets_its_own_message(trained, tmp_p
 
 def test_checkpoint_archive_corrupted_stops_resume(trained, tmp_path, capsys):
     run_dir = _copy(trained, tmp_path, status="interrupted")
-    state = run_dir / "checkpoints" / "state.json"
-    state.write_text(json.dumps({**json.loads(state.read_text()), "training_finished": False}))
-    last = run_dir / "checkpoints" / "last.keras"
+    last = run_dir / "checkpoints" / "epoch-0001" / "model.keras"  # the run's only checkpoint
     last.write_bytes(last.read_bytes()[:-100])
     _cli(["run", "--resume", run_dir, "--quiet"], capsys, last)
 

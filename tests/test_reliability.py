@@ -48,9 +48,9 @@ def _wait_for(predicate, timeout=120.0):
 
 
 def _epochs_done(run_root: Path) -> int:
-    for state in run_root.rglob("checkpoints/state.json"):
+    for pointer in run_root.rglob("checkpoints/latest.json"):
         try:
-            return json.loads(state.read_text())["epochs_done"]
+            return json.loads(pointer.read_text())["epoch"]
         except (ValueError, KeyError):
             return 0
     return 0
@@ -74,7 +74,8 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
     run_dir = next((killed_dir / "runs" / "tiny").iterdir())
     assert json.loads((run_dir / "status.json").read_text())["status"] == "running"  # killed: nothing marked it
     assert not (run_dir / "metrics.json").exists()
-    json.loads((run_dir / "checkpoints" / "state.json").read_text())  # parses: written atomically
+    pointer = json.loads((run_dir / "checkpoints" / "latest.json").read_text())  # parses: written atomically
+    json.loads((run_dir / "checkpoints" / pointer["folder"] / "state.json").read_text())
     resumed = subprocess.run([sys.executable, "-m", "seqkit", "run", "--resume", str(run_dir), "--quiet"],
                              capture_output=True, text=True, cwd=killed_dir, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -95,7 +96,7 @@ def test_ctrl_c_stops_after_the_batch_and_marks_interrupted(tmp_path):
     run_dir = next((tmp_path / "runs" / "tiny").iterdir())
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "interrupted"
-    assert (run_dir / "checkpoints" / "last.keras").is_file()
+    assert list((run_dir / "checkpoints").glob("epoch-*/model.keras"))
     assert not (run_dir / "metrics.json").exists()
 
 

@@ -28,7 +28,8 @@ def test_run_writes_a_complete_run_directory(tiny_recipe, tmp_path, capsys):
     assert path == _single_run_dir(tmp_path)
     for name in ("recipe.yaml", "environment.json", "metrics.json", "history.csv", "model.keras",
                  "predictions.csv", "status.json", "data_info.json", "plots/learning_curves.png",
-                 "plots/confusion_matrix.png", "checkpoints/last.keras", "checkpoints/state.json"):
+                 "plots/confusion_matrix.png", "checkpoints/epoch-0002/model.keras", "checkpoints/epoch-0002/state.json",
+                 "checkpoints/epoch-0002/manifest.json", "checkpoints/latest.json"):
         assert (path / name).is_file(), name
     assert json.loads((path / "status.json").read_text())["status"] == "completed"
     env = json.loads((path / "environment.json").read_text())
@@ -161,8 +162,9 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tiny_recipe, tm
     assert "last good checkpoint (epoch 1)" in message and "learning_rate" in message
     path = _single_run_dir(tmp_path)
     assert json.loads((path / "status.json").read_text())["status"] == "failed"
-    assert (path / "checkpoints" / "last.keras").is_file()
-    assert json.loads((path / "checkpoints" / "state.json").read_text())["epochs_done"] == 1
+    assert (path / "checkpoints" / "epoch-0001" / "model.keras").is_file()
+    assert json.loads((path / "checkpoints" / "epoch-0001" / "state.json").read_text())["epochs_done"] == 1
+    assert not (path / "checkpoints" / "epoch-0002").exists()
 
 
 def test_concurrent_runs_get_distinct_directories(tmp_path):

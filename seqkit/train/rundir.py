@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
 import secrets
+import shutil
+import socket
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,21 +24,104 @@ from typing import Any
 
 import yaml
 
-from seqkit.errors import RunError
+from seqkit.errors import RunError, WriteError
 
 STATUS_FILE = "status.json"
 LOCK_FILE = ".lock"
 RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "interrupted"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+TEMPORARY_SUFFIX = ".tmp"
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_error(path: Path, exc: OSError) -> WriteError:
+    """The one-line error for a write of ``path`` that failed with ``exc``."""
+    if exc.errno == errno.ENOSPC:
+        error = WriteError(f"no space left on device while writing {path}")
+    elif exc.errno == errno.EDQUOT:
+        error = WriteError(f"disk quota exceeded while writing {path}")
+    else:
+        error = WriteError(f"cannot write {path}: {exc.strerror or exc}")
+        error.exit_code = 2  # a folder the user cannot write, a name that is taken: their input
+    return error
+
+
+def check_free_space(folder: Path, needed: int, path: Path) -> None:
+    """Refuse a write of ``needed`` bytes under ``folder`` that cannot fit (one-line
+    :class:`WriteError` naming ``path``) before anything is written. A file system that does not
+    report its free space is not checked."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    blocks = 4096
+    if free < needed + 4 * blocks:
+        raise write_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+
+def atomic_write_bytes(path: Path, data: bytes, fault: str | None = None) -> None:
+    """Write ``data`` to a temporary name beside ``path``, fsync, and rename it into place: the
+    old file or the new one, never a torn one; the temporary file is removed if anything fails
+    (a full disk, a signal). An ``OSError`` becomes a one-line :class:`WriteError`.
+    ``fault``: the name of this write as a checkpoint step of :mod:`seqkit.train.faults`."""
+    from seqkit.train import faults
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}{TEMPORARY_SUFFIX}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            if fault:
+                handle.write(data[: len(data) // 2])
+                handle.flush()
+                faults.step(f"{fault}:half")
+                handle.write(data[len(data) // 2 :])
+            else:
+                handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise write_error(path, exc) from None
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    if fault:
+        faults.step(fault)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX); a no-op where folders cannot be opened."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_temporary_files(folder: Path) -> list[Path]:
+    """Remove what writes left half-done under ``folder`` (a process killed mid-write): the
+    temporary files of :func:`atomic_write_bytes` and ``*.partial`` checkpoint folders and files."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in [*folder.glob(f".*{TEMPORARY_SUFFIX}"), *folder.glob(f"*/.*{TEMPORARY_SUFFIX}"),
+                 *folder.glob("*.partial*"), *folder.glob("*/*.partial*")]:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            _unlink_quietly(path)
+        removed.append(path)
+    return removed
 
 
 def check_output_file(path, suffixes: tuple[str, ...], flag: str = "--output") -> Path:
@@ -77,21 +163,25 @@ def check_output_dir(folder, where: str) -> list[str]:
     return []
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, fault: str | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), fault)
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
+def json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n").encode("utf-8")
 
 
-def atomic_write_csv(path: Path, rows: list[dict], fieldnames: list[str] | None = None) -> None:
+def atomic_write_json(path: Path, data: Any, fault: str | None = None) -> None:
+    atomic_write_bytes(path, json_bytes(data), fault)
+
+
+def atomic_write_csv(path: Path, rows: list[dict], fieldnames: list[str] | None = None, fault: str | None = None) -> None:
     fieldnames = fieldnames or (list(dict.fromkeys(k for row in rows for k in row)) if rows else [])
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_text(path, buffer.getvalue(), fault)
 
 
 def _jsonable(value):
@@ -328,6 +418,63 @@ class RunDirectory:
     def status(self) -> dict:
         return self.read_json(STATUS_FILE)
 
+    def stale(self) -> str | None:
+        """Why a run marked ``running`` is no longer running (its process was killed, or the
+        machine went down), or None: a run in another state, or one whose process is alive.
+
+        The live process holds the run's ``flock``; where locks are not available the pid
+        recorded in ``status.json`` is checked on the same host."""
+        try:
+            status = self.status()
+        except RunError:
+            return None
+        if not isinstance(status, dict) or status.get("status") != RUNNING:
+            return None
+        pid, host = status.get("pid"), status.get("host")
+        who = f"process {pid}" if isinstance(pid, int) else "process"
+        held = self._lock_is_held()
+        if held is True:
+            return None
+        if held is None:  # no locks here: ask the OS about the pid, on this machine only
+            if not isinstance(pid, int) or (host and host != socket.gethostname()):
+                return None
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                pass
+            except OSError:
+                return None
+            else:
+                return None
+        where = f" on {host}" if host and host != socket.gethostname() else ""
+        return f"marked running, but its {who}{where} is gone (killed, or the machine stopped)"
+
+    def _lock_is_held(self) -> bool | None:
+        """True when a live process holds the run's lock, False when none does, None when it
+        cannot be told (no ``fcntl``, a file system without locks)."""
+        try:
+            import fcntl
+        except ImportError:
+            return None
+        path = self.file(LOCK_FILE)
+        if not path.is_file():
+            return False if not path.exists() else None
+        try:
+            handle = open(path, "rb")
+        except OSError:
+            return None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return None
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+        finally:
+            handle.close()
+
     @contextlib.contextmanager
     def lock(self):
         """Hold the run's lock while a process trains in it: a second process (``--resume``
@@ -339,7 +486,12 @@ class RunDirectory:
             yield
             return
         path = self.file(LOCK_FILE)
-        handle = open(path, "a+")
+        if path.exists() and not path.is_file():
+            raise RunError(f"{path}: expected the run's lock file, found a folder or special file; remove it, then resume")
+        try:
+            handle = open(path, "a+")
+        except OSError as exc:
+            raise RunError(f"{path}: cannot open the run's lock file: {exc.strerror or exc}") from None
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -367,10 +519,27 @@ class RunDirectory:
                 current = self.status()
             except RunError:
                 current = {}
+        if not isinstance(current, dict):
+            current = {}
         current.update({"status": status, "updated": now(), **extra})
         if status == RUNNING:
             current.pop("error", None)
+            current.pop("finished", None)
             current.setdefault("started", now())
+            current.update(pid=os.getpid(), host=socket.gethostname())
         else:
             current["finished"] = now()
-        atomic_write_json(self.file(STATUS_FILE), current)
+        data = json_bytes(current)
+        try:
+            atomic_write_bytes(self.file(STATUS_FILE), data)
+        except WriteError as error:
+            # A full disk has no room for the temporary copy: rewrite the file in place (its
+            # blocks are already allocated), so the run is not left marked running.
+            try:
+                with open(self.file(STATUS_FILE), "r+b") as handle:
+                    handle.write(data)
+                    handle.truncate()
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError:
+                raise error from None

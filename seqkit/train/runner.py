@@ -21,7 +21,19 @@ from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
 from seqkit.recipe.loader import read_recipe_file
 from seqkit.recipe import validate as validate_recipe
-from seqkit.train.rundir import COMPLETED, FAILED, INTERRUPTED, RUNNING, RunDirectory, atomic_write_csv, now
+from seqkit.train import faults
+from seqkit.train.rundir import (
+    COMPLETED,
+    FAILED,
+    FULL_DISK,
+    INTERRUPTED,
+    RUNNING,
+    RunDirectory,
+    atomic_write_csv,
+    now,
+    remove_temporary_files,
+    write_error,
+)
 
 Echo = Callable[[str], None]
 
@@ -296,11 +308,15 @@ def resume_run(path, manager=None, echo: Echo = print, distribution: dict | None
             echo(f"seqkit: worker {plan.worker_index} resuming {run_dir.path} (the chief writes it)")
             return _execute(recipe, scratch, True, manager, echo, resume=True)
     evaluate = bool(run_dir.read_json("run.json").get("evaluate", True))
+    stale = run_dir.stale()  # before this process takes the lock
     with run_dir.lock():
         status = run_dir.status().get("status")  # read again under the lock
         if status == COMPLETED:
             raise RunError(f"{run_dir.path}: run already completed; nothing to resume")
         run_dir.set_status(RUNNING, resumed=now())
+        if stale:
+            echo(f"seqkit: note: {run_dir.path} was {stale}; resuming it")
+            status = "stale"
         echo(f"seqkit: resuming {run_dir.path} (was {status})")
         return _execute(recipe, run_dir, evaluate, manager, echo, resume=True)
 
@@ -317,16 +333,32 @@ class RunResult:
 
 def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     """Run the stages in `run_dir` and record how it ended in its status."""
+    from seqkit.train.callbacks import signals_interrupt
+
+    remove_temporary_files(run_dir.path)  # what a killed run left half-written
     try:
-        result = Runner(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume).run()
+        # SIGTERM, like Ctrl-C, ends the run marked interrupted (fit stops at a batch instead).
+        with signals_interrupt():
+            result = Runner(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume).run()
     except KeyboardInterrupt:
+        _unfinished(run_dir)
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
         echo(f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}")
         raise
     except SeqkitError as exc:
+        _unfinished(run_dir)
         run_dir.set_status(FAILED, error=str(exc))
         raise
+    except OSError as exc:
+        _unfinished(run_dir)
+        if exc.errno not in FULL_DISK:
+            run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
+            raise
+        error = write_error(Path(exc.filename) if exc.filename else run_dir.path, exc)
+        run_dir.set_status(FAILED, error=str(error))
+        raise error from None
     except BaseException as exc:
+        _unfinished(run_dir)
         run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     run_dir.set_status(COMPLETED)
@@ -335,6 +367,13 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     else:
         echo(f"seqkit: completed {run_dir.path}")
     return result
+
+
+def _unfinished(run_dir: RunDirectory) -> None:
+    """A run that did not complete has no ``metrics.json`` and no half-written files."""
+    remove_temporary_files(run_dir.path)
+    if run_dir.path.is_dir():
+        run_dir.file("metrics.json").unlink(missing_ok=True)
 
 
 class Runner:
@@ -363,12 +402,16 @@ class Runner:
 
     def run(self) -> RunResult:
         self.setup_engine()
+        faults.phase("data")
         self.setup_data()
+        faults.phase("model")
         self.setup_model()
         self.setup_callbacks()
+        faults.phase("fit")
         self.fit()
         if not self.session.is_chief:  # the chief exports, evaluates and writes the run directory
             return self.finish_worker()
+        faults.phase("evaluate")
         self.export()
         return self.score()
 
@@ -418,19 +461,19 @@ class Runner:
     def setup_model(self) -> None:
         from seqkit.train import callbacks as cb
 
-        state_path = self.checkpoints / cb.STATE
-        self.state = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if self.resume and state_path.exists() else None
+        # The newest complete checkpoint (a damaged one is named and the one before it taken).
+        self.checkpoint = cb.CheckpointStore(self.checkpoints).latest(self.echo) if self.resume else None
+        self.state = self.checkpoint.state if self.checkpoint is not None else None
         steps = pipeline.steps_per_epoch(len(self.data.train), self.batch_size)
-        if self.state and (self.checkpoints / cb.LAST).exists():
+        if self.checkpoint is not None:
             from seqkit.export.saving import load_model
 
             with self.session.scope():
-                self.model = load_model(self.checkpoints / cb.LAST, layer_modules(self.manager))
+                self.model = load_model(self.checkpoint.model, layer_modules(self.manager))
             if not cb.restore_seed_generator_states(self.model, self.state.get("rng", [])):
                 self.echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
             self.echo(f"seqkit: resumed from epoch {self.state['epochs_done']}")
         else:
-            self.state = None
             with self.session.scope():
                 self.model = compile_new_model(self.parts, self.preprocessor, steps)
         for note in self.parts.encoder.notes:
@@ -448,7 +491,7 @@ class Runner:
             monitor = monitor[4:]
         self.monitor = monitor
         mode = early.get("mode", "auto") if early else "auto"
-        self.run_state = cb.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, self.state)
+        self.run_state = cb.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, checkpoint=self.checkpoint)
         self.nan_guard = cb.NanGuard()
         self.run_state.nan_guard = self.nan_guard
         callbacks = [self.nan_guard]
@@ -466,6 +509,7 @@ class Runner:
         callbacks.append(self.run_state)
         callbacks.extend(self._optional_callbacks())
         self.stop_request = cb.StopOnSignal()
+        self.run_state.stop_request = self.stop_request  # an epoch a signal cuts short is not recorded
         callbacks.append(self.stop_request)
         self.callbacks = callbacks
 
@@ -487,11 +531,9 @@ class Runner:
     # -- 5. fit -------------------------------------------------------------------------------
 
     def fit(self) -> None:
-        from seqkit.train import callbacks as cb
-
         weights = self._class_weights()
         started = time.perf_counter()
-        if not (self.state or {}).get("training_finished") and self.run_state.epochs_done < self.epochs:
+        if not self.run_state.finished(self.epochs):
             fit_data = self.data.train.fit_arguments(
                 self.batch_size, self.recipe.seed, self.run_state.epochs_done, self.epochs, weights,
                 adapt=self.session.training_dataset,
@@ -508,15 +550,13 @@ class Runner:
                     verbose=0 if self.echo is silent else self.train.get("verbose", 2),
                 )
             if self.stop_request.requested:
-                raise KeyboardInterrupt
+                raise self.stop_request.interrupt()
         self.train_seconds = time.perf_counter() - started
         self._check_nan_guard()
-        if self.early and self.early.get("restore_best_weights", True) and (self.checkpoints / cb.BEST).exists():
-            self.model.load_weights(self.checkpoints / cb.BEST)
+        best = self.run_state.best_weights()
+        if self.early and self.early.get("restore_best_weights", True) and best is not None:
+            self.model.load_weights(best)
             self.echo(f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})")
-        state_path = self.checkpoints / cb.STATE
-        state_now = self.run_dir.read_json(f"checkpoints/{cb.STATE}") if state_path.exists() else {}
-        self.run_dir.write_json(f"checkpoints/{cb.STATE}", {**state_now, "training_finished": True})
         self.model = self.session.local_model(self.model, self.parts.head.loss(), self.parts.head.metrics)
 
     def _class_weights(self) -> dict | None:
@@ -579,6 +619,7 @@ class Runner:
             metrics.update(self._score_test(self.data.test))
         elif self.evaluate:
             self.echo("seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)")
+        faults.phase("outputs")
         plot_learning_curves(run_state.history, self.run_dir.plots / "learning_curves.png")
         # The examples are predicted before metrics.json is written: a run that fails has none.
         examples = self.examples or []
