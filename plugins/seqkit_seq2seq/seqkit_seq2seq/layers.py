@@ -148,6 +148,10 @@ class AttentionDecoder(keras.layers.Layer):
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
         self.output_layer = keras.layers.Dense(vocabulary_size, name="output")
         self.seed_generator = keras.random.SeedGenerator(seed) if self.scheduled_sampling else None
+        self.supports_masking = True  # the frame mask is rebuilt from the packed inputs
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def build(self, memory_shape, inputs_shape=None):
         width = memory_shape[-1]
@@ -251,6 +255,10 @@ class CTCHead(keras.layers.Layer):
         self.beam = _positive("beam", beam)
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
         self.dense = keras.layers.Dense(vocabulary_size + 1, name="frame_logits")
+        self.supports_masking = True  # padded frames are forced to the blank instead
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def build(self, memory_shape, inputs_shape=None):
         self.dense.build(memory_shape)
