@@ -292,7 +292,7 @@ def test_reverse_strings_to_100_percent_beam_cli_and_fresh_reload(tmp_path, caps
 
 
 def test_copy_strings_with_ctc_to_100_percent(tmp_path):
-    run = tiny_run(tmp_path, kind="copy", head="ctc", epochs=10)
+    run = tiny_run(tmp_path, kind="copy", head="ctc")
     assert run.metrics["test"]["wer"] == 0.0, run.metrics["test"]
     assert run.metrics["test_beam"]["wer"] == 0.0
     assert [r["prediction"] for r in run.predict(["abcd", "aab"])] == ["abcd", "aab"]
