@@ -50,7 +50,7 @@ def one(head: str, overrides: list[str], runs: str) -> dict:
         "wall_seconds": round(time.perf_counter() - started, 1),
         "greedy_words_per_second": metrics["decoding"]["greedy_words_per_second"],
         "beam_words_per_second": metrics["decoding"].get("beam_words_per_second"),
-        "dropped": metrics.get("dropped"),
+        "dropped": run.info.get("dropped"),  # sources over the recipe's length caps, per split
         "by_source_length": metrics.get("test_by_source_length"),
     }
 

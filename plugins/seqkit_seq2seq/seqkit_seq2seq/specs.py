@@ -19,6 +19,7 @@ def _require_seq2seq_info(info: dict, what: str) -> None:
 
 
 class SourceEmbeddingSpec(EncoderSpec):
+    name = "source_embedding"
     keras_module = LAYERS
     description = "source symbols -> embeddings (optionally repeated per symbol: frames for CTC)"
     schema = {
