@@ -33,23 +33,23 @@ def seqkit_register_tasks(register):
 def seqkit_register_adapters(register):
     from seqkit_seq2seq.adapters import CmudictAdapter, PairsAdapter
 
-    register("pairs", PairsAdapter)
-    register("cmudict", CmudictAdapter)
+    register(PairsAdapter)
+    register(CmudictAdapter)
 
 
 @hookimpl
 def seqkit_register_encoders(register):
     from seqkit_seq2seq.specs import SourceEmbeddingSpec
 
-    register("source_embedding", SourceEmbeddingSpec)
+    register(SourceEmbeddingSpec)
 
 
 @hookimpl
 def seqkit_register_heads(register):
     from seqkit_seq2seq.specs import AttentionDecoderSpec, CTCSpec
 
-    register("attention_decoder", AttentionDecoderSpec)
-    register("ctc", CTCSpec)
+    register(AttentionDecoderSpec)
+    register(CTCSpec)
 
 
 def _add_arguments(parser):

@@ -41,6 +41,9 @@ class Seq2SeqTask(Task):
     default_adapter = "pairs"
     default_encoder = "source_embedding"
     default_head = "attention_decoder"
+    adapters = ("pairs", "cmudict")
+    encoders = ("source_embedding",)
+    heads = ("attention_decoder", "ctc")
 
     def evaluate(self, y_true, y_pred, info):
         hypotheses = decoding.greedy_ids(y_pred, info)
