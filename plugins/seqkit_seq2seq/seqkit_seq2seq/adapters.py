@@ -27,7 +27,8 @@ COMMON = {
         "additionalProperties": False,
         "default": {},
         "description": "Fractions of the sources held out when validation / test files are not given (seeded, by source).",
-        "properties": {"validation": {**RATIO, "default": 0.05}, "test": {**RATIO, "default": 0.05}},
+        "properties": {"validation": {**RATIO, "default": 0.05, "description": "Fraction of the sources for validation."},
+                       "test": {**RATIO, "default": 0.05, "description": "Fraction of the sources for test."}},
     },
     "max_source_length": {**LENGTH, "description": "Longer sources are dropped (counted in data_info.json's dropped); default: the longest."},
     "max_target_length": {**LENGTH, "description": "Pairs with longer targets are dropped (counted); default: the longest. It bounds "
