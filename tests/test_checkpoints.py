@@ -17,7 +17,7 @@ import pytest
 
 from seqkit.errors import WriteError
 from seqkit.train import faults
-from seqkit.train import callbacks as cb
+from seqkit.train import callbacks as train_callbacks
 from seqkit.train.rundir import RUNNING, RunDirectory, atomic_write_bytes, remove_temporary_files
 
 
@@ -43,7 +43,7 @@ def _fit_once(model):
 
 def test_commit_writes_one_folder_per_epoch_and_keeps_the_previous_one(tmp_path):
     model = _model()
-    store = cb.CheckpointStore(tmp_path / "checkpoints")
+    store = train_callbacks.CheckpointStore(tmp_path / "checkpoints")
     history = tmp_path / "history.csv"
     for epoch in (1, 2, 3):
         _fit_once(model)
@@ -58,7 +58,7 @@ def test_commit_writes_one_folder_per_epoch_and_keeps_the_previous_one(tmp_path)
     best3 = tmp_path / "checkpoints" / "epoch-0003" / "best.keras"
     assert best3.stat().st_ino == (tmp_path / "checkpoints" / "epoch-0002" / "model.keras").stat().st_ino
 
-    fresh = cb.CheckpointStore(tmp_path / "checkpoints")
+    fresh = train_callbacks.CheckpointStore(tmp_path / "checkpoints")
     checkpoint = fresh.latest(echo=pytest.fail)
     assert checkpoint.epoch == 3 and checkpoint.state["history"] == _state(3)["history"]
     from seqkit.export.saving import load_model
@@ -73,7 +73,7 @@ def test_commit_writes_one_folder_per_epoch_and_keeps_the_previous_one(tmp_path)
                                     "lying epochs_done", "manifest of another epoch"])
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, damage):
     model = _model()
-    store = cb.CheckpointStore(tmp_path)
+    store = train_callbacks.CheckpointStore(tmp_path)
     for epoch in (1, 2):
         _fit_once(model)
         store.commit(epoch, model, _state(epoch), best_is_this_epoch=True)
@@ -100,19 +100,19 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, da
         manifest = json.loads((newest / "manifest.json").read_text())
         (newest / "manifest.json").write_text(json.dumps({**manifest, "epoch": 1}))
     notes = []
-    checkpoint = cb.CheckpointStore(tmp_path).latest(echo=notes.append)
+    checkpoint = train_callbacks.CheckpointStore(tmp_path).latest(echo=notes.append)
     assert checkpoint.epoch == 1
     assert len(notes) == 1 and "epoch-0002 is damaged" in notes[0] and "using the one before it" in notes[0]
     # The next commit of epoch 2 replaces the damaged folder.
-    store = cb.CheckpointStore(tmp_path)
+    store = train_callbacks.CheckpointStore(tmp_path)
     store.latest(echo=lambda _m: None)
     store.commit(2, model, _state(2), best_is_this_epoch=False)
-    assert cb.CheckpointStore(tmp_path).latest(echo=pytest.fail).epoch == 2
+    assert train_callbacks.CheckpointStore(tmp_path).latest(echo=pytest.fail).epoch == 2
 
 
 def test_resume_stops_in_one_line_when_every_checkpoint_is_damaged(tmp_path):
     model = _model()
-    store = cb.CheckpointStore(tmp_path)
+    store = train_callbacks.CheckpointStore(tmp_path)
     store.commit(1, model, _state(1), best_is_this_epoch=True)
     shutil.copytree(tmp_path / "epoch-0001", tmp_path / "epoch-0002.partial")  # never renamed: not a checkpoint
     (tmp_path / "epoch-0001" / "manifest.json").write_text("{}")
@@ -120,38 +120,38 @@ def test_resume_stops_in_one_line_when_every_checkpoint_is_damaged(tmp_path):
     from seqkit.errors import RunError
 
     with pytest.raises(RunError, match=r"epoch-0001/manifest.json does not describe this folder; no complete checkpoint to resume from"):
-        cb.CheckpointStore(tmp_path).latest(echo=notes.append)
+        train_callbacks.CheckpointStore(tmp_path).latest(echo=notes.append)
     assert len(notes) == 1
 
 
 def test_a_commit_reaches_every_fault_step_in_order(tmp_path):
     model = _model()
-    store = cb.CheckpointStore(tmp_path / "checkpoints")
+    store = train_callbacks.CheckpointStore(tmp_path / "checkpoints")
     seen = []
     with faults.observe(lambda point, count, label: seen.append(label)):
         store.commit(1, model, _state(1), best_is_this_epoch=True, history_path=tmp_path / "history.csv")
         store.commit(2, model, _state(2), best_is_this_epoch=False, history_path=tmp_path / "history.csv")
-    assert seen == list(cb.COMMIT_STEPS) * 2
+    assert seen == list(train_callbacks.COMMIT_STEPS) * 2
 
 
-@pytest.mark.parametrize("step", range(1, len(cb.COMMIT_STEPS) + 1))
+@pytest.mark.parametrize("step", range(1, len(train_callbacks.COMMIT_STEPS) + 1))
 def test_disk_full_at_any_step_of_a_commit_keeps_the_last_complete_checkpoint(tmp_path, monkeypatch, step):
     """An injected ENOSPC at every write step of epoch 2's commit: one-line error naming a file,
     no partial folder or temporary file left, epoch 1 (or, once renamed, epoch 2) intact."""
     model = _model()
     folder = tmp_path / "checkpoints"
-    store = cb.CheckpointStore(folder)
+    store = train_callbacks.CheckpointStore(folder)
     store.commit(1, model, _state(1), best_is_this_epoch=True, history_path=tmp_path / "history.csv")
     _fit_once(model)
-    monkeypatch.setattr(faults, "_counts", {"checkpoint": len(cb.COMMIT_STEPS)})
-    monkeypatch.setenv(faults.ENV, f"checkpoint:{len(cb.COMMIT_STEPS) + step}:enospc")
+    monkeypatch.setattr(faults, "_counts", {"checkpoint": len(train_callbacks.COMMIT_STEPS)})
+    monkeypatch.setenv(faults.ENV, f"checkpoint:{len(train_callbacks.COMMIT_STEPS) + step}:enospc")
     with pytest.raises(WriteError, match=r"^no space left on device while writing \S+$") as info:
         store.commit(2, model, _state(2), best_is_this_epoch=False, history_path=tmp_path / "history.csv")
     assert str(tmp_path) in str(info.value)
     monkeypatch.delenv(faults.ENV)
     assert not list(folder.glob("*.partial")) and not list(folder.glob(".*.tmp")) and not list(tmp_path.glob(".*.tmp"))
-    committed = step - 1 >= cb.COMMIT_STEPS.index("rename")  # the "rename" step is reached once renamed
-    checkpoint = cb.CheckpointStore(folder).latest(echo=pytest.fail)
+    committed = step - 1 >= train_callbacks.COMMIT_STEPS.index("rename")  # the "rename" step is reached once renamed
+    checkpoint = train_callbacks.CheckpointStore(folder).latest(echo=pytest.fail)
     assert checkpoint.epoch == (2 if committed else 1)
 
 
@@ -183,7 +183,7 @@ def _fill(folder: Path, leave: int) -> Path:
 def test_a_real_full_disk_is_one_line_and_the_last_checkpoint_resumes_once_space_is_freed(tmp_path, monkeypatch):
     model = _model()
     with _tmpfs(tmp_path / "small", "1m") as small:
-        store = cb.CheckpointStore(small / "checkpoints")
+        store = train_callbacks.CheckpointStore(small / "checkpoints")
         store.commit(1, model, _state(1), best_is_this_epoch=True, history_path=small / "history.csv")
         filler = _fill(small, leave=8192)
         _fit_once(model)
@@ -191,14 +191,14 @@ def test_a_real_full_disk_is_one_line_and_the_last_checkpoint_resumes_once_space
             store.commit(2, model, _state(2), best_is_this_epoch=True, history_path=small / "history.csv")
         # Past the free-space check (a file system that reports more room than it has): the write
         # itself fails, cleanly, and leaves nothing behind.
-        monkeypatch.setattr(cb, "check_free_space", lambda *args: None)
+        monkeypatch.setattr(train_callbacks, "check_free_space", lambda *args: None)
         with pytest.raises(WriteError, match=r"^no space left on device while writing .*epoch-0002\.partial/"):
             store.commit(2, model, _state(2), best_is_this_epoch=True, history_path=small / "history.csv")
         assert sorted(p.name for p in (small / "checkpoints").iterdir()) == ["epoch-0001", "latest.json"]
-        assert cb.CheckpointStore(small / "checkpoints").latest(echo=pytest.fail).epoch == 1
+        assert train_callbacks.CheckpointStore(small / "checkpoints").latest(echo=pytest.fail).epoch == 1
         filler.unlink()
         store.commit(2, model, _state(2), best_is_this_epoch=True, history_path=small / "history.csv")
-        assert cb.CheckpointStore(small / "checkpoints").latest(echo=pytest.fail).epoch == 2
+        assert train_callbacks.CheckpointStore(small / "checkpoints").latest(echo=pytest.fail).epoch == 2
 
 
 def test_saving_a_model_on_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -206,10 +206,10 @@ def test_saving_a_model_on_a_full_disk_is_one_line_and_leaves_no_temporary_file(
     with _tmpfs(tmp_path / "small", "1m") as small:
         _fill(small, leave=8192)
         with pytest.raises(WriteError, match=r"^no space left on device while writing .*model\.keras$"):
-            cb.save_model_atomic(model, small / "model.keras")
-        monkeypatch.setattr(cb, "check_free_space", lambda *args: None)
+            train_callbacks.save_model_atomic(model, small / "model.keras")
+        monkeypatch.setattr(train_callbacks, "check_free_space", lambda *args: None)
         with pytest.raises(WriteError, match=r"^no space left on device while writing .*model\.keras$"):
-            cb.save_model_atomic(model, small / "model.keras")
+            train_callbacks.save_model_atomic(model, small / "model.keras")
         assert sorted(p.name for p in small.iterdir()) == ["filler"]
 
 
@@ -251,9 +251,9 @@ def test_remove_temporary_files_clears_what_a_kill_left(tmp_path):
 
 def test_legacy_checkpoints_are_resumed(tmp_path):
     model = _model()
-    cb.save_model_atomic(model, tmp_path / "last.keras")
+    train_callbacks.save_model_atomic(model, tmp_path / "last.keras")
     (tmp_path / "state.json").write_text(json.dumps({**_state(2), "training_finished": True}))
-    checkpoint = cb.CheckpointStore(tmp_path).latest(echo=pytest.fail)
+    checkpoint = train_callbacks.CheckpointStore(tmp_path).latest(echo=pytest.fail)
     assert checkpoint.epoch == 2 and checkpoint.model == tmp_path / "last.keras" and checkpoint.best is None
     assert checkpoint.state["stopped_early"] is True
 

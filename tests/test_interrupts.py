@@ -19,11 +19,11 @@ import pytest
 
 from conftest import TINY_RECIPE, write_reviews
 from seqkit.cli import main
-from seqkit.train import callbacks as cb
+from seqkit.train import callbacks as train_callbacks
 from seqkit.train import faults
 
 EPOCHS = 3
-STEPS = len(cb.COMMIT_STEPS)
+STEPS = len(train_callbacks.COMMIT_STEPS)
 
 
 def _recipe(folder: Path) -> Path:
@@ -167,13 +167,13 @@ def test_a_kill_at_every_checkpoint_write_boundary_resumes_exactly_as_an_uninter
     out = (first / "resume.out").read_text()
     assert "was marked running, but its process" in out and "is gone" in out
     for point, folder in folders.items():
-        label = f"checkpoint step {point} ({cb.COMMIT_STEPS[(point - 1) % STEPS]} of epoch {(point - 1) // STEPS + 1})"
+        label = f"checkpoint step {point} ({train_callbacks.COMMIT_STEPS[(point - 1) % STEPS]} of epoch {(point - 1) // STEPS + 1})"
         assert killed[str(point)] == -signal.SIGKILL, (label, (folder / "run.err").read_text()[-2000:])
         # As the kill left it: marked running, no metrics.json, and history.csv shows no epoch
         # that the newest complete checkpoint lacks.
         left = _run_dir(folder.with_name(folder.name + "-killed"))
         assert _status(left) == "running" and not (left / "metrics.json").exists(), label
-        checkpoint = cb.CheckpointStore(left / "checkpoints").latest(echo=lambda _m: None)
+        checkpoint = train_callbacks.CheckpointStore(left / "checkpoints").latest(echo=lambda _m: None)
         if (left / "history.csv").exists():
             with (left / "history.csv").open() as handle:
                 assert len(list(csv.DictReader(handle))) <= (checkpoint.epoch if checkpoint else 0), label
@@ -200,7 +200,7 @@ def test_a_signal_during_an_epoch_is_not_recorded_and_the_resume_redoes_that_epo
     assert _status(run) == "interrupted" and not (run / "metrics.json").exists()
     with (run / "history.csv").open() as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1"]  # the cut-short epoch 2 is not there
-    assert cb.CheckpointStore(run / "checkpoints").latest(echo=pytest.fail).epoch == 1
+    assert train_callbacks.CheckpointStore(run / "checkpoints").latest(echo=pytest.fail).epoch == 1
     assert _leftovers(run) == []
     _resume(run, capsys)
     assert _outcome(run) == straight
@@ -280,7 +280,7 @@ def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_spac
         status = json.loads((run / "status.json").read_text())
         assert status["status"] == "failed" and status["error"].startswith("no space left on device while writing")
         assert _leftovers(run) == [] and not (run / "metrics.json").exists()
-        assert cb.CheckpointStore(run / "checkpoints").latest(echo=pytest.fail).epoch == 1
+        assert train_callbacks.CheckpointStore(run / "checkpoints").latest(echo=pytest.fail).epoch == 1
         filler.unlink(missing_ok=True)
         _resume(run, capsys)
         assert _outcome(run) == straight

@@ -12,7 +12,7 @@ import pytest
 
 import seqkit
 from seqkit.errors import TrainingError
-from seqkit.train import callbacks as cb
+from seqkit.train import callbacks as train_callbacks
 from seqkit.train.rundir import RunDirectory
 
 
@@ -84,15 +84,15 @@ def test_saved_model_reloads_in_fresh_process_with_identical_predictions(tiny_re
 def interrupt_after_epoch(monkeypatch, epoch_number: int):
     """Make training raise KeyboardInterrupt right after epoch `epoch_number` is saved;
     returns a function that undoes it."""
-    original = cb.RunState.on_epoch_end
+    original = train_callbacks.RunState.on_epoch_end
 
     def interrupt(self, epoch, logs=None):
         original(self, epoch, logs)
         if epoch + 1 == epoch_number:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cb.RunState, "on_epoch_end", interrupt)
-    return lambda: monkeypatch.setattr(cb.RunState, "on_epoch_end", original)
+    monkeypatch.setattr(train_callbacks.RunState, "on_epoch_end", interrupt)
+    return lambda: monkeypatch.setattr(train_callbacks.RunState, "on_epoch_end", original)
 
 
 def test_interrupted_run_resumes_and_finishes(tiny_recipe, tmp_path, monkeypatch):
@@ -147,14 +147,14 @@ def test_resume_matches_uninterrupted_run(tiny_recipe, tmp_path, monkeypatch):
 
 def test_nan_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tiny_recipe, tmp_path, monkeypatch):
     # Report a non-finite loss at epoch 2, step 2, as an exploding gradient would.
-    original = cb.NanGuard.on_train_batch_end
+    original = train_callbacks.NanGuard.on_train_batch_end
 
     def poison(self, batch, logs=None):
         if self.epoch == 1 and batch == 1:
             logs = {**(logs or {}), "loss": float("nan")}
         original(self, batch, logs)
 
-    monkeypatch.setattr(cb.NanGuard, "on_train_batch_end", poison)
+    monkeypatch.setattr(train_callbacks.NanGuard, "on_train_batch_end", poison)
     with pytest.raises(TrainingError) as info:
         seqkit.run(tiny_recipe, overrides=["train.epochs=3"], quiet=True)
     message = str(info.value)

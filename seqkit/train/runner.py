@@ -459,10 +459,10 @@ class Runner:
     # -- 3. model -----------------------------------------------------------------------------
 
     def setup_model(self) -> None:
-        from seqkit.train import callbacks as cb
+        from seqkit.train import callbacks as train_callbacks
 
         # The newest complete checkpoint (a damaged one is named and the one before it taken).
-        self.checkpoint = cb.CheckpointStore(self.checkpoints).latest(self.echo) if self.resume else None
+        self.checkpoint = train_callbacks.CheckpointStore(self.checkpoints).latest(self.echo) if self.resume else None
         self.state = self.checkpoint.state if self.checkpoint is not None else None
         steps = pipeline.steps_per_epoch(len(self.data.train), self.batch_size)
         if self.checkpoint is not None:
@@ -470,7 +470,7 @@ class Runner:
 
             with self.session.scope():
                 self.model = load_model(self.checkpoint.model, layer_modules(self.manager))
-            if not cb.restore_seed_generator_states(self.model, self.state.get("rng", [])):
+            if not train_callbacks.restore_seed_generator_states(self.model, self.state.get("rng", [])):
                 self.echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
             self.echo(f"seqkit: resumed from epoch {self.state['epochs_done']}")
         else:
@@ -483,7 +483,7 @@ class Runner:
     # -- 4. callbacks -------------------------------------------------------------------------
 
     def setup_callbacks(self) -> None:
-        from seqkit.train import callbacks as cb
+        from seqkit.train import callbacks as train_callbacks
 
         self.early = early = self.train.get("early_stopping")
         monitor = early["monitor"] if early else "val_loss"
@@ -491,13 +491,13 @@ class Runner:
             monitor = monitor[4:]
         self.monitor = monitor
         mode = early.get("mode", "auto") if early else "auto"
-        self.run_state = cb.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, checkpoint=self.checkpoint)
-        self.nan_guard = cb.NanGuard()
+        self.run_state = train_callbacks.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, checkpoint=self.checkpoint)
+        self.nan_guard = train_callbacks.NanGuard()
         self.run_state.nan_guard = self.nan_guard
         callbacks = [self.nan_guard]
         if early:
-            callbacks.insert(0, cb.MonitorCheck(monitor, self.recipe.where("train.early_stopping.monitor")))
-            stopper = cb.ResumableEarlyStopping(
+            callbacks.insert(0, train_callbacks.MonitorCheck(monitor, self.recipe.where("train.early_stopping.monitor")))
+            stopper = train_callbacks.ResumableEarlyStopping(
                 state=(self.state or {}).get("early_stopping"),
                 monitor=monitor,
                 patience=early.get("patience", 3),
@@ -508,7 +508,7 @@ class Runner:
             self.run_state.early_stopper = stopper
         callbacks.append(self.run_state)
         callbacks.extend(self._optional_callbacks())
-        self.stop_request = cb.StopOnSignal()
+        self.stop_request = train_callbacks.StopOnSignal()
         self.run_state.stop_request = self.stop_request  # an epoch a signal cuts short is not recorded
         callbacks.append(self.stop_request)
         self.callbacks = callbacks

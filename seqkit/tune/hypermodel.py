@@ -11,7 +11,7 @@ import keras_tuner
 from seqkit.data import pipeline
 from seqkit.recipe import Recipe, validate
 from seqkit.recipe.loader import SourceMap
-from seqkit.train import callbacks as cb
+from seqkit.train import callbacks as train_callbacks
 from seqkit.train.optim import class_weights
 from seqkit.train.runner import compile_new_model, encode_splits, make_parts
 from seqkit.tune.space import apply_values, declare
@@ -61,7 +61,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         train = recipe.section("train")
         batch_size = int(train.get("batch_size", 32))
         epochs = int(epochs or recipe.get("tune.max_epochs") or train.get("epochs", 10))
-        callbacks = [cb.NanGuard(), *(callbacks or [])]
+        callbacks = [train_callbacks.NanGuard(), *(callbacks or [])]
         early = recipe.get("tune.early_stopping", train.get("early_stopping"))
         if early:
             monitor = early.get("monitor", "val_loss")

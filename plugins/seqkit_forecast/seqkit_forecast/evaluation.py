@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit_forecast import baselines as bl
-from seqkit_forecast import metrics as mt
+from seqkit_forecast import baselines
+from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast import outputs
 from seqkit_forecast.windows import make_targets, make_windows, window_origins
 
@@ -51,15 +51,15 @@ class _Scores:
 
     def result(self) -> dict:
         cat = {k: np.concatenate(v) for k, v in self.parts.items() if v}
-        scores = mt.score(cat["y"], cat["p"], cat["scales"])
+        scores = forecast_metrics.score(cat["y"], cat["p"], cat["scales"])
         has = np.isfinite(cat["lower"]).all(axis=(1, 2))
         if has.any():
-            scores["coverage"] = mt.coverage(cat["y"][has], cat["lower"][has], cat["upper"][has])
+            scores["coverage"] = forecast_metrics.coverage(cat["y"][has], cat["lower"][has], cat["upper"][has])
             scores["interval"] = self.level
             if not has.all():
                 scores["interval_windows"] = int(has.sum())
-        scores["scaled"] = {"mse": mt.mse(cat["y_scaled"], cat["p_scaled"]), "mae": mt.mae(cat["y_scaled"], cat["p_scaled"])}
-        scores["mae_by_step"] = [round(v, 6) for v in mt.error_by_step(cat["y_scaled"], cat["p_scaled"])]
+        scores["scaled"] = {"mse": forecast_metrics.mse(cat["y_scaled"], cat["p_scaled"]), "mae": forecast_metrics.mae(cat["y_scaled"], cat["p_scaled"])}
+        scores["mae_by_step"] = [round(v, 6) for v in forecast_metrics.error_by_step(cat["y_scaled"], cat["p_scaled"])]
         scores["windows"] = int(len(cat["y"]))
         return scores
 
@@ -67,10 +67,10 @@ class _Scores:
 def _baseline_forecasts(name, series, origins, horizon, period, ets_params):
     y = series.targets
     if name == "naive":
-        return bl.naive(y, origins, horizon)
+        return baselines.naive(y, origins, horizon)
     if name == "seasonal_naive":
-        return bl.seasonal_naive(y, origins, horizon, period)
-    return bl.ets_forecasts(y, origins, horizon, ets_params)
+        return baselines.seasonal_naive(y, origins, horizon, period)
+    return baselines.ets_forecasts(y, origins, horizon, ets_params)
 
 
 def _model_forecasts(model, series, origins, info, batch_size=512):
@@ -82,7 +82,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     """Score the model and the baselines on every test window and on the backtest folds."""
     horizon, lookback, period = info["horizon"], info["lookback"], info["seasonal_period"]
     n_targets = len(info["targets"])
-    names = [b for b in bundle.config.get("baselines", list(bl.BASELINES)) if b != "ets" or bl.ets_available()]
+    names = [b for b in bundle.config.get("baselines", list(baselines.BASELINES)) if b != "ets" or baselines.ets_available()]
     level = outputs.interval_level(info)
     backtest = bundle.config.get("backtest") or {}
     test_scores = {name: _Scores() for name in [MODEL] + names}
@@ -92,17 +92,17 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     for series in bundle.series:
         train_end = series.bounds.train
         history = series.scaler.inverse(series.targets[:train_end], slice(0, n_targets))
-        scale = mt.seasonal_scale(history, period)
+        scale = forecast_metrics.seasonal_scale(history, period)
         ets_params = None
         if "ets" in names:
-            ets_params = [bl.fit_ets(series.targets[:train_end, j], period) for j in range(n_targets)]
+            ets_params = [baselines.fit_ets(series.targets[:train_end, j], period) for j in range(n_targets)]
         # Baseline intervals: empirical quantiles of their h-step errors on the training part.
         in_sample = window_origins(0, train_end, max(lookback, period), horizon, 1)
         spreads = {}
         for name in names:
             if len(in_sample) >= 10:
                 errors = make_targets(series.targets, in_sample, horizon) - _baseline_forecasts(name, series, in_sample, horizon, period, ets_params)
-                spreads[name] = bl.empirical_interval(errors, level)
+                spreads[name] = baselines.empirical_interval(errors, level)
 
         def with_spread(name, forecast):
             if name not in spreads:
@@ -148,7 +148,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
                 for name, forecast in fold_forecasts.items():
                     yk = series.scaler.inverse(y[k], slice(0, n_targets))
                     pk = series.scaler.inverse(forecast[k], slice(0, n_targets))
-                    entry[name] = {"mae": mt.mae(yk, pk), "mase": mt.mase(yk[None], pk[None], scale[None])}
+                    entry[name] = {"mae": forecast_metrics.mae(yk, pk), "mase": forecast_metrics.mase(yk[None], pk[None], scale[None])}
                 per_fold.append(entry)
     result = {"test_comparison": {"windows": int(sum(len(s.test_origins) for s in bundle.series)), "horizon": horizon,
                                   "seasonal_period": period,
@@ -166,7 +166,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
 
 def _refit_ets(series, origin, horizon, period, backtest):
     start = 0 if backtest.get("window", "expanding") == "expanding" else max(0, origin - int(backtest["train_size"]))
-    return bl.ets_refit_forecast(series.targets[start:origin], horizon, period)
+    return baselines.ets_refit_forecast(series.targets[start:origin], horizon, period)
 
 
 COLUMNS = (("mse", "MSE*"), ("mae_scaled", "MAE*"), ("mae", "MAE"), ("rmse", "RMSE"), ("mape", "MAPE%"), ("smape", "sMAPE%"),

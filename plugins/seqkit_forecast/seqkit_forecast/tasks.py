@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqkit.plugin_api import Task
-from seqkit_forecast import metrics as mt
+from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast import outputs
 
 
@@ -24,17 +24,17 @@ class ForecastTask(Task):
         probabilistic heads the interval coverage and the training loss (pinball / NLL)."""
         y_true = np.asarray(y_true, dtype="float64")
         point = outputs.point(y_pred, info)
-        result = {"mse": mt.mse(y_true, point), "mae": mt.mae(y_true, point), "windows": int(len(y_true))}
+        result = {"mse": forecast_metrics.mse(y_true, point), "mae": forecast_metrics.mae(y_true, point), "windows": int(len(y_true))}
         band = outputs.interval(y_pred, info)
         if band is not None:
-            result["coverage"] = mt.coverage(y_true, band[0], band[1])
+            result["coverage"] = forecast_metrics.coverage(y_true, band[0], band[1])
             result["interval"] = band[2]
         head = outputs.head_info(info)
         if head["kind"] == "quantile":
-            result["pinball"] = mt.pinball(y_true, y_pred, head["quantiles"])
+            result["pinball"] = forecast_metrics.pinball(y_true, y_pred, head["quantiles"])
         elif head["kind"] == "gaussian":
             y_pred = np.asarray(y_pred, dtype="float64")
-            result["gaussian_nll"] = mt.gaussian_nll(y_true, y_pred[..., 0], y_pred[..., 1])
+            result["gaussian_nll"] = forecast_metrics.gaussian_nll(y_true, y_pred[..., 0], y_pred[..., 1])
         return result
 
     def decode(self, y_pred, info, inputs=None):

@@ -15,8 +15,8 @@ import pytest
 
 from seqkit.plugin_api import DataContext
 from seqkit.plugin_api import DataError
-from seqkit_forecast import baselines as bl
-from seqkit_forecast import metrics as mt
+from seqkit_forecast import baselines
+from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast.adapters import TimeSeriesAdapter
 from seqkit_forecast.windows import window_origins
 
@@ -302,7 +302,7 @@ def test_pinball_and_gaussian_nll_match_numpy():
     y = rng.normal(size=(4, 3, 2)).astype("float32")
     q = np.sort(rng.normal(size=(4, 3, 2, 3)), axis=-1).astype("float32")
     loss = float(PinballLoss([0.1, 0.5, 0.9])(y, q))
-    assert loss == pytest.approx(mt.pinball(y, q, [0.1, 0.5, 0.9]), rel=1e-5)
+    assert loss == pytest.approx(forecast_metrics.pinball(y, q, [0.1, 0.5, 0.9]), rel=1e-5)
     by_hand = np.mean([max(qq * (yy - pp), (qq - 1) * (yy - pp)) for yy, row in zip(y.ravel(), q.reshape(-1, 3))
                        for qq, pp in zip([0.1, 0.5, 0.9], row)])
     assert loss == pytest.approx(by_hand, rel=1e-5)
@@ -312,29 +312,29 @@ def test_pinball_and_gaussian_nll_match_numpy():
 
     expected = -np.mean(norm.logpdf(y, mean, scale))
     assert float(GaussianNLL()(y, pred)) == pytest.approx(expected, rel=1e-5)
-    assert mt.gaussian_nll(y, mean, scale) == pytest.approx(expected, rel=1e-9)
+    assert forecast_metrics.gaussian_nll(y, mean, scale) == pytest.approx(expected, rel=1e-9)
 
 
 def test_metrics_against_hand_computed_values():
     y = np.array([[[1.0], [2.0], [4.0]]])
     p = np.array([[[2.0], [2.0], [2.0]]])
-    assert mt.mae(y, p) == pytest.approx(1.0)
-    assert mt.rmse(y, p) == pytest.approx(np.sqrt(5 / 3))
-    assert mt.mape(y, p) == pytest.approx(100 * (1 + 0 + 0.5) / 3)
-    assert mt.smape(y, p) == pytest.approx(100 * (2 * 1 / 3 + 0 + 2 * 2 / 6) / 3)
-    assert mt.smape([[0.0]], [[0.0]]) == 0.0
+    assert forecast_metrics.mae(y, p) == pytest.approx(1.0)
+    assert forecast_metrics.rmse(y, p) == pytest.approx(np.sqrt(5 / 3))
+    assert forecast_metrics.mape(y, p) == pytest.approx(100 * (1 + 0 + 0.5) / 3)
+    assert forecast_metrics.smape(y, p) == pytest.approx(100 * (2 * 1 / 3 + 0 + 2 * 2 / 6) / 3)
+    assert forecast_metrics.smape([[0.0]], [[0.0]]) == 0.0
     history = np.array([[1.0], [3.0], [2.0], [5.0]])  # period 2: |2-1|, |5-3| -> 1.5
-    scale = mt.seasonal_scale(history, 2)
+    scale = forecast_metrics.seasonal_scale(history, 2)
     assert scale[0] == pytest.approx(1.5)
-    assert mt.mase(y, p, scale[None]) == pytest.approx(1.0 / 1.5)
-    assert mt.coverage(y, y - 0.5, y + 0.5) == 1.0 and mt.coverage(y, p - 0.5, p + 0.5) == pytest.approx(1 / 3)
+    assert forecast_metrics.mase(y, p, scale[None]) == pytest.approx(1.0 / 1.5)
+    assert forecast_metrics.coverage(y, y - 0.5, y + 0.5) == 1.0 and forecast_metrics.coverage(y, p - 0.5, p + 0.5) == pytest.approx(1 / 3)
 
 
 def test_baselines_on_a_known_series():
     y = np.arange(20, dtype="float64")[:, None] % 4  # 0 1 2 3 0 1 2 3 ...
     origins = np.array([8, 13])
-    np.testing.assert_array_equal(bl.naive(y, origins, 3)[:, :, 0], [[3, 3, 3], [0, 0, 0]])
-    np.testing.assert_array_equal(bl.seasonal_naive(y, origins, 6, 4)[:, :, 0], [[0, 1, 2, 3, 0, 1], [1, 2, 3, 0, 1, 2]])
+    np.testing.assert_array_equal(baselines.naive(y, origins, 3)[:, :, 0], [[3, 3, 3], [0, 0, 0]])
+    np.testing.assert_array_equal(baselines.seasonal_naive(y, origins, 6, 4)[:, :, 0], [[0, 1, 2, 3, 0, 1], [1, 2, 3, 0, 1, 2]])
 
 
 def test_ets_recursion_reproduces_statsmodels():
@@ -347,7 +347,7 @@ def test_ets_recursion_reproduces_statsmodels():
         smoothing_level=0.3, smoothing_trend=0.1, smoothing_seasonal=0.2, optimized=False)
     params = {"alpha": 0.3, "beta": 0.1, "gamma": 0.2, "phi": 1.0, "level": fit.params["initial_level"],
               "trend": fit.params["initial_trend"], "seasons": list(fit.params["initial_seasons"]), "period": m}
-    ours = bl.ets_forecasts(y[:, None], np.array([100]), 8, [params])[0, :, 0]
+    ours = baselines.ets_forecasts(y[:, None], np.array([100]), 8, [params])[0, :, 0]
     np.testing.assert_allclose(ours, fit.forecast(8), rtol=1e-9)
 
 

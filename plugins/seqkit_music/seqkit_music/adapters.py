@@ -11,7 +11,7 @@ import numpy as np
 from seqkit.plugin_api import Adapter, DataBundle, Split
 from seqkit.plugin_api import split_indices
 from seqkit.plugin_api import DataError
-from seqkit_music import encodings as enc
+from seqkit_music import encodings
 from seqkit_music.sources import (
     JSB_SPLITS,
     MIDI_SUFFIXES,
@@ -124,13 +124,13 @@ class MusicAdapter(Adapter):
         """A piece -> event tokens (melody) or a (steps, 88) piano roll."""
         spq = settings["steps_per_quarter"]
         if settings["encoding"] == "melody":
-            return enc.notes_to_events(piece.notes(settings["part"]), spq, settings["min_pitch"], settings["max_pitch"])
-        return enc.notes_to_roll(piece.notes(), spq)
+            return encodings.notes_to_events(piece.notes(settings["part"]), spq, settings["min_pitch"], settings["max_pitch"])
+        return encodings.notes_to_roll(piece.notes(), spq)
 
     def _transposed(self, sequence: np.ndarray, shift: int, settings: dict):
         if settings["encoding"] == "melody":
-            return enc.transpose_events(sequence, shift, settings["min_pitch"], settings["max_pitch"])
-        return enc.transpose_roll(sequence, shift)
+            return encodings.transpose_events(sequence, shift, settings["min_pitch"], settings["max_pitch"])
+        return encodings.transpose_roll(sequence, shift)
 
     def _windows(self, sequence: np.ndarray) -> list[np.ndarray]:
         size = int(self.config.get("max_steps") or 0)
@@ -143,7 +143,7 @@ class MusicAdapter(Adapter):
         step behind a start symbol (token START, or an all-zero frame), targets the sequence;
         padded target steps are 0 (melody) or -1 (piano roll) and never counted."""
         rows, raw = [], []
-        shifts = enc.transpositions(*settings["transpose"]) if augment else [0]
+        shifts = encodings.transpositions(*settings["transpose"]) if augment else [0]
         for sequence, name in zip(sequences, names):
             for shift in shifts:
                 moved = self._transposed(sequence, shift, settings)
@@ -160,12 +160,12 @@ class MusicAdapter(Adapter):
             x = np.zeros((len(rows), length), dtype="int32")
             y = np.zeros((len(rows), length), dtype="int32")
             for i, r in enumerate(rows):
-                x[i, 0] = enc.START
+                x[i, 0] = encodings.START
                 x[i, 1 : len(r)] = r[:-1]
                 y[i, : len(r)] = r
         else:
-            x = np.zeros((len(rows), length, enc.KEYS), dtype="float32")
-            y = np.full((len(rows), length, enc.KEYS), -1.0, dtype="float32")
+            x = np.zeros((len(rows), length, encodings.KEYS), dtype="float32")
+            y = np.full((len(rows), length, encodings.KEYS), -1.0, dtype="float32")
             for i, r in enumerate(rows):
                 x[i, 1 : len(r)] = r[:-1]
                 y[i, : len(r)] = r
@@ -219,10 +219,10 @@ class MusicAdapter(Adapter):
             "start": "start_token" if settings["encoding"] == "melody" else "zero_frame",
         }
         if settings["encoding"] == "melody":
-            info["vocabulary"] = enc.vocabulary_size(settings["min_pitch"], settings["max_pitch"])
+            info["vocabulary"] = encodings.vocabulary_size(settings["min_pitch"], settings["max_pitch"])
         else:
-            info["keys"] = enc.KEYS
-            info["lowest_pitch"] = enc.LOWEST
+            info["keys"] = encodings.KEYS
+            info["lowest_pitch"] = encodings.LOWEST
         return DataBundle(splits["train"], splits.get("validation"), splits.get("test"), info)
 
     def describe_source(self) -> str:
@@ -356,8 +356,8 @@ class JsbChoralesAdapter(MusicAdapter):
         for split_name, key in JSB_SPLITS.items():
             pieces = []
             for index, frames in enumerate(data[key][:limit] if limit else data[key]):
-                roll = enc.frames_to_roll(frames, origin=f"{path}: {key} chorale {index + 1}, ")
-                pieces.append(Piece(f"{key}[{index}]", [enc.roll_to_notes(roll, spq)], 120.0, roll=roll))
+                roll = encodings.frames_to_roll(frames, origin=f"{path}: {key} chorale {index + 1}, ")
+                pieces.append(Piece(f"{key}[{index}]", [encodings.roll_to_notes(roll, spq)], 120.0, roll=roll))
             out[split_name] = pieces
         return out
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from seqkit.plugin_api import DataError, SeqkitError
-from seqkit_music import encodings as enc
+from seqkit_music import encodings
 
 MAX_STEPS = 100000
 VELOCITY = 80
@@ -66,7 +66,7 @@ class Generation:
     def roll(self) -> np.ndarray:
         if self.encoding == "piano_roll":
             return np.asarray(self.sequence, dtype="float32")
-        return enc.notes_to_roll(self.notes, self.steps_per_quarter, steps=self.total_steps)
+        return encodings.notes_to_roll(self.notes, self.steps_per_quarter, steps=self.total_steps)
 
     def to_midi(self):
         """A ``pretty_midi.PrettyMIDI`` of the notes. A final 'all notes off' controller
@@ -118,7 +118,7 @@ def check_options(info: dict, steps, temperature, top_k, beam) -> tuple[int, flo
     steps = _check_int("--steps", steps, 1, MAX_STEPS)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
         raise SeqkitError(f"--temperature: expected a number >= 0 (0: greedy). Received: {temperature!r}")
-    choices = int(info["vocabulary"]) - 2 if info["encoding"] == "melody" else int(info.get("keys", enc.KEYS))
+    choices = int(info["vocabulary"]) - 2 if info["encoding"] == "melody" else int(info.get("keys", encodings.KEYS))
     top_k = _check_int("--top-k", top_k, 1, choices, optional=True)
     beam = _check_int("--beam", beam, 1, 1000, optional=True)
     if beam is not None and top_k is not None:
@@ -143,9 +143,9 @@ def read_primer(path: str | os.PathLike, info: dict) -> tuple[np.ndarray, float]
     if info["encoding"] == "melody":
         part = info.get("part")
         notes = piece.notes(part if part is not None and part < len(piece.parts) else None)
-        sequence = enc.notes_to_events(notes, spq, int(info["min_pitch"]), int(info["max_pitch"]))
+        sequence = encodings.notes_to_events(notes, spq, int(info["min_pitch"]), int(info["max_pitch"]))
     else:
-        sequence = enc.notes_to_roll(piece.notes(), spq)
+        sequence = encodings.notes_to_roll(piece.notes(), spq)
     if not len(sequence):
         raise DataError(f"{path}: the primer has no notes to continue")
     return sequence, piece.qpm
@@ -170,8 +170,8 @@ class _Stepper:
 
 def _melody_log_probs(p: np.ndarray) -> np.ndarray:
     p = np.array(p, dtype="float64")
-    p[..., enc.PAD] = 0.0
-    p[..., enc.START] = 0.0
+    p[..., encodings.PAD] = 0.0
+    p[..., encodings.START] = 0.0
     p = p / np.maximum(p.sum(axis=-1, keepdims=True), 1e-300)
     with np.errstate(divide="ignore"):
         return np.log(p)
@@ -318,8 +318,8 @@ def generate(
     if primer is not None:
         primed, qpm = read_primer(primer, info)
     else:
-        primed = np.zeros((0,) if melody else (0, enc.KEYS), dtype="int32" if melody else "float32")
-    start = np.array([enc.START], dtype="int32") if melody else np.zeros((1, enc.KEYS), dtype="float32")
+        primed = np.zeros((0,) if melody else (0, encodings.KEYS), dtype="int32" if melody else "float32")
+    start = np.array([encodings.START], dtype="int32") if melody else np.zeros((1, encodings.KEYS), dtype="float32")
     context = np.concatenate([start, primed.astype(start.dtype)])
     stepper = _Stepper(run.model, info)
     with warnings.catch_warnings():
@@ -330,7 +330,7 @@ def generate(
             new, log_likelihood = _sample(stepper, context, steps, temperature, top_k, np.random.default_rng(seed), melody)
     sequence = np.concatenate([primed.astype(new.dtype), new])
     spq = int(info["steps_per_quarter"])
-    notes = enc.events_to_notes(sequence, spq, int(info["min_pitch"])) if melody else enc.roll_to_notes(sequence, spq)
+    notes = encodings.events_to_notes(sequence, spq, int(info["min_pitch"])) if melody else encodings.roll_to_notes(sequence, spq)
     result = Generation(info["encoding"], sequence, len(primed), spq, qpm, notes, float(log_likelihood))
     if out is not None:
         result.write_midi(out)

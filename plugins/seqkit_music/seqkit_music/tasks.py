@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqkit.plugin_api import Task
-from seqkit_music import encodings as enc
+from seqkit_music import encodings
 
 
 class MusicTask(Task):
@@ -40,8 +40,8 @@ class PianoRollTask(MusicTask):
 
     def evaluate(self, y_true, y_pred, info):
         y_true = np.asarray(y_true)
-        nll, frames = enc.frame_nll(y_true, y_pred, skip_first=True)
-        nll_all, frames_all = enc.frame_nll(y_true, y_pred, skip_first=False)
+        nll, frames = encodings.frame_nll(y_true, y_pred, skip_first=True)
+        nll_all, frames_all = encodings.frame_nll(y_true, y_pred, skip_first=False)
         valid = (y_true >= 0).all(axis=-1)
         valid[:, 0] = False
         truth = y_true[valid] > 0.5
@@ -90,7 +90,7 @@ class MelodyTask(MusicTask):
     heads = ("next_event",)
 
     def evaluate(self, y_true, y_pred, info):
-        nll, accuracy, steps = enc.event_nll(y_true, y_pred)
+        nll, accuracy, steps = encodings.event_nll(y_true, y_pred)
         return {
             "nll_per_step": nll,
             "perplexity": float(np.exp(nll)) if np.isfinite(nll) else float("nan"),
@@ -106,14 +106,14 @@ class MelodyTask(MusicTask):
         return [{"mean_top_probability": round(float(np.asarray(p).max(axis=-1).mean()), 4)} for p in y_pred]
 
     def describe_targets(self, y_true, info, inputs=None):
-        return [f"{int((np.asarray(t) != enc.PAD).sum())} steps" for t in y_true]
+        return [f"{int((np.asarray(t) != encodings.PAD).sum())} steps" for t in y_true]
 
     def plots(self, plot_dir, y_true, y_pred, info):
         from seqkit_music.plots import plot_prediction
 
         path = plot_dir / "melody.png"
         truth = np.asarray(y_true[0])
-        steps = int((truth != enc.PAD).sum())
+        steps = int((truth != encodings.PAD).sum())
         one_hot = np.eye(int(info["vocabulary"]), dtype="float32")[truth[:steps]]
         plot_prediction(one_hot, np.asarray(y_pred[0])[:steps], path, "test piece 1: events (top), predicted probabilities (bottom)", info)
         return [path]

@@ -16,7 +16,7 @@ import seqkit
 from seqkit.testing import run_cli as main
 from seqkit.plugin_api import DataContext
 from seqkit.plugin_api import DataError, SeqkitError
-from seqkit_music import encodings as enc
+from seqkit_music import encodings
 from seqkit_music.adapters import JsbChoralesAdapter, MidiAdapter, Music21Adapter
 from seqkit_music.generation import Generation
 from seqkit_music.sources import read_midi
@@ -111,58 +111,58 @@ def roll_run(tmp_path_factory):
 
 
 def test_melody_events_round_trip():
-    notes = [enc.Note(60, 0.0, 1.0), enc.Note(62, 1.0, 1.5), enc.Note(64, 2.0, 3.0), enc.Note(64, 3.0, 3.5)]
-    events = enc.notes_to_events(notes, 2, 48, 84)
-    first = enc.FIRST_PITCH_TOKEN - 48
-    assert events.tolist() == [first + 60, enc.HOLD, first + 62, enc.REST, first + 64, enc.HOLD, first + 64]
-    assert enc.events_to_notes(events, 2, 48) == notes
+    notes = [encodings.Note(60, 0.0, 1.0), encodings.Note(62, 1.0, 1.5), encodings.Note(64, 2.0, 3.0), encodings.Note(64, 3.0, 3.5)]
+    events = encodings.notes_to_events(notes, 2, 48, 84)
+    first = encodings.FIRST_PITCH_TOKEN - 48
+    assert events.tolist() == [first + 60, encodings.HOLD, first + 62, encodings.REST, first + 64, encodings.HOLD, first + 64]
+    assert encodings.events_to_notes(events, 2, 48) == notes
     # Polyphony becomes its highest line; pitches outside the range move by octaves.
-    chord = [enc.Note(48, 0, 1), enc.Note(55, 0, 1), enc.Note(100, 1, 2)]
-    events = enc.notes_to_events(chord, 1, 48, 84)
-    assert [n.pitch for n in enc.events_to_notes(events, 1, 48)] == [55, 76]
+    chord = [encodings.Note(48, 0, 1), encodings.Note(55, 0, 1), encodings.Note(100, 1, 2)]
+    events = encodings.notes_to_events(chord, 1, 48, 84)
+    assert [n.pitch for n in encodings.events_to_notes(events, 1, 48)] == [55, 76]
 
 
 def test_piano_roll_round_trip_through_midi(tmp_path):
-    roll = np.zeros((6, enc.KEYS), "float32")
+    roll = np.zeros((6, encodings.KEYS), "float32")
     roll[0:3, 60 - 21] = 1
     roll[1:2, 64 - 21] = 1
     roll[4:6, 21 - 21] = 1  # A0, the lowest key
     roll[5, 108 - 21] = 1  # C8, the highest
-    notes = enc.roll_to_notes(roll, 1)
-    assert np.array_equal(enc.notes_to_roll(notes, 1, steps=6), roll)
+    notes = encodings.roll_to_notes(roll, 1)
+    assert np.array_equal(encodings.notes_to_roll(notes, 1, steps=6), roll)
     generation = Generation("piano_roll", roll, 0, 1, QPM, notes)
     generation.write_midi(tmp_path / "r.mid")
     piece = read_midi(tmp_path / "r.mid")
-    assert np.array_equal(enc.notes_to_roll(piece.notes(), 1, steps=6), roll)
+    assert np.array_equal(encodings.notes_to_roll(piece.notes(), 1, steps=6), roll)
     assert pretty_midi.PrettyMIDI(str(tmp_path / "r.mid")).get_end_time() == pytest.approx(6 * 0.5)
 
 
 def test_transposition():
-    events = enc.notes_to_events([enc.Note(60, 0, 1), enc.Note(83, 1, 2)], 1, 48, 84)
-    up = enc.transpose_events(events, 1, 48, 84)
-    assert [n.pitch for n in enc.events_to_notes(up, 1, 48)] == [61, 84]
-    assert enc.transpose_events(events, 2, 48, 84) is None  # 85 leaves the range
-    roll = enc.notes_to_roll([enc.Note(100, 0, 1)], 1)
-    assert enc.transpose_roll(roll, 8)[0, 108 - 21] == 1
-    assert enc.transpose_roll(roll, 9) is None
-    assert enc.transpositions(-2, 1) == [0, -2, -1, 1]
+    events = encodings.notes_to_events([encodings.Note(60, 0, 1), encodings.Note(83, 1, 2)], 1, 48, 84)
+    up = encodings.transpose_events(events, 1, 48, 84)
+    assert [n.pitch for n in encodings.events_to_notes(up, 1, 48)] == [61, 84]
+    assert encodings.transpose_events(events, 2, 48, 84) is None  # 85 leaves the range
+    roll = encodings.notes_to_roll([encodings.Note(100, 0, 1)], 1)
+    assert encodings.transpose_roll(roll, 8)[0, 108 - 21] == 1
+    assert encodings.transpose_roll(roll, 9) is None
+    assert encodings.transpositions(-2, 1) == [0, -2, -1, 1]
 
 
 def test_frame_nll_matches_numpy_and_excludes_padding():
-    y_true = np.full((2, 3, enc.KEYS), -1.0, "float32")
+    y_true = np.full((2, 3, encodings.KEYS), -1.0, "float32")
     rng = np.random.default_rng(0)
-    real = (rng.random((2, 3, enc.KEYS)) < 0.1).astype("float32")
+    real = (rng.random((2, 3, encodings.KEYS)) < 0.1).astype("float32")
     y_true[0] = real[0]  # 3 real frames
     y_true[1, :2] = real[1, :2]  # 2 real frames, 1 padded
-    p = rng.uniform(0.01, 0.99, (2, 3, enc.KEYS))
+    p = rng.uniform(0.01, 0.99, (2, 3, encodings.KEYS))
 
     def frame(i, t):
         return -(real[i, t] * np.log(p[i, t]) + (1 - real[i, t]) * np.log(1 - p[i, t])).sum()
 
     counted = [(0, 1), (0, 2), (1, 1)]  # frames 2..T of each sequence
-    nll, frames = enc.frame_nll(y_true, p)
+    nll, frames = encodings.frame_nll(y_true, p)
     assert frames == 3 and nll == pytest.approx(np.mean([frame(i, t) for i, t in counted]))
-    nll_all, frames_all = enc.frame_nll(y_true, p, skip_first=False)
+    nll_all, frames_all = encodings.frame_nll(y_true, p, skip_first=False)
     assert frames_all == 5 and nll_all == pytest.approx(np.mean([frame(i, t) for i, t in counted + [(0, 0), (1, 0)]]))
     metrics = PianoRollTask().evaluate(y_true, p, {})
     assert metrics["nll_per_step"] == pytest.approx(nll) and metrics["frames"] == 3
@@ -174,7 +174,7 @@ def test_frame_nll_matches_numpy_and_excludes_padding():
     tokens = np.array([[5, 6, 0], [7, 0, 0]])
     probs = rng.dirichlet(np.ones(9), size=(2, 3))
     picked = [probs[0, 0, 5], probs[0, 1, 6], probs[1, 0, 7]]
-    nll_events, _, steps = enc.event_nll(tokens, probs)
+    nll_events, _, steps = encodings.event_nll(tokens, probs)
     assert steps == 3 and nll_events == pytest.approx(-np.mean(np.log(picked)))
     assert float(EventNLL()(tokens, probs.astype("float32"))) == pytest.approx(nll_events, rel=1e-4)
 
@@ -210,8 +210,8 @@ def test_midi_adapter_melody_and_corrupt_file(tmp_path):
     assert bundle.info["vocabulary"] == 4 + 37 and bundle.info["qpm"] == QPM
     assert bundle.train.raw[0].endswith("m0.mid")
     y = bundle.train.y[0]
-    assert y.tolist()[:11] == [enc.FIRST_PITCH_TOKEN + p - 48 for p in [60, 62, 64, 65, 67, 65, 64, 62]] + [enc.REST, enc.FIRST_PITCH_TOKEN + 12, enc.HOLD]
-    assert bundle.train.x[0, 0] == enc.START and bundle.train.x[0, 1:11].tolist() == y[:10].tolist()
+    assert y.tolist()[:11] == [encodings.FIRST_PITCH_TOKEN + p - 48 for p in [60, 62, 64, 65, 67, 65, 64, 62]] + [encodings.REST, encodings.FIRST_PITCH_TOKEN + 12, encodings.HOLD]
+    assert bundle.train.x[0, 0] == encodings.START and bundle.train.x[0, 1:11].tolist() == y[:10].tolist()
     (tmp_path / "midi" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     with pytest.raises(DataError, match=r"broken.mid: not a readable MIDI file"):
         MidiAdapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
@@ -247,7 +247,7 @@ def test_music21_adapter_reads_abc_and_the_bundled_chorales(tmp_path):
     (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
     config = {"path": "tune.abc", "steps_per_quarter": 2, "split": {"validation": 0.0, "test": 0.0}}
     bundle = Music21Adapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
-    notes = enc.events_to_notes(bundle.train.y[0], 2, 36)
+    notes = encodings.events_to_notes(bundle.train.y[0], 2, 36)
     assert [n.pitch for n in notes] == [60, 62, 64, 65, 67, 72, 67]
     chorales = Music21Adapter({"limit": 3, "split": {"validation": 0.0, "test": 0.0}}, DataContext(tmp_path, 1, PianoRollTask())).load()
     assert chorales.info["pieces"]["train"] == 3 and chorales.train.x.shape[-1] == 88
@@ -320,13 +320,13 @@ def test_primer_is_continued(melody_run, roll_run, tmp_path):
     run, root = melody_run
     primer = root / "midi" / "m0.mid"
     generation = seqkit_music_generate(run.path, steps=5, temperature=0, primer=primer, out=tmp_path / "p.mid")
-    expected = enc.notes_to_events(read_midi(primer).notes(0), SPQ, 48, 84)
+    expected = encodings.notes_to_events(read_midi(primer).notes(0), SPQ, 48, 84)
     assert generation.primer_steps == len(expected) and np.array_equal(generation.sequence[: len(expected)], expected)
     midi = pretty_midi.PrettyMIDI(str(tmp_path / "p.mid"))
     assert midi.get_end_time() == pytest.approx((len(expected) + 5) * STEP_SECONDS)
     run, _ = roll_run
     generation = run.generate(steps=3, temperature=0, primer=primer)
-    assert generation.primer_steps == len(enc.notes_to_roll(read_midi(primer).notes(), 1)) and generation.steps == 3
+    assert generation.primer_steps == len(encodings.notes_to_roll(read_midi(primer).notes(), 1)) and generation.steps == 3
 
 
 def seqkit_music_generate(*args, **kwargs):
