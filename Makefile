@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 RECIPE ?= recipes/sentiment/reviews.yaml
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test test-slow bench clean docs
+.PHONY: install run test test-slow lint format docs bench clean docs
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -25,8 +25,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/seqkit run $(RECIPE)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff (configured in pyproject.toml): the tree must be formatted and lint-clean; `make format` fixes both.
+lint: $(STAMP)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+
+format: $(STAMP)
+	$(BIN)/ruff format --quiet .
+	$(BIN)/ruff check --fix --quiet .
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -24,8 +24,10 @@ from report import write_report
 RECIPE = ROOT / "recipes" / "forecast" / "etth1.yaml"
 # Per horizon: the recipe's overrides (168 h looks further back).
 HORIZON_OVERRIDES = {24: ["data.horizon=24"], 168: ["data.horizon=168", "data.lookback=336", "model.head.highway=336"]}
-PUBLISHED = {24: {"LSTMa": {"mse": 0.114, "mae": 0.272}, "Informer": {"mse": 0.098, "mae": 0.247}},
-             168: {"LSTMa": {"mse": 0.236, "mae": 0.392}}}
+PUBLISHED = {
+    24: {"LSTMa": {"mse": 0.114, "mae": 0.272}, "Informer": {"mse": 0.098, "mae": 0.247}},
+    168: {"LSTMa": {"mse": 0.236, "mae": 0.392}},
+}
 
 
 def main() -> None:
@@ -41,9 +43,16 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--output", default=None, help="report path (default bench/results/forecast_ett.json)")
     args = parser.parse_args()
-    report = {"recipe": str(RECIPE.relative_to(ROOT)), "seeds": args.seeds, "extra_overrides": args.overrides, "horizons": {}}
+    report = {
+        "recipe": str(RECIPE.relative_to(ROOT)),
+        "seeds": args.seeds,
+        "extra_overrides": args.overrides,
+        "horizons": {},
+    }
     for horizon in args.horizons:
-        overrides = HORIZON_OVERRIDES.get(horizon, [f"data.horizon={horizon}"]) + args.overrides + ["output.dir=runs/bench"]
+        overrides = (
+            HORIZON_OVERRIDES.get(horizon, [f"data.horizon={horizon}"]) + args.overrides + ["output.dir=runs/bench"]
+        )
         runs, predictions = [], []
         started = time.perf_counter()
         for seed in args.seeds:
@@ -53,8 +62,15 @@ def main() -> None:
         entry = {
             "command": f"seqkit run {RECIPE.relative_to(ROOT)} " + " ".join(f"--set {o}" for o in overrides[:-1]),
             "windows": runs[0].metrics["test_comparison"]["windows"],
-            "lstm": [{"seed": s, **r.metrics["test_comparison"]["models"]["lstm"]["scaled"], "run": str(r.path),
-                      "epochs": r.metrics["epochs_trained"]} for s, r in zip(args.seeds, runs)],
+            "lstm": [
+                {
+                    "seed": s,
+                    **r.metrics["test_comparison"]["models"]["lstm"]["scaled"],
+                    "run": str(r.path),
+                    "epochs": r.metrics["epochs_trained"],
+                }
+                for s, r in zip(args.seeds, runs)
+            ],
             "baselines": {name: m["scaled"] for name, m in models.items() if name != "lstm"},
             "published": PUBLISHED.get(horizon, {}),
         }
@@ -64,10 +80,14 @@ def main() -> None:
             recipe = load_recipe(RECIPE, overrides)
             _, _, bundle = load_data(recipe, echo=lambda _m: None)
             for run in runs:
-                predictions.append(np.asarray(run.model.predict(bundle.test.x, batch_size=1024, verbose=0), dtype="float64"))
+                predictions.append(
+                    np.asarray(run.model.predict(bundle.test.x, batch_size=1024, verbose=0), dtype="float64")
+                )
             mean = np.mean(predictions, axis=0)
-            entry["ensemble_of_seeds"] = {"mse": float(np.mean((mean - bundle.test.y) ** 2)),
-                                          "mae": float(np.mean(np.abs(mean - bundle.test.y)))}
+            entry["ensemble_of_seeds"] = {
+                "mse": float(np.mean((mean - bundle.test.y) ** 2)),
+                "mae": float(np.mean(np.abs(mean - bundle.test.y))),
+            }
         entry["seconds"] = round(time.perf_counter() - started, 1)
         report["horizons"][str(horizon)] = entry
     write_report("forecast_ett", report, Path(args.output) if args.output else None)

@@ -27,8 +27,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from report import write_report
 
 RECIPE = ROOT / "recipes" / "music" / "jsb.yaml"
-PUBLISHED = {"LSTM (Chung et al. 2014)": 8.67, "GRU (Chung et al. 2014)": 8.54, "LSTM (Bai et al. 2018)": 8.45,
-             "GRU (Bai et al. 2018)": 8.43, "TCN (Bai et al. 2018)": 8.10}
+PUBLISHED = {
+    "LSTM (Chung et al. 2014)": 8.67,
+    "GRU (Chung et al. 2014)": 8.54,
+    "LSTM (Bai et al. 2018)": 8.45,
+    "GRU (Bai et al. 2018)": 8.43,
+    "TCN (Bai et al. 2018)": 8.10,
+}
 
 
 def data_path() -> Path:
@@ -41,6 +46,7 @@ def plain_keras(seed: int) -> dict:
     dropout 0.3, sigmoid outputs, Adam, early stopping on the validation loss."""
     import keras
     import numpy as np
+
     from seqkit_music.encodings import KEYS, frame_nll, frames_to_roll
 
     data = json.loads(data_path().read_text())
@@ -57,23 +63,36 @@ def plain_keras(seed: int) -> dict:
 
     keras.utils.set_random_seed(seed)
     (xtr, ytr, wtr), (xva, yva, wva), (xte, yte, _) = (arrays(k) for k in ("train", "valid", "test"))
-    model = keras.Sequential([
-        keras.Input((None, KEYS)),
-        keras.layers.LSTM(200, return_sequences=True),
-        keras.layers.Dropout(0.3),
-        keras.layers.Dense(KEYS, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((None, KEYS)),
+            keras.layers.LSTM(200, return_sequences=True),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(KEYS, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
     started = time.perf_counter()
     history = model.fit(
-        xtr, np.clip(ytr, 0, 1), sample_weight=wtr, validation_data=(xva, np.clip(yva, 0, 1), wva), epochs=300, batch_size=16, verbose=0,
+        xtr,
+        np.clip(ytr, 0, 1),
+        sample_weight=wtr,
+        validation_data=(xva, np.clip(yva, 0, 1), wva),
+        epochs=300,
+        batch_size=16,
+        verbose=0,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=10, restore_best_weights=True)],
     )
     seconds = time.perf_counter() - started
     valid_nll, _ = frame_nll(yva, model.predict(xva, verbose=0), skip_first=False)
     test_nll, frames = frame_nll(yte, model.predict(xte, verbose=0), skip_first=False)
-    return {"test_nll": test_nll, "valid_nll": valid_nll, "test_frames": frames, "epochs": len(history.history["loss"]),
-            "train_seconds": round(seconds, 1)}
+    return {
+        "test_nll": test_nll,
+        "valid_nll": valid_nll,
+        "test_frames": frames,
+        "epochs": len(history.history["loss"]),
+        "train_seconds": round(seconds, 1),
+    }
 
 
 def seqkit_recipe(run_dir: str | None, overrides: list[str], output: Path) -> dict:
@@ -90,7 +109,11 @@ def seqkit_recipe(run_dir: str | None, overrides: list[str], output: Path) -> di
             scores[name] = run.task.evaluate(split.y, run.model.predict(split.x, verbose=0), parts.bundle.info)
         metrics = run.metrics
     else:
-        run = seqkit.run(RECIPE, overrides=[f"output.dir={output}", "train.verbose=0", "output.tensorboard=false", *overrides], quiet=True)
+        run = seqkit.run(
+            RECIPE,
+            overrides=[f"output.dir={output}", "train.verbose=0", "output.tensorboard=false", *overrides],
+            quiet=True,
+        )
         metrics = run.metrics
         scores = {"valid": metrics["validation"], "test": metrics["test"]}
     return {

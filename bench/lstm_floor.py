@@ -118,13 +118,15 @@ def plain_keras_ms(vocabulary: int = 20000, steps: int = 12, warmup: int = 4) ->
     n = (steps + warmup) * B
     x = rng.integers(1, vocabulary, size=(n, T))
     y = rng.integers(0, 2, size=(n, 1)).astype("float32")
-    model = keras.Sequential([
-        keras.Input((T,), dtype="int64"),
-        keras.layers.Embedding(vocabulary, D),
-        keras.layers.LSTM(H, return_sequences=True),
-        keras.layers.LSTM(H),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((T,), dtype="int64"),
+            keras.layers.Embedding(vocabulary, D),
+            keras.layers.LSTM(H, return_sequences=True),
+            keras.layers.LSTM(H),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
     marks = []
     callback = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: marks.append(time.perf_counter()))
@@ -143,7 +145,21 @@ def main() -> int:
     for part in (graph, xla):
         part["recurrent_matmul_gflops"] = round(small_flops / (part["recurrent_matmul_us"] / 1e6) / 1e9, 1)
     # One intra-op thread for the same graph pieces, in a fresh process (fixed at start-up).
-    args = [sys.executable, __file__, "--one-thread", "--units", str(H), "--batch", str(B), "--length", str(T), "--dim", str(D), "--repeats", str(ARGS.repeats)]
+    args = [
+        sys.executable,
+        __file__,
+        "--one-thread",
+        "--units",
+        str(H),
+        "--batch",
+        str(B),
+        "--length",
+        str(T),
+        "--dim",
+        str(D),
+        "--repeats",
+        str(ARGS.repeats),
+    ]
     single = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout.split("FLOOR", 1)[1])
     layers = 2
     steps = layers * T
@@ -168,7 +184,10 @@ def main() -> int:
     work_ms = flops / (rate * 1e9) * 1e3
     # The design every fused kernel aims at: only the 2 recurrent products per layer and step stay
     # small (one layer per core), the rest become large products over all steps at once.
-    hoisted_ms = 2 * steps * (best + best_cell) / 1e3 / min(threads, layers) + (flops - 2 * steps * small_flops) / (rate * 1e9) * 1e3
+    hoisted_ms = (
+        2 * steps * (best + best_cell) / 1e3 / min(threads, layers)
+        + (flops - 2 * steps * small_flops) / (rate * 1e9) * 1e3
+    )
     report = {
         "config": {"units": H, "batch": B, "length": T, "dim": D, "layers": layers, "threads": threads},
         "tensorflow": tf.__version__,

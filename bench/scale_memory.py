@@ -83,8 +83,14 @@ def run_child(args: list[str], cwd: Path) -> dict:
     """Run `seqkit ARGS` as a child; its own peak RSS (MiB) and wall time."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "seqkit", *args], cwd=cwd, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqkit", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output = process.stdout.read()
     _pid, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -100,8 +106,12 @@ def train_speed(runs: Path) -> dict:
     info = json.loads((run_dir / "data_info.json").read_text())
     rows = info["sizes"]["train"]
     seconds = metrics["train_seconds"]
-    return {"train_rows": rows, "epochs": metrics["epochs_trained"], "train_seconds": seconds,
-            "samples_per_second": round(rows * metrics["epochs_trained"] / seconds, 1)}
+    return {
+        "train_rows": rows,
+        "epochs": metrics["epochs_trained"],
+        "train_seconds": seconds,
+        "samples_per_second": round(rows * metrics["epochs_trained"] / seconds, 1),
+    }
 
 
 def main(argv=None) -> int:
@@ -119,18 +129,40 @@ def main(argv=None) -> int:
             folder.mkdir()
             rows = make_data(folder / "reviews.csv", scale)
             text_recipe = folder / "csv.yaml"
-            text_recipe.write_text(RECIPE.format(scale=scale, adapter="text_table", path="reviews.csv", data_extra=TEXT_EXTRA,
-                                                 epochs=args.epochs, runs=folder / "runs-csv"))
+            text_recipe.write_text(
+                RECIPE.format(
+                    scale=scale,
+                    adapter="text_table",
+                    path="reviews.csv",
+                    data_extra=TEXT_EXTRA,
+                    epochs=args.epochs,
+                    runs=folder / "runs-csv",
+                )
+            )
             prepared_recipe = folder / "prepared.yaml"
-            prepared_recipe.write_text(RECIPE.format(scale=scale, adapter="tfrecord", path="prepared", data_extra="",
-                                                     epochs=args.epochs, runs=folder / "runs-prepared"))
+            prepared_recipe.write_text(
+                RECIPE.format(
+                    scale=scale,
+                    adapter="tfrecord",
+                    path="prepared",
+                    data_extra="",
+                    epochs=args.epochs,
+                    runs=folder / "runs-prepared",
+                )
+            )
             entry = {"rows": rows, "csv_mib": round((folder / "reviews.csv").stat().st_size / 2**20, 2)}
-            entry["prepare"] = run_child(["prepare", str(text_recipe), "--output", str(folder / "prepared"), "--quiet"], folder)
-            entry["train_streamed"] = {**run_child(["train", str(prepared_recipe), "--quiet"], folder),
-                                       **train_speed(folder / "runs-prepared")}
+            entry["prepare"] = run_child(
+                ["prepare", str(text_recipe), "--output", str(folder / "prepared"), "--quiet"], folder
+            )
+            entry["train_streamed"] = {
+                **run_child(["train", str(prepared_recipe), "--quiet"], folder),
+                **train_speed(folder / "runs-prepared"),
+            }
             if not args.skip_in_memory:
-                entry["train_in_memory"] = {**run_child(["train", str(text_recipe), "--quiet"], folder),
-                                            **train_speed(folder / "runs-csv")}
+                entry["train_in_memory"] = {
+                    **run_child(["train", str(text_recipe), "--quiet"], folder),
+                    **train_speed(folder / "runs-csv"),
+                }
             results[f"{scale}x"] = entry
             print(f"{scale}x: {json.dumps(entry)}", file=sys.stderr)
 

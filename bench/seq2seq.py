@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from report import write_report
 
-RECIPES = {"attention": ROOT / "recipes" / "seq2seq" / "cmudict_g2p.yaml", "ctc": ROOT / "recipes" / "seq2seq" / "cmudict_g2p_ctc.yaml"}
+RECIPES = {
+    "attention": ROOT / "recipes" / "seq2seq" / "cmudict_g2p.yaml",
+    "ctc": ROOT / "recipes" / "seq2seq" / "cmudict_g2p_ctc.yaml",
+}
 PUBLISHED = {"Rao et al. 2015, CTC deep BiLSTM": {"wer": 0.258}, "Rao et al. 2015, BiLSTM CTC + 5-gram": {"wer": 0.213}}
 
 
@@ -32,7 +35,9 @@ def one(head: str, overrides: list[str], runs: str) -> dict:
     import seqkit
 
     started = time.perf_counter()
-    run = seqkit.run(RECIPES[head], overrides=[f"output.dir={runs}", "output.tensorboard=false", "train.verbose=2", *overrides])
+    run = seqkit.run(
+        RECIPES[head], overrides=[f"output.dir={runs}", "output.tensorboard=false", "train.verbose=2", *overrides]
+    )
     metrics = run.metrics
     test, beam = metrics["test"], metrics.get("test_beam", {})
     return {
@@ -68,14 +73,28 @@ def main() -> None:
         return
     results = {}
     if args.parallel:
-        children = {h: subprocess.Popen([sys.executable, __file__, "--one", h, "--runs", args.runs, *sum((["--set", o] for o in args.overrides), [])],
-                                        stdout=subprocess.PIPE, text=True) for h in args.heads}
+        children = {
+            h: subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    h,
+                    "--runs",
+                    args.runs,
+                    *sum((["--set", o] for o in args.overrides), []),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for h in args.heads
+        }
         for head, child in children.items():
             out, _ = child.communicate()
             line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
             if child.returncode or line is None:
                 raise SystemExit(f"bench/seq2seq.py: the {head} run failed (exit {child.returncode})")
-            results[head] = json.loads(line[len("RESULT "):])
+            results[head] = json.loads(line[len("RESULT ") :])
     else:
         for head in args.heads:
             results[head] = one(head, args.overrides, args.runs)
@@ -87,8 +106,13 @@ def main() -> None:
         "results": results,
         "published": PUBLISHED,
         "protocol_note": "published figures use a fixed train/test split not shipped with the package: comparable in size, not identical",
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "parallel": args.parallel,
-                    "tensorflow": tf.__version__, "keras": keras.__version__},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "parallel": args.parallel,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
     }
     write_report("seq2seq", report)
 

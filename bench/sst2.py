@@ -39,16 +39,25 @@ def plain_keras(data_dir: Path, seed: int) -> dict:
     vectorize = keras.layers.TextVectorization(max_tokens=20000, output_sequence_length=56, standardize="lower")
     vectorize.adapt(xtr.astype(str))
     ids = [keras.ops.convert_to_numpy(vectorize(x)) for x in (xtr, xva, xte)]
-    model = keras.Sequential([
-        keras.Input((56,), dtype="int64"),
-        keras.layers.Embedding(20000, 128, mask_zero=True),
-        keras.layers.Bidirectional(keras.layers.LSTM(128)),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((56,), dtype="int64"),
+            keras.layers.Embedding(20000, 128, mask_zero=True),
+            keras.layers.Bidirectional(keras.layers.LSTM(128)),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     started = time.perf_counter()
-    model.fit(ids[0], ytr, validation_data=(ids[1], yva), epochs=10, batch_size=32, verbose=0,
-              callbacks=[keras.callbacks.EarlyStopping("val_accuracy", patience=2, mode="max", restore_best_weights=True)])
+    model.fit(
+        ids[0],
+        ytr,
+        validation_data=(ids[1], yva),
+        epochs=10,
+        batch_size=32,
+        verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping("val_accuracy", patience=2, mode="max", restore_best_weights=True)],
+    )
     seconds = time.perf_counter() - started
     accuracy = float(model.evaluate(ids[2], yte, verbose=0)[1])
     return {"test_accuracy": accuracy, "train_seconds": round(seconds, 1)}
@@ -57,9 +66,18 @@ def plain_keras(data_dir: Path, seed: int) -> dict:
 def seqkit_recipe(seed: int, output: Path) -> dict:
     import seqkit
 
-    run = seqkit.run(RECIPE, overrides=[f"seed={seed}", f"output.dir={output}", "train.verbose=0", "output.tensorboard=false"], quiet=True)
+    run = seqkit.run(
+        RECIPE,
+        overrides=[f"seed={seed}", f"output.dir={output}", "train.verbose=0", "output.tensorboard=false"],
+        quiet=True,
+    )
     metrics = run.metrics
-    return {"test_accuracy": metrics["test"]["accuracy"], "train_seconds": metrics["train_seconds"], "best_epoch": metrics["best_epoch"], "run": str(run.path)}
+    return {
+        "test_accuracy": metrics["test"]["accuracy"],
+        "train_seconds": metrics["train_seconds"],
+        "best_epoch": metrics["best_epoch"],
+        "run": str(run.path),
+    }
 
 
 def main() -> int:
@@ -79,9 +97,15 @@ def main() -> int:
         rows["seqkit"].append({"seed": seed, **seqkit_recipe(seed, Path(args.output))})
         if not args.skip_plain:
             rows["plain_keras"].append({"seed": seed, **plain_keras(data_dir, seed)})
-    summary = {name: {"mean_test_accuracy": statistics.mean(r["test_accuracy"] for r in runs), "runs": runs} for name, runs in rows.items() if runs}
+    summary = {
+        name: {"mean_test_accuracy": statistics.mean(r["test_accuracy"] for r in runs), "runs": runs}
+        for name, runs in rows.items()
+        if runs
+    }
     if len(summary) == 2:
-        summary["accuracy_gain"] = summary["seqkit"]["mean_test_accuracy"] - summary["plain_keras"]["mean_test_accuracy"]
+        summary["accuracy_gain"] = (
+            summary["seqkit"]["mean_test_accuracy"] - summary["plain_keras"]["mean_test_accuracy"]
+        )
     summary["published"] = {"LSTM (Tai et al. 2015)": 0.849, "BiLSTM (Tai et al. 2015)": 0.875}
     write_report("sst2", summary)
     return 0

@@ -26,7 +26,9 @@ from report import write_report
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"), choices=["tensorflow", "jax", "torch"])
+    parser.add_argument(
+        "--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"), choices=["tensorflow", "jax", "torch"]
+    )
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--units", type=int, default=128)
@@ -35,16 +37,25 @@ def parse_args():
     parser.add_argument("--vocabulary", type=int, default=20000)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--dtype", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
-    parser.add_argument("--steps-per-execution", type=int, default=1, help="seqkit's train.steps_per_execution (plain Keras keeps its default, 1)")
+    parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="seqkit's train.steps_per_execution (plain Keras keeps its default, 1)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["seqkit", "keras", "keras_jit", "torch"])
-    parser.add_argument("--rounds", type=int, default=2, help="measure every contender this many times, interleaved; keep the best")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="measure every contender this many times, interleaved; keep the best"
+    )
     parser.add_argument("--output", default=None)
     return parser.parse_args()
 
 
 ARGS = parse_args()
 if ARGS.backend == "torch" and ARGS.steps_per_execution > 1:
-    sys.exit("bench/throughput.py: --steps-per-execution must be 1 with --backend torch (Keras's PyTorch backend runs one step per call)")
+    sys.exit(
+        "bench/throughput.py: --steps-per-execution must be 1 with --backend torch (Keras's PyTorch backend runs one step per call)"
+    )
 os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -99,7 +110,16 @@ class StepTimer(keras.callbacks.Callback):
 def timed_fit(model, x, y, batch, **fit_kwargs) -> float:
     timer = StepTimer(ARGS.warmup)
     steps = ARGS.warmup + ARGS.steps
-    model.fit(x[: steps * batch], y[: steps * batch], batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=[timer], **fit_kwargs)
+    model.fit(
+        x[: steps * batch],
+        y[: steps * batch],
+        batch_size=batch,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[timer],
+        **fit_kwargs,
+    )
     return timer.samples_per_second(batch)
 
 
@@ -108,13 +128,15 @@ def plain_keras(x, y, jit: bool) -> float:
     (``jit_compile="auto"``: XLA with JAX and on GPU, off on CPU-only TensorFlow, eager on
     PyTorch); ``jit=True`` forces XLA."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((ARGS.length,), dtype="int64"),
-        keras.layers.Embedding(ARGS.vocabulary, ARGS.dim),
-        keras.layers.LSTM(ARGS.units, return_sequences=True),
-        keras.layers.LSTM(ARGS.units),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((ARGS.length,), dtype="int64"),
+            keras.layers.Embedding(ARGS.vocabulary, ARGS.dim),
+            keras.layers.LSTM(ARGS.units, return_sequences=True),
+            keras.layers.LSTM(ARGS.units),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", **({"jit_compile": True} if jit else {}))
     return timed_fit(model, x, y, ARGS.batch)
 
@@ -126,19 +148,30 @@ def seqkit_path(x, y) -> float:
     from seqkit.recipe import recipe_from_dict
     from seqkit.train.runner import compile_new_model, make_parts
 
-    recipe = recipe_from_dict({
-        "task": "sentiment",
-        "data": {"path": "unused.csv"},
-        "model": {
-            # The reference model has no padding (every id > 0), hence no mask, like plain Keras.
-            "encoder": {"type": "token_embedding", "max_tokens": ARGS.vocabulary, "sequence_length": ARGS.length,
-                        "dim": ARGS.dim, "mask_padding": False},
-            "backbone": {"layers": 2, "units": ARGS.units},
-            "head": {"type": "classifier"},
-        },
-        "train": {"batch_size": ARGS.batch, "optimizer": {"name": "adam", "learning_rate": 1e-3}, "precision": ARGS.dtype,
-                  "steps_per_execution": ARGS.steps_per_execution},
-    })
+    recipe = recipe_from_dict(
+        {
+            "task": "sentiment",
+            "data": {"path": "unused.csv"},
+            "model": {
+                # The reference model has no padding (every id > 0), hence no mask, like plain Keras.
+                "encoder": {
+                    "type": "token_embedding",
+                    "max_tokens": ARGS.vocabulary,
+                    "sequence_length": ARGS.length,
+                    "dim": ARGS.dim,
+                    "mask_padding": False,
+                },
+                "backbone": {"layers": 2, "units": ARGS.units},
+                "head": {"type": "classifier"},
+            },
+            "train": {
+                "batch_size": ARGS.batch,
+                "optimizer": {"name": "adam", "learning_rate": 1e-3},
+                "precision": ARGS.dtype,
+                "steps_per_execution": ARGS.steps_per_execution,
+            },
+        }
+    )
 
     class Vocabulary:  # stands for the fitted TextVectorization: ids are already made
         def get_vocabulary(self):
@@ -153,7 +186,15 @@ def seqkit_path(x, y) -> float:
     dataset = pipeline.training_dataset(x[: steps * ARGS.batch], y[: steps * ARGS.batch], ARGS.batch, 0, 0, 1)
     timer = StepTimer(ARGS.warmup)
     if dataset is None:
-        model.fit(x[: steps * ARGS.batch], y[: steps * ARGS.batch], batch_size=ARGS.batch, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
+        model.fit(
+            x[: steps * ARGS.batch],
+            y[: steps * ARGS.batch],
+            batch_size=ARGS.batch,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=[timer],
+        )
     else:
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
     return timer.samples_per_second(ARGS.batch)

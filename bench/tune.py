@@ -28,7 +28,8 @@ def search(tuner: str, trials: int, max_epochs: int, output: Path) -> dict:
     overrides = [
         f"output.dir={output}",
         f"train.epochs={max_epochs}",
-        "tune={tuner: %s, objective: val_accuracy, max_trials: %d, max_epochs: %d, space: {"
+        # %-format: the YAML flow mapping is full of braces that an f-string would need doubled.
+        "tune={tuner: %s, objective: val_accuracy, max_trials: %d, max_epochs: %d, space: {"  # noqa: UP031
         "model.backbone.units: {choice: [32, 64, 128]}, "
         "model.encoder.dim: {choice: [32, 64, 128]}, "
         "model.backbone.dropout: {float: [0.0, 0.5], step: 0.1}, "

@@ -11,7 +11,18 @@ __version__ = "0.1.0"
 from seqkit.commands import Command
 from seqkit.hookspecs import hookimpl
 
-__all__ = ["__version__", "hookimpl", "Command", "Task", "ClassificationTask", "RegressionTask", "run", "load_run", "load_recipe", "search"]
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "Command",
+    "Task",
+    "ClassificationTask",
+    "RegressionTask",
+    "run",
+    "load_run",
+    "load_recipe",
+    "search",
+]
 
 
 def __getattr__(name):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from seqkit.data import DataContext
 from seqkit.data.adapter import DataInfo
@@ -42,7 +43,9 @@ class Run:
         self._model = model
         manager = get_plugin_manager()
         self.task = manager.tasks.get(recipe.task)
-        self.info = DataInfo.from_json(run_dir.read_json("data_info.json"), str(run_dir.file("data_info.json")), RunError)
+        self.info = DataInfo.from_json(
+            run_dir.read_json("data_info.json"), str(run_dir.file("data_info.json")), RunError
+        )
         adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
         self.adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, self.task))
 
@@ -157,7 +160,9 @@ def overrides_dict(overrides: list[str] | dict | None) -> dict:
     return dict(overrides) if isinstance(overrides, dict) else dict(parse_override(text) for text in overrides)
 
 
-def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False, workers=None, worker_index=None) -> "Run | WorkerRun":
+def run(
+    recipe, overrides=None, evaluate: bool = True, quiet: bool = False, workers=None, worker_index=None
+) -> Run | WorkerRun:
     """Train (and, unless ``evaluate=False``, test) a recipe: a path, a dict or a Recipe.
 
     ``workers`` (``"HOST:PORT,HOST:PORT"`` or a list, the chief first) and ``worker_index``
@@ -177,7 +182,9 @@ def run(recipe, overrides=None, evaluate: bool = True, quiet: bool = False, work
     return Run(result.run_dir, result.recipe, model=result.model)
 
 
-def resume(path, quiet: bool = False, workers=None, worker_index=None, distribution: dict | None = None) -> "Run | WorkerRun":
+def resume(
+    path, quiet: bool = False, workers=None, worker_index=None, distribution: dict | None = None
+) -> Run | WorkerRun:
     """Continue an interrupted or failed run from its last checkpoint. In a distributed run
     every worker resumes the same run directory (shared storage or a copy of it)."""
     from seqkit.train.distribute import overrides_for
@@ -198,8 +205,10 @@ def load_run(path) -> Run:
     status = run_dir.status().get("status")
     stale = run_dir.stale()
     if stale:
-        raise RunError(f"{run_dir.path}: run is stale ({stale}); no final model to use; continue it with: "
-                       f"seqkit run --resume {run_dir.path}")
+        raise RunError(
+            f"{run_dir.path}: run is stale ({stale}); no final model to use; continue it with: "
+            f"seqkit run --resume {run_dir.path}"
+        )
     if status != COMPLETED:
         raise RunError(f"{run_dir.path}: run is {status}, not completed; no final model to use")
     return Run(run_dir, load_run_recipe(run_dir))

@@ -20,21 +20,54 @@ class TokenEmbeddingSpec(EncoderSpec):
     keras_module = "seqkit.models.encoders"
 
     name = "token_embedding"
-    description = "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
+    description = (
+        "raw text -> token ids (vocabulary fitted on training data) -> embeddings, optional GloVe/word2vec init"
+    )
     schema = {
         "properties": {
-            "max_tokens": {"type": "integer", "minimum": 3, "maximum": 100000000, "default": 20000, "description": "Vocabulary size cap."},
-            "sequence_length": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 100, "description": "Tokens kept per text (padded / truncated)."},
-            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 128, "description": "Size of the token embedding (the vectors file's size with pretrained)."},
+            "max_tokens": {
+                "type": "integer",
+                "minimum": 3,
+                "maximum": 100000000,
+                "default": 20000,
+                "description": "Vocabulary size cap.",
+            },
+            "sequence_length": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000000,
+                "default": 100,
+                "description": "Tokens kept per text (padded / truncated).",
+            },
+            "dim": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536,
+                "default": 128,
+                "description": "Size of the token embedding (the vectors file's size with pretrained).",
+            },
             "standardize": {
                 "enum": ["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
                 "default": "lower_and_strip_punctuation",
                 "description": "TextVectorization's text standardisation before splitting into tokens.",
             },
-            "split": {"enum": ["whitespace", "character"], "default": "whitespace", "description": "Tokens are words (whitespace) or characters."},
-            "ngrams": {"type": "integer", "minimum": 1, "maximum": 3, "description": "Also make token n-grams up to this length (unset: single tokens)."},
+            "split": {
+                "enum": ["whitespace", "character"],
+                "default": "whitespace",
+                "description": "Tokens are words (whitespace) or characters.",
+            },
+            "ngrams": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3,
+                "description": "Also make token n-grams up to this length (unset: single tokens).",
+            },
             "dropout": {**RATE, "default": 0.0, "description": "Spatial dropout of whole token vectors."},
-            "pretrained": {"type": "string", "format": "path", "description": "GloVe / word2vec text file; relative to the recipe."},
+            "pretrained": {
+                "type": "string",
+                "format": "path",
+                "description": "GloVe / word2vec text file; relative to the recipe.",
+            },
             "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
             "mask_padding": {
                 "type": "boolean",
@@ -102,8 +135,17 @@ class NumericSpec(EncoderSpec):
     description = "numeric feature sequences -> optional linear projection; all-zero steps are padding"
     schema = {
         "properties": {
-            "dim": {"type": "integer", "minimum": 0, "default": 0, "description": "Projection size; 0 keeps the raw features."},
-            "mask_value": {"type": "number", "default": 0.0, "description": "A step whose features all equal this is padding (masked)."},
+            "dim": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "Projection size; 0 keeps the raw features.",
+            },
+            "mask_value": {
+                "type": "number",
+                "default": 0.0,
+                "description": "A step whose features all equal this is padding (masked).",
+            },
         }
     }
 
@@ -123,8 +165,17 @@ class NumericSpec(EncoderSpec):
 
 
 _DENSE_HEAD_PROPERTIES = {
-    "hidden_units": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65536}, "default": [], "description": "Sizes of Dense ReLU layers between the pooled backbone output and the output layer."},
-    "dropout": {**RATE, "default": 0.0, "description": "Dropout after each hidden layer (without hidden layers: on the pooled output)."},
+    "hidden_units": {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 65536},
+        "default": [],
+        "description": "Sizes of Dense ReLU layers between the pooled backbone output and the output layer.",
+    },
+    "dropout": {
+        **RATE,
+        "default": 0.0,
+        "description": "Dropout after each hidden layer (without hidden layers: on the pooled output).",
+    },
     "pooling": {
         "enum": ["last", "mean", "max"],
         "default": "last",
@@ -208,7 +259,9 @@ class RegressorSpec(HeadSpec):
         )
 
     def loss(self):
-        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[self.config.get("loss", "mse")]
+        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[
+            self.config.get("loss", "mse")
+        ]
 
     def metrics(self):
         import keras

@@ -35,11 +35,18 @@ def _add_recipe_args(parser: argparse.ArgumentParser, optional: bool = False) ->
 
 def _add_distribution_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("distributed training (see docs/scale-out.md)")
-    group.add_argument("--workers", metavar="HOST:PORT,...",
-                       help="every worker's address, the chief first: multi_worker on TensorFlow, data_parallel on JAX "
-                            "(sets distribution.workers)")
-    group.add_argument("--worker-index", type=int, metavar="I",
-                       help="this process's place in --workers (0 = chief, which alone writes the run directory)")
+    group.add_argument(
+        "--workers",
+        metavar="HOST:PORT,...",
+        help="every worker's address, the chief first: multi_worker on TensorFlow, data_parallel on JAX "
+        "(sets distribution.workers)",
+    )
+    group.add_argument(
+        "--worker-index",
+        type=int,
+        metavar="I",
+        help="this process's place in --workers (0 = chief, which alone writes the run directory)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,39 +75,70 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="hyperparameter search over the recipe's tune.space (KerasTuner)")
     _add_recipe_args(p, optional=True)
     p.add_argument("--resume", metavar="TUNE_DIR", help="continue a search; finished trials are not repeated")
-    p.add_argument("--directory", metavar="DIR", help="tune directory (default runs/<name>/tune-<id>); shared by chief and workers")
-    p.add_argument("--role", choices=["chief", "worker"], help="distributed search: serve the oracle (chief) or run trials (worker)")
+    p.add_argument(
+        "--directory", metavar="DIR", help="tune directory (default runs/<name>/tune-<id>); shared by chief and workers"
+    )
+    p.add_argument(
+        "--role",
+        choices=["chief", "worker"],
+        help="distributed search: serve the oracle (chief) or run trials (worker)",
+    )
     p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address (with --role)")
     p.add_argument("--tuner-id", metavar="ID", help="a worker's name (default: host and process id)")
-    p.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
-                   help="chief: a worker silent this long is dropped and its trial re-queued (default 120)")
+    p.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="chief: a worker silent this long is dropped and its trial re-queued (default 120)",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    p = sub.add_parser("prepare", help="write the recipe's data as preprocessed TFRecord shards (data larger than memory)",
-                       description="Stream the recipe's data, fit its preprocessing (vocabulary, scalers) and write TFRecord "
-                                   "shards that a recipe reads with data: {adapter: tfrecord, path: DIR}.")
+    p = sub.add_parser(
+        "prepare",
+        help="write the recipe's data as preprocessed TFRecord shards (data larger than memory)",
+        description="Stream the recipe's data, fit its preprocessing (vocabulary, scalers) and write TFRecord "
+        "shards that a recipe reads with data: {adapter: tfrecord, path: DIR}.",
+    )
     _add_recipe_args(p)
-    p.add_argument("--output", metavar="DIR", required=True, help="folder to write (shards, prepared.json, preprocessor.keras)")
-    p.add_argument("--sample", type=int, metavar="N", help="fit the preprocessing on the first N training rows (default: all, streamed)")
+    p.add_argument(
+        "--output", metavar="DIR", required=True, help="folder to write (shards, prepared.json, preprocessor.keras)"
+    )
+    p.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="fit the preprocessing on the first N training rows (default: all, streamed)",
+    )
     p.add_argument("--shard-rows", type=int, default=8192, metavar="N", help="rows per TFRecord shard (default 8192)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier prepared folder")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     p = sub.add_parser("evaluate", help="score a run's saved model on its recipe's test split")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change the data section, e.g. --set data.test=other.csv")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change the data section, e.g. --set data.test=other.csv",
+    )
     p.add_argument("--json", action="store_true", help="print all metrics as JSON")
 
     p = sub.add_parser("predict", help="predict raw inputs with a run's saved model")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="raw inputs, e.g. texts")
-    p.add_argument("--input", dest="input_file", metavar="FILE", help="read inputs from a file (.txt, .csv, .tsv, .jsonl)")
+    p.add_argument(
+        "--input", dest="input_file", metavar="FILE", help="read inputs from a file (.txt, .csv, .tsv, .jsonl)"
+    )
     p.add_argument("--output", metavar="FILE", help="write predictions to FILE (.csv or .jsonl)")
 
     p = sub.add_parser("validate", help="check recipes against the schema of every installed plugin")
     p.add_argument("recipes", nargs="+", metavar="RECIPE")
-    p.add_argument("--data", action="store_true", help="also read each recipe's data files through its adapter (no training)")
+    p.add_argument(
+        "--data", action="store_true", help="also read each recipe's data files through its adapter (no training)"
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     p = sub.add_parser("schema", help="print the JSON Schema of recipes (core + installed plugins)")
@@ -129,11 +167,16 @@ def _add_plugin_commands(sub) -> None:
     commands = manager.commands
     for name, command in commands.items():
         if name in COMMANDS:
-            PLUGIN_WARNINGS.append(f"plugin {commands.owner(name)!r} registers command {name!r}, "
-                                   "which is a core command; ignored")
+            PLUGIN_WARNINGS.append(
+                f"plugin {commands.owner(name)!r} registers command {name!r}, which is a core command; ignored"
+            )
             continue
-        p = sub.add_parser(name, help=command.help, description=command.description or command.help,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=command.help,
+            description=command.description or command.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_arguments(p)
         PLUGIN_COMMANDS[name] = command.run
 
@@ -147,9 +190,8 @@ def _echo_for(args):
 def cmd_run(args, evaluate=True) -> int:
     from seqkit import api
     from seqkit.recipe import load_recipe
-    from seqkit.train.runner import start_run
-
     from seqkit.train.distribute import overrides_for
+    from seqkit.train.runner import start_run
 
     distribution = overrides_for(args.workers, args.worker_index)
     if getattr(args, "resume", None):
@@ -170,10 +212,10 @@ def cmd_run(args, evaluate=True) -> int:
 
 
 def cmd_tune(args) -> int:
+    import math
+
     from seqkit.recipe import load_recipe
     from seqkit.tune import search
-
-    import math
 
     if not (math.isfinite(args.worker_timeout) and args.worker_timeout > 0):
         raise SeqkitError(f"--worker-timeout: expected a positive number of seconds. Received: {args.worker_timeout}")
@@ -187,7 +229,13 @@ def cmd_tune(args) -> int:
         parse_oracle(args.oracle)
         if not args.directory:
             raise SeqkitError("--role needs --directory: a folder every chief and worker can reach")
-    options = dict(role=args.role, oracle=args.oracle, tuner_id=args.tuner_id, worker_timeout=args.worker_timeout, echo=_echo_for(args))
+    options = dict(
+        role=args.role,
+        oracle=args.oracle,
+        tuner_id=args.tuner_id,
+        worker_timeout=args.worker_timeout,
+        echo=_echo_for(args),
+    )
     if args.resume:
         if args.recipe or args.overrides:
             raise SeqkitError("--resume takes a tune directory only; the search's own recipe is used")
@@ -206,8 +254,14 @@ def cmd_prepare(args) -> int:
     for flag, value in (("--sample", args.sample), ("--shard-rows", args.shard_rows)):
         if value is not None and value < 1:
             raise SeqkitError(f"{flag}: expected a positive integer. Received: {value}")
-    prepare(load_recipe(args.recipe, args.overrides), args.output, sample=args.sample, shard_rows=args.shard_rows,
-            overwrite=args.overwrite, echo=_echo_for(args))
+    prepare(
+        load_recipe(args.recipe, args.overrides),
+        args.output,
+        sample=args.sample,
+        shard_rows=args.shard_rows,
+        overwrite=args.overwrite,
+        echo=_echo_for(args),
+    )
     return 0
 
 
@@ -258,7 +312,7 @@ def cmd_validate(args) -> int:
             if args.data:
                 from seqkit.train.runner import load_data
 
-                load_data(recipe, echo=lambda message: print(f"{path}: {message.removeprefix('seqkit: ')}"))
+                load_data(recipe, echo=lambda message, path=path: print(f"{path}: {message.removeprefix('seqkit: ')}"))
         except SeqkitError as exc:
             failed += 1
             print(str(exc) if isinstance(exc, RecipeError) else f"{path}: {exc}", file=sys.stderr)
@@ -295,7 +349,11 @@ def cmd_plugins(args) -> int:
         for kind, name, state in sorted(rows):
             if state:
                 others = [o for o in dict.fromkeys(registries[kind].disabled()[name]) if o != info.name]
-                note = f"also registered by {', '.join(repr(o) for o in others)}" if others else "registered more than once"
+                note = (
+                    f"also registered by {', '.join(repr(o) for o in others)}"
+                    if others
+                    else "registered more than once"
+                )
                 text = f"(disabled: {note})"
             else:
                 obj = registries[kind].get(name)

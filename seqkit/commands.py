@@ -10,8 +10,8 @@ raising :class:`seqkit.errors.SeqkitError` (one line, exit 2).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

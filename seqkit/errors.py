@@ -24,9 +24,7 @@ class RecipeError(SeqkitError):
         if len(self.problems) == 1:
             message = self.problems[0]
         else:
-            message = f"{len(self.problems)} problems in recipe:\n" + "\n".join(
-                f"  {p}" for p in self.problems
-            )
+            message = f"{len(self.problems)} problems in recipe:\n" + "\n".join(f"  {p}" for p in self.problems)
         super().__init__(message)
 
 
@@ -46,8 +44,15 @@ class UnknownNameError(SeqkitError):
     twice, so it is disabled) and ``failed`` (plugins that did not load -> why) say why a name
     may be missing."""
 
-    def __init__(self, kind: str, name: str, available: list[str], plugins: list[str] | None = None,
-                 claimed_by: list[str] | None = None, failed: dict[str, str] | None = None):
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        available: list[str],
+        plugins: list[str] | None = None,
+        claimed_by: list[str] | None = None,
+        failed: dict[str, str] | None = None,
+    ):
         self.kind, self.name, self.available = kind, name, sorted(available)
         listed = ", ".join(self.available) or "(none)"
         hint = did_you_mean(name, self.available)

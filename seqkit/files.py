@@ -21,8 +21,13 @@ WHOLE_FILE_LIMIT = 2048 * MiB  # data tables and predict --input files read whol
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
         if test(mode):
             return name
     return "not a plain file"
@@ -54,8 +59,9 @@ def open_regular(path, what: str = "file", error: type[SeqkitError] = SeqkitErro
         raise
 
 
-def read_bounded(path, what: str = "file", limit: int = WHOLE_FILE_LIMIT, error: type[SeqkitError] = SeqkitError,
-                 hint: str = "") -> bytes:
+def read_bounded(
+    path, what: str = "file", limit: int = WHOLE_FILE_LIMIT, error: type[SeqkitError] = SeqkitError, hint: str = ""
+) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (checked before and while reading:
     a file may grow, and /proc files report size 0)."""
     with open_regular(path, what, error) as handle:

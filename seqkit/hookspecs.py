@@ -12,7 +12,7 @@ under the ``seqkit`` entry-point group of its distribution.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

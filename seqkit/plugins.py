@@ -98,8 +98,12 @@ class Registry:
             return self._items[name]
         except KeyError:
             raise UnknownNameError(
-                self.kind, name, list(self._items), plugins=self._plugins,
-                claimed_by=self._disabled.get(name), failed=self._failed,
+                self.kind,
+                name,
+                list(self._items),
+                plugins=self._plugins,
+                claimed_by=self._disabled.get(name),
+                failed=self._failed,
             ) from None
 
     def owner(self, name: str) -> str:
@@ -156,16 +160,20 @@ class PluginManager:
         dist = ep.dist
         distribution = dist.metadata["Name"] if dist else "unknown"
         source = (ep.value, distribution)
-        taken = self._sources.get(ep.name) or ((CORE_PLUGIN, "seqkit") if self.pm.get_plugin(ep.name) is not None else None)
+        taken = self._sources.get(ep.name) or (
+            (CORE_PLUGIN, "seqkit") if self.pm.get_plugin(ep.name) is not None else None
+        )
         if taken is not None:
             # The same distribution seen twice on sys.path is one plugin; another one under a
             # name already taken is not loaded, and said so.
             if taken != source:
-                self._load_problems.append(PluginProblem(
-                    f"plugin {ep.name!r} (entry point {ep.value!r} of distribution {distribution!r}) is not loaded: "
-                    f"the name is taken by entry point {taken[0]!r} of distribution {taken[1]!r}",
-                    (ep.name,),
-                ))
+                self._load_problems.append(
+                    PluginProblem(
+                        f"plugin {ep.name!r} (entry point {ep.value!r} of distribution {distribution!r}) is not loaded: "
+                        f"the name is taken by entry point {taken[0]!r} of distribution {taken[1]!r}",
+                        (ep.name,),
+                    )
+                )
             return
         self._sources[ep.name] = source
         version = dist.version if dist else "unknown"
@@ -175,9 +183,9 @@ class PluginManager:
         except Exception as exc:  # any import failure is the plugin's: name it, load the others
             reason = _one_line(exc)
             self._failed[ep.name] = (version, distribution, reason)
-            self._load_problems.append(PluginProblem(
-                f"plugin {ep.name!r} (entry point {ep.value!r}) failed to load: {reason}", (ep.name,)
-            ))
+            self._load_problems.append(
+                PluginProblem(f"plugin {ep.name!r} (entry point {ep.value!r}) failed to load: {reason}", (ep.name,))
+            )
             return
         # A plugin package's own __version__ wins over its distribution's.
         version = getattr(module, "__version__", None) or version
@@ -192,16 +200,21 @@ class PluginManager:
         for hook_name in HOOKS.values():
             function = getattr(plugin, hook_name, None)
             if callable(function) and hook_name not in implemented:
-                problems.append(PluginProblem(
-                    f"plugin {name!r}: {hook_name} is not marked @hookimpl, so seqkit does not call it", (name,)
-                ))
+                problems.append(
+                    PluginProblem(
+                        f"plugin {name!r}: {hook_name} is not marked @hookimpl, so seqkit does not call it", (name,)
+                    )
+                )
         for caller in self.pm.get_hookcallers(plugin) or []:
             if not caller.has_spec():
                 hint = did_you_mean(caller.name, list(HOOKS.values()))
-                problems.append(PluginProblem(
-                    f"plugin {name!r} implements {caller.name!r}, which is not a seqkit hook" + (f". {hint}" if hint else ""),
-                    (name,),
-                ))
+                problems.append(
+                    PluginProblem(
+                        f"plugin {name!r} implements {caller.name!r}, which is not a seqkit hook"
+                        + (f". {hint}" if hint else ""),
+                        (name,),
+                    )
+                )
         return problems
 
     def register(self, plugin: Any, name: str, version: str = "0") -> None:
@@ -245,8 +258,11 @@ class PluginManager:
         from seqkit.task import Task
 
         expected = {
-            "task": (Task, False), "adapter": (Adapter, True), "encoder": (EncoderSpec, True),
-            "head": (HeadSpec, True), "command": (Command, False),
+            "task": (Task, False),
+            "adapter": (Adapter, True),
+            "encoder": (EncoderSpec, True),
+            "head": (HeadSpec, True),
+            "command": (Command, False),
         }
         problems: list[PluginProblem] = []
         registrations: dict[str, list[tuple[str, Any, str]]] = {kind: [] for kind in HOOKS}
@@ -268,9 +284,9 @@ class PluginManager:
                 try:
                     caller(register=register)
                 except Exception as exc:
-                    problems.append(PluginProblem(
-                        f"plugin {owner!r} failed in {hook_name}: {_one_line(exc)}", (owner,)
-                    ))
+                    problems.append(
+                        PluginProblem(f"plugin {owner!r} failed in {hook_name}: {_one_line(exc)}", (owner,))
+                    )
                     continue
                 registrations[kind].extend(staged)
         loaded = [name for name, _plugin in self.pm.list_name_plugin() if name != CORE_PLUGIN]
@@ -278,7 +294,9 @@ class PluginManager:
         registries = {kind: Registry(kind, registrations[kind], loaded, failed) for kind in HOOKS}
         for kind, registry in registries.items():
             for name, owners in registry.disabled().items():
-                problems.append(PluginProblem(_clash_message(kind, name, owners), tuple(dict.fromkeys(owners)), kind, name))
+                problems.append(
+                    PluginProblem(_clash_message(kind, name, owners), tuple(dict.fromkeys(owners)), kind, name)
+                )
         self._build_problems = problems
         return registries
 
@@ -349,7 +367,9 @@ class PluginManager:
     def plugin_versions(self) -> dict[str, str]:
         """Loaded plugins -> version (what a run records in environment.json)."""
         self._ensure_loaded()
-        return {name: self._versions.get(name, ("unknown", ""))[0] for name, _plugin in sorted(self.pm.list_name_plugin())}
+        return {
+            name: self._versions.get(name, ("unknown", ""))[0] for name, _plugin in sorted(self.pm.list_name_plugin())
+        }
 
 
 def _checked_name(kind: str, obj: Any, owner: str, base: type, is_class: bool) -> str:
@@ -364,7 +384,7 @@ def _checked_name(kind: str, obj: Any, owner: str, base: type, is_class: bool) -
         label = obj.__name__ if inspect.isclass(obj) else type(obj).__name__
         raise PluginError(
             f"plugin {owner!r} registered {_a(kind)} without a name: {label}.name is {name!r}; "
-            f"expected a non-empty string (a `name = \"...\"` class attribute)"
+            f'expected a non-empty string (a `name = "..."` class attribute)'
         )
     return name
 

@@ -7,8 +7,9 @@ Nothing here imports TensorFlow; plots import matplotlib only when drawn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -61,13 +62,20 @@ class Task:
         ):
             value = recipe.get(key)
             if accepted and isinstance(value, str) and value not in accepted:
-                problems.append((key, f"task {self.name!r} does not work with the {what} {value!r}. It takes: {', '.join(accepted)}"))
+                problems.append(
+                    (
+                        key,
+                        f"task {self.name!r} does not work with the {what} {value!r}. It takes: {', '.join(accepted)}",
+                    )
+                )
         if self.causal and recipe.get("model.backbone.bidirectional") is True:
-            problems.append((
-                "model.backbone.bidirectional",
-                f"task {self.name!r} predicts each step from the steps before it; a bidirectional backbone would read "
-                "the steps it is asked to predict. Expected false. Received: True",
-            ))
+            problems.append(
+                (
+                    "model.backbone.bidirectional",
+                    f"task {self.name!r} predicts each step from the steps before it; a bidirectional backbone would read "
+                    "the steps it is asked to predict. Expected false. Received: True",
+                )
+            )
         return problems
 
     def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray, info: dict) -> dict[str, Any]:
@@ -279,7 +287,9 @@ class RegressionTask(Task):
         }
 
     def decode(self, y_pred, info, inputs=None):
-        names = list(info.get("targets") or [f"y{i}" for i in range(np.asarray(y_pred).reshape(len(y_pred), -1).shape[1])])
+        names = list(
+            info.get("targets") or [f"y{i}" for i in range(np.asarray(y_pred).reshape(len(y_pred), -1).shape[1])]
+        )
         return [{name: round(float(v), 6) for name, v in zip(names, np.asarray(row).reshape(-1))} for row in y_pred]
 
     def describe_targets(self, y_true, info, inputs=None):
@@ -291,4 +301,3 @@ class RegressionTask(Task):
 
     def summary(self, metrics):
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in ("mae", "rmse", "r2") if k in metrics)
-

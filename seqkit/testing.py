@@ -19,8 +19,9 @@ import contextlib
 import csv
 import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = [
     "TINY_RECIPE",
@@ -160,7 +161,9 @@ def run_layer_test(
     call_kwargs = call_kwargs or {}
     layer = layer_cls(**init_kwargs)
     output = layer(input_data, **call_kwargs)
-    assert tuple(output.shape) == tuple(expected_output_shape), f"output shape {tuple(output.shape)} != {expected_output_shape}"
+    assert tuple(output.shape) == tuple(expected_output_shape), (
+        f"output shape {tuple(output.shape)} != {expected_output_shape}"
+    )
     assert len(layer.weights) == expected_num_weights, f"{len(layer.weights)} weights, expected {expected_num_weights}"
     if expected_trainable is not None:
         assert len(layer.trainable_weights) == expected_trainable

@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from seqkit.testing import TINY_RECIPE, TINY_REVIEWS, write_recipe, write_reviews  # noqa: F401 (tests import them from here)
+from seqkit.testing import TINY_RECIPE, TINY_REVIEWS, write_recipe, write_reviews  # noqa: E402, F401 (tests import them from here)
 
 
 @pytest.fixture

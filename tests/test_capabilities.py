@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, write_recipe
+
 from seqkit.errors import PluginError, RunError, SeqkitError
 from seqkit.plugin_api import (
     Adapter,
@@ -58,7 +58,9 @@ def test_generate_on_a_task_that_does_not_generate_says_so(manager):
             calls.append(options)
             return "generated"
 
-    stand_in = SimpleNamespace(task=manager.tasks.get("sentiment"), path="runs/x/1", recipe=SimpleNamespace(task="sentiment"))
+    stand_in = SimpleNamespace(
+        task=manager.tasks.get("sentiment"), path="runs/x/1", recipe=SimpleNamespace(task="sentiment")
+    )
     with pytest.raises(RunError, match=r"runs/x/1: task 'sentiment' does not generate sequences"):
         Run.generate(stand_in, steps=4)
     stand_in.task = Generates()
@@ -71,7 +73,9 @@ def test_prepare_refuses_an_adapter_that_cannot_stream(monkeypatch, tmp_path):
 
     monkeypatch.setenv("SEQKIT_DATA", "/data")
     recipe = load_recipe(ROOT / "recipes" / "sensors" / "basic_motions.yaml")
-    with pytest.raises(SeqkitError, match=r"^data.adapter 'uea_ts' cannot stream its data; seqkit prepare works with: text_table$"):
+    with pytest.raises(
+        SeqkitError, match=r"^data.adapter 'uea_ts' cannot stream its data; seqkit prepare works with: text_table$"
+    ):
         prepare(recipe, tmp_path / "out", echo=lambda *_: None)
 
 
@@ -89,18 +93,29 @@ def test_every_task_takes_inputs_in_decode_and_describe_targets(manager):
 
 def test_data_info_core_keys_are_typed_and_the_rest_belongs_to_the_plugin():
     info = DataInfo({"classes": ["neg", "pos"], "features": 3, "steps": {"train": 9}, "vocabulary": 812})
-    assert (info.classes, info.multilabel, info.features, info.targets, info.outputs) == (["neg", "pos"], False, 3, None, None)
+    assert (info.classes, info.multilabel, info.features, info.targets, info.outputs) == (
+        ["neg", "pos"],
+        False,
+        3,
+        None,
+        None,
+    )
     assert info.plugin_keys() == {"steps": {"train": 9}, "vocabulary": 812}
     assert info["classes"] == ["neg", "pos"] and isinstance(info, dict)  # a plain dict for every existing reader
     assert DataInfo.from_json(json.loads(json.dumps(info)), "data_info.json") == info
 
 
 def test_a_bundle_turns_its_info_into_data_info_and_checks_it():
-    bundle = DataBundle(Split(np.zeros((2, 1)), np.array([0, 1])), None, None, {"classes": ["a", "b"], "multilabel": False})
+    bundle = DataBundle(
+        Split(np.zeros((2, 1)), np.array([0, 1])), None, None, {"classes": ["a", "b"], "multilabel": False}
+    )
     assert isinstance(bundle.info, DataInfo) and bundle.info.classes == ["a", "b"]
     assert DataBundle(Split([], None), None, None).info == {}
-    with pytest.raises(PluginError, match=r"DataBundle.info \(the adapter's data description\): multilabel: expected true or "
-                                          r"false. Received: 'no'; features: expected a positive integer. Received: '3'"):
+    with pytest.raises(
+        PluginError,
+        match=r"DataBundle.info \(the adapter's data description\): multilabel: expected true or "
+        r"false. Received: 'no'; features: expected a positive integer. Received: '3'",
+    ):
         DataBundle(Split([], None), None, None, {"features": "3", "multilabel": "no"})
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from seqkit.errors import WriteError
-from seqkit.train import faults
 from seqkit.train import callbacks as train_callbacks
+from seqkit.train import faults
 from seqkit.train.rundir import RUNNING, RunDirectory, atomic_write_bytes, remove_temporary_files
 
 
@@ -33,8 +33,16 @@ def _model(seed: int = 1):
 
 def _state(epoch: int, best: float | None = None) -> dict:
     history = [{"epoch": e, "loss": 1.0 / e} for e in range(1, epoch + 1)]
-    return {"epochs_done": epoch, "history": history, "monitor": "loss", "best": best, "best_epoch": epoch,
-            "early_stopping": {}, "stopped_early": False, "rng": []}
+    return {
+        "epochs_done": epoch,
+        "history": history,
+        "monitor": "loss",
+        "best": best,
+        "best_epoch": epoch,
+        "early_stopping": {},
+        "stopped_early": False,
+        "rng": [],
+    }
 
 
 def _fit_once(model):
@@ -69,8 +77,16 @@ def test_commit_writes_one_folder_per_epoch_and_keeps_the_previous_one(tmp_path)
     assert len(loaded.optimizer.variables) == len(model.optimizer.variables)  # optimizer state included
 
 
-@pytest.mark.parametrize("damage", ["flip a byte of model.keras", "truncate state.json", "no manifest",
-                                    "lying epochs_done", "manifest of another epoch"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "flip a byte of model.keras",
+        "truncate state.json",
+        "no manifest",
+        "lying epochs_done",
+        "manifest of another epoch",
+    ],
+)
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, damage):
     model = _model()
     store = train_callbacks.CheckpointStore(tmp_path)
@@ -119,7 +135,9 @@ def test_resume_stops_in_one_line_when_every_checkpoint_is_damaged(tmp_path):
     notes = []
     from seqkit.errors import RunError
 
-    with pytest.raises(RunError, match=r"epoch-0001/manifest.json does not describe this folder; no complete checkpoint to resume from"):
+    with pytest.raises(
+        RunError, match=r"epoch-0001/manifest.json does not describe this folder; no complete checkpoint to resume from"
+    ):
         train_callbacks.CheckpointStore(tmp_path).latest(echo=notes.append)
     assert len(notes) == 1
 
@@ -187,7 +205,9 @@ def test_a_real_full_disk_is_one_line_and_the_last_checkpoint_resumes_once_space
         store.commit(1, model, _state(1), best_is_this_epoch=True, history_path=small / "history.csv")
         filler = _fill(small, leave=8192)
         _fit_once(model)
-        with pytest.raises(WriteError, match=r"^no space left on device while writing .*epoch-0002\.partial/model\.keras$"):
+        with pytest.raises(
+            WriteError, match=r"^no space left on device while writing .*epoch-0002\.partial/model\.keras$"
+        ):
             store.commit(2, model, _state(2), best_is_this_epoch=True, history_path=small / "history.csv")
         # Past the free-space check (a file system that reports more room than it has): the write
         # itself fails, cleanly, and leaves nothing behind.
@@ -246,7 +266,11 @@ def test_remove_temporary_files_clears_what_a_kill_left(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     removed = remove_temporary_files(tmp_path)
     assert len(removed) == 3
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["checkpoints", "checkpoints/epoch-0002", "metrics.json"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "checkpoints",
+        "checkpoints/epoch-0002",
+        "metrics.json",
+    ]
 
 
 def test_legacy_checkpoints_are_resumed(tmp_path):

@@ -8,13 +8,15 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
+
 from seqkit.cli import main
 
 
 def _seqkit(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "seqkit", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "seqkit", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def test_help_and_validate_do_not_import_tensorflow(tiny_recipe):
@@ -40,7 +42,10 @@ def test_validate_exit_codes(tiny_recipe, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml:11: model.backbone.unitss: unknown key. Did you mean 'units'?" in err
     assert main(["validate", str(tiny_recipe), "--set", "train.epochs=0"]) == 2
-    assert "--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 0" in capsys.readouterr().err
+    assert (
+        "--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 0"
+        in capsys.readouterr().err
+    )
 
 
 def test_schema_covers_plugins_and_accepts_shipped_recipes(capsys, monkeypatch):
@@ -50,8 +55,8 @@ def test_schema_covers_plugins_and_accepts_shipped_recipes(capsys, monkeypatch):
     assert "sentiment" in schema["properties"]["task"]["enum"]
     assert "text_table" in schema["properties"]["data"]["properties"]["adapter"]["enum"]
     import jsonschema
-
     from conftest import ROOT
+
     from seqkit.recipe import load_recipe
 
     for path in sorted((ROOT / "recipes").rglob("*.yaml")):
@@ -83,9 +88,15 @@ BAD_DATA = {
     "missing file": (None, "reviews.csv: data file not found"),
     "empty file": (b"", "reviews.csv: data file is empty"),
     "missing column": (b"text,sentiment\nhello,positive\n", "reviews.csv:2: missing column 'review' (data.text)."),
-    "bad field count": (b"review,sentiment\nfine,positive\nbroken,row,extra\n", "reviews.csv:3: expected 2 fields (review, sentiment), found 3"),
+    "bad field count": (
+        b"review,sentiment\nfine,positive\nbroken,row,extra\n",
+        "reviews.csv:3: expected 2 fields (review, sentiment), found 3",
+    ),
     "non utf-8": (b"review,sentiment\ncaf\xe9 ok,positive\n", "reviews.csv:2: not valid UTF-8 text"),
-    "single class": (b"review,sentiment\na,positive\nb,positive\n", "reviews.csv: only one class ('positive') in the training data"),
+    "single class": (
+        b"review,sentiment\na,positive\nb,positive\n",
+        "reviews.csv: only one class ('positive') in the training data",
+    ),
 }
 
 
@@ -111,7 +122,10 @@ def test_unknown_label_names_the_line(tmp_path, capsys):
     recipe = _recipe_with(tmp_path, **{"label: sentiment": "label: sentiment\n  labels: [negative, neutral, positive]"})
     assert main(["run", str(recipe)]) == 2
     err = capsys.readouterr().err
-    assert "reviews.csv:38: unknown label 'neutrall' (data.label). Expected one of: negative, neutral, positive. Did you mean 'neutral'?" in err
+    assert (
+        "reviews.csv:38: unknown label 'neutrall' (data.label). Expected one of: negative, neutral, positive. Did you mean 'neutral'?"
+        in err
+    )
 
 
 def test_bad_recipe_through_a_real_process(tmp_path):
@@ -139,7 +153,10 @@ def test_bad_arguments(capsys, tmp_path):
     assert "out.xlsx: --output must end in .csv, .jsonl or .ndjson" in capsys.readouterr().err
     (tmp_path / "adir.csv").mkdir()
     (tmp_path / "afile").write_text("x")
-    for output, expected in ((tmp_path / "adir.csv", "is a directory"), (tmp_path / "afile" / "out.csv", "which is a file, not a folder")):
+    for output, expected in (
+        (tmp_path / "adir.csv", "is a directory"),
+        (tmp_path / "afile" / "out.csv", "which is a file, not a folder"),
+    ):
         assert main(["predict", str(tmp_path / "nope"), "text", "--output", str(output)]) == 2
         err = capsys.readouterr().err
         assert expected in err and len(err.strip().splitlines()) == 1, err
@@ -208,7 +225,10 @@ def test_evaluate_on_another_file_keeps_the_runs_classes(tiny_recipe, tmp_path, 
     write_reviews(other, rows + [("meh", "mixed")])
     assert main(["evaluate", str(run_dir), "--set", f"data.test={other}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert f"{other}:{len(rows) + 2}: unknown label 'mixed' (data.label). Expected one of: negative, neutral, positive" in err
+    assert (
+        f"{other}:{len(rows) + 2}: unknown label 'mixed' (data.label). Expected one of: negative, neutral, positive"
+        in err
+    )
     assert len(err.splitlines()) == 1
 
 
@@ -237,7 +257,10 @@ def test_model_that_does_not_fit_the_run_is_one_line(tiny_recipe, tmp_path, caps
             return np.full((len(x), 5), 0.2)
 
     run._model = OtherModel()
-    with pytest.raises(seqkit.errors.RunError, match=r"model.keras: does not belong to this run: the model gives 5 output\(s\) per input for the 3 classes"):
+    with pytest.raises(
+        seqkit.errors.RunError,
+        match=r"model.keras: does not belong to this run: the model gives 5 output\(s\) per input for the 3 classes",
+    ):
         run.predict(["fine"])
     with pytest.raises(seqkit.errors.RunError, match="does not belong to this run"):
         run.evaluate()
@@ -259,10 +282,14 @@ def test_early_stopping_on_a_metric_the_model_does_not_log(tiny_recipe, tmp_path
     # Was a Keras ValueError traceback (mode auto), or a warning each epoch and no early
     # stopping at all (mode max).
     for mode in ("", ", mode: max"):
-        assert main(["run", str(tiny_recipe), "--quiet", "--set", f"train.early_stopping={{monitor: val_f1{mode}}}"]) == 2
+        assert (
+            main(["run", str(tiny_recipe), "--quiet", "--set", f"train.early_stopping={{monitor: val_f1{mode}}}"]) == 2
+        )
         err = capsys.readouterr().err.strip()
-        assert err == ("seqkit: error: --set train.early_stopping: train.early_stopping.monitor: 'val_f1' is not a metric "
-                       "this model logs. Logged: accuracy, loss, val_accuracy, val_loss"), err
+        assert err == (
+            "seqkit: error: --set train.early_stopping: train.early_stopping.monitor: 'val_f1' is not a metric "
+            "this model logs. Logged: accuracy, loss, val_accuracy, val_loss"
+        ), err
 
 
 def test_run_of_a_plugin_that_is_not_installed_names_the_plugin(tiny_recipe, tmp_path, capsys):
@@ -271,8 +298,13 @@ def test_run_of_a_plugin_that_is_not_installed_names_the_plugin(tiny_recipe, tmp
     environment = json.loads((run_dir / "environment.json").read_text())
     environment["plugins"]["gone"] = "9.9"
     (run_dir / "environment.json").write_text(json.dumps(environment))
-    (run_dir / "recipe.yaml").write_text((run_dir / "recipe.yaml").read_text().replace("task: sentiment", "task: gone_task"))
+    (run_dir / "recipe.yaml").write_text(
+        (run_dir / "recipe.yaml").read_text().replace("task: sentiment", "task: gone_task")
+    )
     assert main(["predict", str(run_dir), "fine"]) == 2
     err = capsys.readouterr().err
     assert f"{run_dir}: trained with plugin(s) not installed here: gone 9.9; install them to use this run" in err
-    assert "task: no installed plugin provides task 'gone_task'; installed tasks: forecast, " in err and "Traceback" not in err
+    assert (
+        "task: no installed plugin provides task 'gone_task'; installed tasks: forecast, " in err
+        and "Traceback" not in err
+    )

@@ -69,7 +69,10 @@ def _launch(tmp_path, recipe, name, workers="", index="", resume="", overrides=(
     with open(tmp_path / f"{name}.log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, str(driver), str(recipe), str(out), workers, str(index), resume, *overrides],
-            cwd=tmp_path, env=env or _env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env or _env(tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     return process, out
 
@@ -83,7 +86,7 @@ def _finish(processes, tmp_path, timeout=240):
         except subprocess.TimeoutExpired:
             for other, _ in processes:
                 other.kill()
-            raise AssertionError(f"worker hung; logs in {tmp_path}")
+            raise AssertionError(f"worker hung; logs in {tmp_path}") from None
         log = Path(process.args[3]).with_suffix(".log").read_text()
         assert process.returncode == 0, log[-3000:]
         results.append(json.loads(out.read_text()))
@@ -103,7 +106,9 @@ def _reference(recipe: Path, epochs: int):
     """The same recipe in this process, no distribution: losses and weights."""
     import seqkit
 
-    run = seqkit.run(recipe, overrides=[f"train.epochs={epochs}", f"output.dir={recipe.parent / 'reference'}"], quiet=True)
+    run = seqkit.run(
+        recipe, overrides=[f"train.epochs={epochs}", f"output.dir={recipe.parent / 'reference'}"], quiet=True
+    )
     with open(run.path / "history.csv") as handle:
         losses = [float(row["loss"]) for row in csv.DictReader(handle)]
     weights = np.concatenate([w.ravel() for w in run.model.layers[-1].get_weights()])
@@ -121,7 +126,14 @@ def test_distribution_section_is_validated(tiny_recipe):
     text = str(info.value)
     assert "distribution.strategy" in text and "multi_worker" in text and "distribution.timeout" in text
     with pytest.raises(RecipeError, match=r"worker_index: expected 0\.\.1"):
-        load_recipe(tiny_recipe, {"distribution.strategy": "multi_worker", "distribution.workers": ["a:1", "b:2"], "distribution.worker_index": 2})
+        load_recipe(
+            tiny_recipe,
+            {
+                "distribution.strategy": "multi_worker",
+                "distribution.workers": ["a:1", "b:2"],
+                "distribution.worker_index": 2,
+            },
+        )
     with pytest.raises(RecipeError, match="steps_per_execution: 1"):
         load_recipe(tiny_recipe, {"distribution.strategy": "multi_worker", "train.steps_per_execution": 4})
     with pytest.raises(RecipeError, match="distribution.workers"):
@@ -135,10 +147,17 @@ def test_plans_from_flags_tf_config_and_jax_environment(tiny_recipe):
 
     flags = overrides_for("127.0.0.1:5000,127.0.0.1:5001", 1, strategy="multi_worker")
     plan = plan_for(load_recipe(tiny_recipe, flags), env={})
-    assert (plan.strategy, plan.workers, plan.worker_index, plan.is_chief) == ("multi_worker", ["127.0.0.1:5000", "127.0.0.1:5001"], 1, False)
+    assert (plan.strategy, plan.workers, plan.worker_index, plan.is_chief) == (
+        "multi_worker",
+        ["127.0.0.1:5000", "127.0.0.1:5001"],
+        1,
+        False,
+    )
 
     tf_config = {"cluster": {"chief": ["c:1"], "worker": ["w:2", "w:3"]}, "task": {"type": "worker", "index": 1}}
-    plan = plan_for(load_recipe(tiny_recipe, {"distribution.strategy": "multi_worker"}), env={"TF_CONFIG": json.dumps(tf_config)})
+    plan = plan_for(
+        load_recipe(tiny_recipe, {"distribution.strategy": "multi_worker"}), env={"TF_CONFIG": json.dumps(tf_config)}
+    )
     assert (plan.workers, plan.worker_index, plan.source) == (["c:1", "w:2", "w:3"], 2, "TF_CONFIG")
     with pytest.raises(SeqkitError, match="TF_CONFIG"):
         plan_for(load_recipe(tiny_recipe, {"distribution.strategy": "multi_worker"}), env={})
@@ -149,7 +168,12 @@ def test_plans_from_flags_tf_config_and_jax_environment(tiny_recipe):
     plan = plan_for(load_recipe(tiny_recipe, {"distribution.strategy": "data_parallel"}), env=jax_env)
     assert (plan.coordinator, plan.num_processes, plan.worker_index) == ("h:9", 4, 3)
     with pytest.raises(SeqkitError, match="JAX_PROCESS_ID"):
-        plan_for(load_recipe(tiny_recipe, {"distribution.strategy": "data_parallel", "distribution.workers": ["h:1", "h:2"]}), env={})
+        plan_for(
+            load_recipe(
+                tiny_recipe, {"distribution.strategy": "data_parallel", "distribution.workers": ["h:1", "h:2"]}
+            ),
+            env={},
+        )
 
     for bad in ("", "host", "a:1,a:1"):
         with pytest.raises(SeqkitError, match="--workers"):
@@ -177,13 +201,26 @@ def test_a_worker_that_never_comes_up_is_one_line_not_a_hang(dist_recipe, capsys
 
     chief, missing = _free_ports(2)
     started = time.monotonic()
-    code = main(["run", str(dist_recipe), "--workers", f"127.0.0.1:{chief},127.0.0.1:{missing}", "--worker-index", "0",
-                 "--set", "distribution.timeout=2", "--quiet"])
+    code = main(
+        [
+            "run",
+            str(dist_recipe),
+            "--workers",
+            f"127.0.0.1:{chief},127.0.0.1:{missing}",
+            "--worker-index",
+            "0",
+            "--set",
+            "distribution.timeout=2",
+            "--quiet",
+        ]
+    )
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and elapsed < 30
-    assert err == [f"seqkit: error: worker(s) 127.0.0.1:{missing} did not come up within 2 s (distribution.timeout); "
-                   "start every worker, check the addresses and the firewall"]
+    assert err == [
+        f"seqkit: error: worker(s) 127.0.0.1:{missing} did not come up within 2 s (distribution.timeout); "
+        "start every worker, check the addresses and the firewall"
+    ]
     (run_dir,) = (dist_recipe.parent / "runs" / "tiny").iterdir()
     assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
     assert not (run_dir / "metrics.json").exists()
@@ -223,7 +260,9 @@ def test_multi_worker_two_processes_match_one_process_and_resume(dist_recipe, tm
     (run_dir / "status.json").write_text(json.dumps({"status": "interrupted"}))
     ports = _free_ports(2)
     workers = ",".join(f"127.0.0.1:{p}" for p in ports)
-    resumed = _finish([_launch(tmp_path, dist_recipe, f"r{i}", workers, i, resume=str(run_dir), env=env) for i in range(2)], tmp_path)
+    resumed = _finish(
+        [_launch(tmp_path, dist_recipe, f"r{i}", workers, i, resume=str(run_dir), env=env) for i in range(2)], tmp_path
+    )
     np.testing.assert_array_equal(resumed[0]["weights"], resumed[1]["weights"])
     np.testing.assert_allclose(_losses(resumed[0]), reference_losses, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(resumed[0]["weights"], reference_weights, rtol=1e-3, atol=1e-4)
@@ -232,7 +271,9 @@ def test_multi_worker_two_processes_match_one_process_and_resume(dist_recipe, tm
 
 
 def test_mirrored_over_two_cpu_devices_matches_one_device(dist_recipe, tmp_path):
-    run = _launch(tmp_path, dist_recipe, "mirrored", overrides=["distribution.strategy=mirrored", "distribution.devices=2"])
+    run = _launch(
+        tmp_path, dist_recipe, "mirrored", overrides=["distribution.strategy=mirrored", "distribution.devices=2"]
+    )
     reference_losses, reference_weights = _reference(dist_recipe, epochs=2)
     (mirrored,) = _finish([run], tmp_path)
     assert "mirrored over 2 device(s)" in (tmp_path / "mirrored.log").read_text()
@@ -244,8 +285,17 @@ def test_jax_data_parallel_two_processes(dist_recipe, tmp_path):
     pytest.importorskip("jax")
     workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))  # the first is JAX's coordinator
     env = _env(tmp_path, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    runs = [_launch(tmp_path, dist_recipe, f"j{i}", workers, i, overrides=["train.deterministic=false"], env=env) for i in range(2)]
-    single = _launch(tmp_path, dist_recipe, "j-single", overrides=["train.deterministic=false", f"output.dir={tmp_path / 'single'}"], env=env)
+    runs = [
+        _launch(tmp_path, dist_recipe, f"j{i}", workers, i, overrides=["train.deterministic=false"], env=env)
+        for i in range(2)
+    ]
+    single = _launch(
+        tmp_path,
+        dist_recipe,
+        "j-single",
+        overrides=["train.deterministic=false", f"output.dir={tmp_path / 'single'}"],
+        env=env,
+    )
     chief, worker, reference = _finish(runs + [single], tmp_path, timeout=900)
     np.testing.assert_array_equal(chief["weights"], worker["weights"])
     np.testing.assert_allclose(_losses(chief), _losses(reference), rtol=1e-4, atol=1e-5)

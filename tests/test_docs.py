@@ -8,8 +8,8 @@ import inspect
 import re
 
 import pytest
-
 from conftest import ROOT, write_reviews
+
 from seqkit import hookspecs
 
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
@@ -45,7 +45,10 @@ def test_readme_api_example_runs(tmp_path, monkeypatch):
     write_reviews(tmp_path / "reviews.csv")
     monkeypatch.chdir(tmp_path)
     code = code.replace('"recipes/sentiment/reviews.yaml"', repr(str(ROOT / "recipes/sentiment/reviews.yaml")))
-    code = code.replace('overrides=["train.epochs=3"]', f'overrides=["train.epochs=1", "data.path={tmp_path / "reviews.csv"}", "model.encoder.dim=8", "model.backbone.units=8"]')
+    code = code.replace(
+        'overrides=["train.epochs=3"]',
+        f'overrides=["train.epochs=1", "data.path={tmp_path / "reviews.csv"}", "model.encoder.dim=8", "model.backbone.units=8"]',
+    )
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["run"].status == "completed"
@@ -97,7 +100,9 @@ def test_every_relative_link_leads_somewhere(page):
         resolved = (page.parent / path).resolve() if path else page
         assert resolved.exists(), f"{page.relative_to(ROOT)}: link to {target}: no such file"
         if anchor and resolved.suffix == ".md":
-            assert anchor in _anchors(resolved.read_text()), f"{page.relative_to(ROOT)}: link to {target}: no such heading"
+            assert anchor in _anchors(resolved.read_text()), (
+                f"{page.relative_to(ROOT)}: link to {target}: no such heading"
+            )
 
 
 def test_every_recipe_key_has_a_description():
@@ -110,7 +115,9 @@ def test_every_recipe_key_has_a_description():
 def test_recipe_reference_is_generated_from_the_schema():
     from seqkit.recipe.reference import markdown, merged
 
-    assert (ROOT / "docs" / "recipes.md").read_text() == markdown(merged()), "docs/recipes.md is out of date: run `make docs`"
+    assert (ROOT / "docs" / "recipes.md").read_text() == markdown(merged()), (
+        "docs/recipes.md is out of date: run `make docs`"
+    )
 
 
 def test_recipe_reference_names_every_registered_part():
@@ -124,9 +131,23 @@ def test_recipe_reference_names_every_registered_part():
 
 
 # Every class a plugin subclasses or receives; docs/plugins.md's reference lists each public member.
-PLUGIN_CLASSES = ["Task", "ClassificationTask", "RegressionTask", "GeneratingTask", "Adapter", "StreamingAdapter",
-                  "PreprocessingAdapter", "DataContext", "DataBundle", "Split", "DataInfo", "EncoderSpec", "HeadSpec",
-                  "Command", "Run"]
+PLUGIN_CLASSES = [
+    "Task",
+    "ClassificationTask",
+    "RegressionTask",
+    "GeneratingTask",
+    "Adapter",
+    "StreamingAdapter",
+    "PreprocessingAdapter",
+    "DataContext",
+    "DataBundle",
+    "Split",
+    "DataInfo",
+    "EncoderSpec",
+    "HeadSpec",
+    "Command",
+    "Run",
+]
 # Attributes Run sets in __init__ (not visible on the class).
 RUN_ATTRIBUTES = ["recipe", "info", "task", "adapter", "run_dir"]
 

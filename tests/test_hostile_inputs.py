@@ -79,8 +79,15 @@ def _limit_memory():  # a read without bound fails here instead of taking the ma
 def _subprocess(args, cwd, timeout=120):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
-        done = subprocess.run([sys.executable, "-m", "seqkit", *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=timeout, preexec_fn=_limit_memory)
+        done = subprocess.run(
+            [sys.executable, "-m", "seqkit", *map(str, args)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=_limit_memory,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"seqkit {' '.join(map(str, args))} hung (no answer in {timeout} s)")
     return done.returncode, done.stderr
@@ -97,16 +104,35 @@ def _deep(depth: int = DEEP) -> str:
 RUN_FILES = {
     "status.json": (["predict", "{run}", "great"], None, {"status": (str,)}),
     "run.json": (["predict", "{run}", "great"], None, {"base_dir": (str,), "evaluate": (bool,)}),
-    "data_info.json": (["predict", "{run}", "great"], None, {"classes": (list,), "multilabel": (bool,), "sizes": (dict,)}),
-    "checkpoints/state.json": (["run", "--resume", "{run}", "--quiet"], "interrupted",
-                               {"epochs_done": (int,), "history": (list,), "best_epoch": (int, type(None)),
-                                "early_stopping": (dict,), "rng": (list,), "training_finished": (bool,),
-                                "monitor": (str,)}),
+    "data_info.json": (
+        ["predict", "{run}", "great"],
+        None,
+        {"classes": (list,), "multilabel": (bool,), "sizes": (dict,)},
+    ),
+    "checkpoints/state.json": (
+        ["run", "--resume", "{run}", "--quiet"],
+        "interrupted",
+        {
+            "epochs_done": (int,),
+            "history": (list,),
+            "best_epoch": (int, type(None)),
+            "early_stopping": (dict,),
+            "rng": (list,),
+            "training_finished": (bool,),
+            "monitor": (str,),
+        },
+    ),
 }
 
-JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False),
-                        st.text(max_size=8), st.lists(st.integers(), max_size=3),
-                        st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
 
 
 def _kind(value) -> tuple:
@@ -126,13 +152,19 @@ def json_corruptions(draw, text: str, keys: dict):
         return raw[:at] + bytes([raw[at] | 0x80]) + raw[at + 1 :]
     data = json.loads(text)
     if kind == "top":
-        return json.dumps(draw(st.one_of(st.lists(st.integers(), max_size=2), st.integers(), st.text(max_size=5), st.none()))).encode()
+        return json.dumps(
+            draw(st.one_of(st.lists(st.integers(), max_size=2), st.integers(), st.text(max_size=5), st.none()))
+        ).encode()
     key = draw(st.sampled_from(sorted(keys)))
     if kind == "deep":
         return json.dumps({**data, key: "@"}).replace('"@"', _deep()).encode()
     value = draw(JSON_VALUES)
     allowed = keys[key]
-    assume(not (_kind(value)[0] in allowed or (float in allowed and isinstance(value, int) and not isinstance(value, bool))))
+    assume(
+        not (
+            _kind(value)[0] in allowed or (float in allowed and isinstance(value, int) and not isinstance(value, bool))
+        )
+    )
     return json.dumps({**data, key: value}).encode()
 
 
@@ -175,8 +207,16 @@ def test_lying_run_directory_files(name, content, trained, tmp_path, capsys):
     _cli(["predict", run_dir, "great"], capsys, run_dir / name)
 
 
-@pytest.mark.parametrize("state", [{"epochs_done": -1, "history": []}, {"epochs_done": "3"}, {"history": [1, 2]},
-                                   {"epochs_done": 1, "history": [{"epoch": "one"}]}, {"epochs_done": 1, "rng": "x"}])
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"epochs_done": -1, "history": []},
+        {"epochs_done": "3"},
+        {"history": [1, 2]},
+        {"epochs_done": 1, "history": [{"epoch": "one"}]},
+        {"epochs_done": 1, "rng": "x"},
+    ],
+)
 def test_lying_state_json_stops_resume(state, trained, tmp_path, capsys):
     run_dir = _copy(trained, tmp_path, status="interrupted")
     path = run_dir / "checkpoints" / "epoch-0001" / "state.json"  # the run's only checkpoint
@@ -251,7 +291,10 @@ def archive_corruptions(draw, raw: bytes):
         return ("bytes", raw[:at] + bytes([raw[at] ^ (1 << draw(st.integers(0, 7)))]) + raw[at + 1 :])
     if kind == "truncate":
         return ("bytes", raw[: draw(st.integers(0, len(raw) - 1))])
-    return ("config", draw(st.sampled_from(["list", "string", "deep", "units", "units_text", "unknown_argument", "no_class"])))
+    return (
+        "config",
+        draw(st.sampled_from(["list", "string", "deep", "units", "units_text", "unknown_argument", "no_class"])),
+    )
 
 
 CONFIG_CHANGES = {
@@ -260,7 +303,9 @@ CONFIG_CHANGES = {
     "deep": lambda c: json.dumps({**c, "config": "@"}).replace('"@"', _deep()).encode(),
     "units": lambda c: _set_everywhere(c, "units", -3),
     "units_text": lambda c: _set_everywhere(c, "units", "eight"),
-    "unknown_argument": lambda c: _set_everywhere(c, "merge_mode", {"bogus": 1}) and _set_everywhere(c, "mask_padding", [[[]]]),
+    "unknown_argument": lambda c: (
+        _set_everywhere(c, "merge_mode", {"bogus": 1}) and _set_everywhere(c, "mask_padding", [[[]]])
+    ),
     "no_class": lambda c: {"config": c["config"]},
 }
 
@@ -369,12 +414,16 @@ def test_huge_sparse_files_are_refused_by_size(tmp_path, capsys):
     assert "too large" in _validate(recipe, capsys, data, data=True)
 
 
-BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
-) + "task: sentiment\ndata: {path: x.csv}\n"
+BILLION_LAUGHS = (
+    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    + "task: sentiment\ndata: {path: x.csv}\n"
+)
 
 
-@pytest.mark.parametrize("text", [BILLION_LAUGHS, "a: " + "[" * 5000 + "]" * 5000 + "\n", "a: " + "{b: " * 3000 + "1" + "}" * 3000])
+@pytest.mark.parametrize(
+    "text", [BILLION_LAUGHS, "a: " + "[" * 5000 + "]" * 5000 + "\n", "a: " + "{b: " * 3000 + "1" + "}" * 3000]
+)
 def test_yaml_bombs_end_quickly(text, tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(text)
@@ -383,13 +432,23 @@ def test_yaml_bombs_end_quickly(text, tmp_path):
 
 
 def test_yaml_merge_key_with_override(tmp_path, capsys):
-    recipe = _recipe(tmp_path, **{"  batch_size: 8": "  batch_size: 8\n  early_stopping: &es {monitor: val_loss, patience: 2}",
-                                  "output:": "tune:\n  early_stopping:\n    <<: *es\n    patience: 5\noutput:"})
+    recipe = _recipe(
+        tmp_path,
+        **{
+            "  batch_size: 8": "  batch_size: 8\n  early_stopping: &es {monitor: val_loss, patience: 2}",
+            "output:": "tune:\n  early_stopping:\n    <<: *es\n    patience: 5\noutput:",
+        },
+    )
     from seqkit.recipe import load_recipe
 
     loaded = load_recipe(recipe)
-    assert loaded.get("tune.early_stopping") == {"monitor": "val_loss", "patience": 5, "min_delta": 0.0, "mode": "auto",
-                                                 "restore_best_weights": True}
+    assert loaded.get("tune.early_stopping") == {
+        "monitor": "val_loss",
+        "patience": 5,
+        "min_delta": 0.0,
+        "mode": "auto",
+        "restore_best_weights": True,
+    }
     from seqkit.recipe.loader import parse_yaml
 
     data, source = parse_yaml("base: &d {units: 8, layers: 2}\nmine:\n  <<: *d\n  units: 4\n", "m.yaml")
@@ -435,7 +494,11 @@ def test_a_seed_at_the_top_of_its_range_is_valid(tmp_path, capsys):
 @pytest.mark.parametrize("where", ["file", "/proc", "under_file"])
 def test_output_dir_must_be_a_folder_or_creatable(where, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
-    target = {"file": tmp_path / "afile", "/proc": Path("/proc/seqkit-runs"), "under_file": tmp_path / "afile" / "runs"}[where]
+    target = {
+        "file": tmp_path / "afile",
+        "/proc": Path("/proc/seqkit-runs"),
+        "under_file": tmp_path / "afile" / "runs",
+    }[where]
     recipe = _recipe(tmp_path, **{f"dir: {tmp_path / 'runs'}": f"dir: {target}"})
     assert "output.dir" in _validate(recipe, capsys)
 
@@ -443,8 +506,13 @@ def test_output_dir_must_be_a_folder_or_creatable(where, tmp_path, capsys):
 def test_environment_variable_in_a_numeric_field_is_converted(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SEQKIT_TEST_UNITS", "4")
     monkeypatch.setenv("SEQKIT_TEST_LR", "1e-3")
-    recipe = _recipe(tmp_path, **{"backbone: {layers: 1, units: 8}": "backbone:\n    layers: 1\n    units: ${SEQKIT_TEST_UNITS}",
-                                  "learning_rate: 0.01": "learning_rate: '${SEQKIT_TEST_LR}'"})
+    recipe = _recipe(
+        tmp_path,
+        **{
+            "backbone: {layers: 1, units: 8}": "backbone:\n    layers: 1\n    units: ${SEQKIT_TEST_UNITS}",
+            "learning_rate: 0.01": "learning_rate: '${SEQKIT_TEST_LR}'",
+        },
+    )
     from seqkit.recipe import load_recipe
 
     loaded = load_recipe(recipe)
@@ -461,12 +529,16 @@ def test_worker_ports_out_of_range(workers, tmp_path, capsys):
 
 
 def test_distribution_address_ports_out_of_range(tmp_path, capsys):
-    recipe = _recipe(tmp_path, **{"train:\n": "distribution: {strategy: data_parallel, coordinator: 'h:70000'}\ntrain:\n"})
+    recipe = _recipe(
+        tmp_path, **{"train:\n": "distribution: {strategy: data_parallel, coordinator: 'h:70000'}\ntrain:\n"}
+    )
     assert "1..65535" in _validate(recipe, capsys, "distribution.coordinator")
 
 
-@pytest.mark.parametrize("line", ['{"review": ' + _deep() + ', "sentiment": "positive"}',
-                                  '{"review": "ok", "sentiment": ' + "9" * 5000 + "}"])
+@pytest.mark.parametrize(
+    "line",
+    ['{"review": ' + _deep() + ', "sentiment": "positive"}', '{"review": "ok", "sentiment": ' + "9" * 5000 + "}"],
+)
 def test_hostile_jsonl_lines(line, tmp_path, capsys):
     data = tmp_path / "reviews.jsonl"
     write_reviews(data, fmt="jsonl")

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_RECIPE, write_reviews
+
 from seqkit.cli import main
 from seqkit.train import callbacks as train_callbacks
 from seqkit.train import faults
@@ -135,8 +135,13 @@ def _fork_runs(rounds: list) -> list[dict]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop(faults.ENV, None)
     parallel = str(max(2, min(4, os.cpu_count() or 2)))
-    done = subprocess.run([sys.executable, "-c", FORK_RUNS, json.dumps(rounds), parallel],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_RUNS, json.dumps(rounds), parallel],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -148,15 +153,20 @@ def test_a_kill_at_every_checkpoint_write_boundary_resumes_exactly_as_an_uninter
     for folder in [tmp_path / "straight", *folders.values()]:
         _recipe(folder)
     first = folders[KILL_POINTS[0]]
-    killed, _snapshots, evaluated, predicted, resumed = _fork_runs([
-        ["run", [["straight", str(tmp_path / "straight"), "", ["run", "tiny.yaml", "--quiet"]]]
-         + [[str(p), str(f), f"checkpoint:{p}", ["run", "tiny.yaml", "--quiet"]] for p, f in folders.items()]],
-        ["snapshot", [[str(p), str(f), "", ["snapshot"]] for p, f in folders.items()]],
-        # A killed run is reported as stale, by evaluate and predict as by --resume.
-        ["evaluate", [["evaluate", str(first), "", ["evaluate", "{run}"]]]],
-        ["predict", [["predict", str(first), "", ["predict", "{run}", "great product"]]]],
-        ["resume", [[str(p), str(f), "", ["run", "--resume", "{run}"]] for p, f in folders.items()]],
-    ])
+    killed, _snapshots, evaluated, predicted, resumed = _fork_runs(
+        [
+            [
+                "run",
+                [["straight", str(tmp_path / "straight"), "", ["run", "tiny.yaml", "--quiet"]]]
+                + [[str(p), str(f), f"checkpoint:{p}", ["run", "tiny.yaml", "--quiet"]] for p, f in folders.items()],
+            ],
+            ["snapshot", [[str(p), str(f), "", ["snapshot"]] for p, f in folders.items()]],
+            # A killed run is reported as stale, by evaluate and predict as by --resume.
+            ["evaluate", [["evaluate", str(first), "", ["evaluate", "{run}"]]]],
+            ["predict", [["predict", str(first), "", ["predict", "{run}", "great product"]]]],
+            ["resume", [[str(p), str(f), "", ["run", "--resume", "{run}"]] for p, f in folders.items()]],
+        ]
+    )
     assert killed.pop("straight") == 0
     straight = _outcome(_run_dir(tmp_path / "straight"))
     assert evaluated == {"evaluate": 2} and predicted == {"predict": 2}
@@ -189,7 +199,9 @@ def test_a_kill_at_every_checkpoint_write_boundary_resumes_exactly_as_an_uninter
 
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_a_signal_during_an_epoch_is_not_recorded_and_the_resume_redoes_that_epoch(name, straight, tmp_path, monkeypatch, capsys):
+def test_a_signal_during_an_epoch_is_not_recorded_and_the_resume_redoes_that_epoch(
+    name, straight, tmp_path, monkeypatch, capsys
+):
     recipe = _recipe(tmp_path)
     monkeypatch.setenv(faults.ENV, "batch:2.1:" + name)  # after the first batch of epoch 2
     assert main(["run", str(recipe)]) == 128 + getattr(signal, name)
@@ -227,8 +239,14 @@ def test_a_signal_outside_fit_ends_the_run_interrupted(phase, name, straight, tm
 def test_sigterm_outside_fit_exits_143_from_the_command(tmp_path):
     recipe = _recipe(tmp_path)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", faults.ENV: "phase:model:SIGTERM"}
-    done = subprocess.run([sys.executable, "-m", "seqkit", "run", str(recipe), "--quiet"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "seqkit", "run", str(recipe), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 143, done.stderr[-2000:]
     assert done.stderr == "seqkit: interrupted\n"
     run = _run_dir(tmp_path)
@@ -244,8 +262,12 @@ def _small_disk(path: Path, size: str):
     path.mkdir()
     mounted = False
     if sys.platform == "linux" and os.geteuid() == 0:
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                                 capture_output=True).returncode == 0
+        mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+            ).returncode
+            == 0
+        )
     try:
         yield path if mounted else None
     finally:
@@ -253,7 +275,9 @@ def _small_disk(path: Path, size: str):
             subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_space_is_freed(straight, tmp_path, monkeypatch, capsys):
+def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_space_is_freed(
+    straight, tmp_path, monkeypatch, capsys
+):
     """The disk fills once epoch 1 is committed (a real tmpfs where possible, else an injected
     ENOSPC): one line, exit 1, status failed, epoch 1's checkpoint intact, nothing half-written;
     freed, the run resumes to exactly the uninterrupted result."""
@@ -276,7 +300,10 @@ def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_spac
         err = capsys.readouterr().err
         assert code == 1
         run = _run_dir(folder)
-        assert err == f"seqkit: error: no space left on device while writing {run / 'checkpoints' / 'epoch-0002.partial' / 'model.keras'}\n"
+        assert (
+            err
+            == f"seqkit: error: no space left on device while writing {run / 'checkpoints' / 'epoch-0002.partial' / 'model.keras'}\n"
+        )
         status = json.loads((run / "status.json").read_text())
         assert status["status"] == "failed" and status["error"].startswith("no space left on device while writing")
         assert _leftovers(run) == [] and not (run / "metrics.json").exists()

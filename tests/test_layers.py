@@ -12,7 +12,9 @@ from seqkit.models.encoders import NumericProjection, TokenEmbedding
 from seqkit.models.heads import ClassifierHead, RegressorHead
 
 
-def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape, expected_num_weights, expected_trainable=None):
+def run_layer_test(
+    layer_cls, init_kwargs, input_data, expected_output_shape, expected_num_weights, expected_trainable=None
+):
     layer = layer_cls(**init_kwargs)
     output = layer(input_data)
     assert tuple(output.shape) == expected_output_shape
@@ -26,7 +28,9 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape, ex
     assert clone.get_config() == config
     clone(input_data)
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(input_data)), keras.ops.convert_to_numpy(output), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(clone(input_data)), keras.ops.convert_to_numpy(output), rtol=1e-5, atol=1e-6
+    )
     # Serialization through Keras's registry (what a saved .keras file uses).
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is layer_cls
@@ -68,7 +72,9 @@ def test_backbone_equals_keras_lstm_with_same_weights():
     backbone = StackedLSTM(units=4)
     backbone(X)
     backbone.set_weights(reference.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(backbone(X)), keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(backbone(X)), keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_final_state_ignores_padding():
@@ -78,7 +84,9 @@ def test_final_state_ignores_padding():
     mask = np.array([[True] * 3 + [False] * 2] * 2)
     unpadded_out = backbone(short)
     masked_out = backbone(padded, mask=mask)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(masked_out), keras.ops.convert_to_numpy(unpadded_out), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(masked_out), keras.ops.convert_to_numpy(unpadded_out), rtol=1e-5, atol=1e-6
+    )
     assert backbone.compute_mask(padded, mask) is None
     assert StackedLSTM(units=2, return_sequences=True).compute_mask(padded, mask) is mask
 
@@ -89,7 +97,9 @@ def test_residual_adds_input():
     out = layer(X)
     no_residual(X)
     no_residual.set_weights(layer.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(no_residual(X)) + X, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(no_residual(X)) + X, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_token_embedding():

@@ -10,7 +10,6 @@ import sys
 import tomllib
 
 import pytest
-
 from conftest import ROOT
 
 PLUGIN_DIRS = sorted(path for path in (ROOT / "plugins").iterdir() if (path / "pyproject.toml").exists())
@@ -24,7 +23,12 @@ def seqkit_imports(path):
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "seqkit"]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.split(".")[0] == "seqkit":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] == "seqkit"
+        ):
             if node.module == "seqkit":  # `from seqkit import x` imports seqkit.x when x is a module
                 found += [(node.lineno, f"seqkit.{alias.name}") for alias in node.names if _is_submodule(alias.name)]
                 found.append((node.lineno, "seqkit"))
@@ -51,14 +55,27 @@ def test_plugins_import_only_the_public_api(plugin):
     problems = []
     for path in sorted(plugin.rglob("*.py")):
         allowed = ALLOWED_IN_TESTS if "tests" in path.relative_to(plugin).parts else ALLOWED_IN_CODE
-        problems += [f"{path.relative_to(ROOT)}:{line}: imports {module}" for line, module in seqkit_imports(path) if module not in allowed]
-    assert not problems, "plugins may import only seqkit.plugin_api (tests: also seqkit, seqkit.testing):\n" + "\n".join(problems)
+        problems += [
+            f"{path.relative_to(ROOT)}:{line}: imports {module}"
+            for line, module in seqkit_imports(path)
+            if module not in allowed
+        ]
+    assert not problems, (
+        "plugins may import only seqkit.plugin_api (tests: also seqkit, seqkit.testing):\n" + "\n".join(problems)
+    )
 
 
 def test_the_import_check_catches_a_private_import(tmp_path):
     path = tmp_path / "sneaky.py"
-    path.write_text("from seqkit.data.tables import read_text\nfrom seqkit import plugin_api\nimport seqkit.train.rundir\n")
-    assert [module for _line, module in seqkit_imports(path)] == ["seqkit.data.tables", "seqkit.plugin_api", "seqkit", "seqkit.train.rundir"]
+    path.write_text(
+        "from seqkit.data.tables import read_text\nfrom seqkit import plugin_api\nimport seqkit.train.rundir\n"
+    )
+    assert [module for _line, module in seqkit_imports(path)] == [
+        "seqkit.data.tables",
+        "seqkit.plugin_api",
+        "seqkit",
+        "seqkit.train.rundir",
+    ]
 
 
 @pytest.mark.parametrize("plugin", PLUGIN_DIRS, ids=lambda path: path.name)

@@ -38,7 +38,9 @@ def test_the_first_tensorflow_import_in_the_cli_prints_no_notices():
     )
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["KERAS_BACKEND"] = "tensorflow"
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3"
     assert "oneDNN custom operations" not in result.stderr
@@ -48,6 +50,11 @@ def test_the_first_tensorflow_import_in_the_cli_prints_no_notices():
 def test_the_api_sets_a_default_log_level_and_keeps_the_users():
     code = "import os, seqkit; seqkit._quiet_tensorflow(); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    run = lambda extra: subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={**env, **extra})
+
+    def run(extra):
+        return subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True, env={**env, **extra}
+        )
+
     assert run({}).stdout.strip() == "3"
     assert run({"TF_CPP_MIN_LOG_LEVEL": "0"}).stdout.strip() == "0"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT, write_recipe
+
 from seqkit.errors import RecipeError
 from seqkit.recipe import load_recipe, recipe_from_dict
 from seqkit.recipe.loader import parse_override
@@ -42,7 +42,9 @@ def test_wrong_type_says_expected_and_received(tmp_path):
     path = write_recipe(tmp_path / "r.yaml", GOOD.replace("units: 16", "units: many"))
     with pytest.raises(RecipeError) as info:
         load_recipe(path)
-    assert "r.yaml:6: model.backbone.units: expected a positive integer (at most 65536) or a list of them" in str(info.value)
+    assert "r.yaml:6: model.backbone.units: expected a positive integer (at most 65536) or a list of them" in str(
+        info.value
+    )
     assert "Received: 'many' (str)" in str(info.value)
 
 
@@ -75,7 +77,9 @@ def test_unknown_task_lists_available_with_suggestion(tmp_path):
 
 def test_unknown_adapter(tmp_path):
     path = write_recipe(tmp_path / "r.yaml", GOOD.replace("  path:", "  adapter: text_tabel\n  path:"))
-    with pytest.raises(RecipeError, match=r"r.yaml:4: data.adapter: Unknown adapter: 'text_tabel'. Did you mean 'text_table'\?"):
+    with pytest.raises(
+        RecipeError, match=r"r.yaml:4: data.adapter: Unknown adapter: 'text_tabel'. Did you mean 'text_table'\?"
+    ):
         load_recipe(path)
 
 
@@ -125,9 +129,13 @@ def test_overrides_apply_and_are_validated(tmp_path):
     assert recipe.get("model.backbone.units") == [32, 16]
     assert recipe.get("model.backbone.bidirectional") is True
     assert recipe.get("train.epochs") == 3
-    with pytest.raises(RecipeError, match=r"--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 'x'"):
+    with pytest.raises(
+        RecipeError, match=r"--set train.epochs: train.epochs: expected an integer >= 1 and <= 1000000. Received: 'x'"
+    ):
         load_recipe(path, ["train.epochs=x"])
-    with pytest.raises(RecipeError, match=r"--set model.backbone.unit: model.backbone.unit: unknown key. Did you mean 'units'"):
+    with pytest.raises(
+        RecipeError, match=r"--set model.backbone.unit: model.backbone.unit: unknown key. Did you mean 'units'"
+    ):
         load_recipe(path, ["model.backbone.unit=3"])
     # A section that only --set created is blamed on --set, not on the recipe file.
     with pytest.raises(RecipeError, match=r"^--set trian: trian: unknown key. Did you mean 'train'"):
@@ -237,7 +245,9 @@ def test_override_paths_are_relative_to_the_current_folder(tmp_path, monkeypatch
 
 
 def test_yes_no_labels_read_as_booleans_get_a_hint(tmp_path):
-    path = write_recipe(tmp_path / "r.yaml", GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  labels: [no, yes]"))
+    path = write_recipe(
+        tmp_path / "r.yaml", GOOD.replace("  path: reviews.csv", "  path: reviews.csv\n  labels: [no, yes]")
+    )
     with pytest.raises(RecipeError) as info:
         load_recipe(path)
     assert "r.yaml:5: data.labels.0: expected a string. Received: False (bool). YAML reads yes / no" in str(info.value)
@@ -272,7 +282,9 @@ def test_validate_refuses_a_head_the_task_cannot_train_with_file_and_line(tmp_pa
 
 
 def test_every_mismatched_part_is_reported_in_one_error(tmp_path):
-    text = MISMATCH.replace("{type: token_embedding}", "{type: numeric}").replace("  path:", "  adapter: conll\n  path:")
+    text = MISMATCH.replace("{type: token_embedding}", "{type: numeric}").replace(
+        "  path:", "  adapter: conll\n  path:"
+    )
     with pytest.raises(RecipeError) as info:
         load_recipe(write_recipe(tmp_path / "r.yaml", text))
     problems = [p.split(": ", 1)[1] for p in info.value.problems if "does not work with" in p]
@@ -310,8 +322,11 @@ def test_a_tune_space_may_not_reach_a_refused_part(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQKIT_DATA", "/data")
     text = (ROOT / "recipes" / "music" / "bach_melody.yaml").read_text()
     text += "tune:\n  space:\n    model.backbone.bidirectional: {choice: [false, true]}\n"
-    with pytest.raises(RecipeError, match=r"tune.space.model.backbone.bidirectional: with model.backbone.bidirectional=True: "
-                                          r"model.backbone.bidirectional: task 'melody' predicts each step"):
+    with pytest.raises(
+        RecipeError,
+        match=r"tune.space.model.backbone.bidirectional: with model.backbone.bidirectional=True: "
+        r"model.backbone.bidirectional: task 'melody' predicts each step",
+    ):
         load_recipe(write_recipe(tmp_path / "r.yaml", text))
 
 
@@ -324,12 +339,17 @@ def test_a_head_checks_the_whole_recipe(monkeypatch, manager):
     assert info.value.problems == [f"{path}:27: model.head.highway: expected at most data.lookback (24). Received: 168"]
     # Under the forecast task the task names the accepted encoder first (one message a key);
     # the head says so too, for a task that declares no parts.
-    with pytest.raises(RecipeError, match=r"model.encoder.type: task 'forecast' does not work with the encoder 'numeric'"):
+    with pytest.raises(
+        RecipeError, match=r"model.encoder.type: task 'forecast' does not work with the encoder 'numeric'"
+    ):
         load_recipe(path, ["model.encoder.type=numeric"])
     recipe = load_recipe(path)
     recipe.data["model"]["encoder"]["type"] = "numeric"
     assert manager.heads.get("point").check_recipe(recipe) == [
-        ("model.encoder.type", "the forecast heads read forecast windows: expected 'forecast_window'. Received: 'numeric'")
+        (
+            "model.encoder.type",
+            "the forecast heads read forecast windows: expected 'forecast_window'. Received: 'numeric'",
+        )
     ]
     assert load_recipe(path, ["data.lookback=168"]).get("model.head.highway") == 168
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
 from seqkit.cli import main
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -27,7 +27,14 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 def _seqkit_process(*args, cwd):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen([sys.executable, "-m", "seqkit", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "seqkit", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _big_recipe(folder: Path, epochs: int = 4) -> Path:
@@ -76,8 +83,13 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
     assert not (run_dir / "metrics.json").exists()
     pointer = json.loads((run_dir / "checkpoints" / "latest.json").read_text())  # parses: written atomically
     json.loads((run_dir / "checkpoints" / pointer["folder"] / "state.json").read_text())
-    resumed = subprocess.run([sys.executable, "-m", "seqkit", "run", "--resume", str(run_dir), "--quiet"],
-                             capture_output=True, text=True, cwd=killed_dir, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "seqkit", "run", "--resume", str(run_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=killed_dir,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     straight.communicate(timeout=300)
     assert straight.returncode == 0
@@ -117,15 +129,45 @@ def test_two_runs_started_together_do_not_collide(tmp_path):
 
 # -- generated recipes -----------------------------------------------------------------------
 
-KEYS = ["name", "task", "seed", "data", "model", "train", "encoder", "backbone", "head", "units", "layers",
-        "epochs", "batch_size", "path", "text", "label", "split", "optimizer", "learning_rate", "tune", "bogus", "0"]
+KEYS = [
+    "name",
+    "task",
+    "seed",
+    "data",
+    "model",
+    "train",
+    "encoder",
+    "backbone",
+    "head",
+    "units",
+    "layers",
+    "epochs",
+    "batch_size",
+    "path",
+    "text",
+    "label",
+    "split",
+    "optimizer",
+    "learning_rate",
+    "tune",
+    "bogus",
+    "0",
+]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
     st.sampled_from(["sentiment", "text_table", "classifier", "token_embedding", "reviews.csv", "${NOPE}", "${HOME}"]),
 )
-TREES = st.recursive(SCALARS, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(st.sampled_from(KEYS), children, max_size=5)), max_leaves=25)
+TREES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.sampled_from(KEYS), children, max_size=5)
+    ),
+    max_leaves=25,
+)
 
 
 def _check_cli(args, capsys):
@@ -155,8 +197,16 @@ def test_generated_recipe_bytes(raw, tmp_path, capsys):
     assert _check_cli(["validate", str(path)], capsys) == 2
 
 
-TAGS = ["!!python/object/apply:os.system ['true']", "!!python/name:os.system", "!!python/object:object {}",
-        "!!binary aGVsbG8=", "!!set {a, b}", "!custom 3", "&a [*a]", "!!omap [a: 1]"]
+TAGS = [
+    "!!python/object/apply:os.system ['true']",
+    "!!python/name:os.system",
+    "!!python/object:object {}",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "!custom 3",
+    "&a [*a]",
+    "!!omap [a: 1]",
+]
 
 
 @pytest.mark.parametrize("value", TAGS)
@@ -171,7 +221,9 @@ def test_deep_nesting_and_huge_numbers(tmp_path, capsys):
     deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
     assert _check_cli(["validate", str(deep)], capsys) == 2
     huge = tmp_path / "huge.yaml"
-    huge.write_text("task: sentiment\ndata: {path: x.csv}\nmodel: {backbone: {units: 100000000000}}\ntrain: {epochs: 1e308}\n")
+    huge.write_text(
+        "task: sentiment\ndata: {path: x.csv}\nmodel: {backbone: {units: 100000000000}}\ntrain: {epochs: 1e308}\n"
+    )
     assert _check_cli(["validate", str(huge)], capsys) == 2
 
 
@@ -184,16 +236,24 @@ ROWS = st.lists(
 
 
 @SETTINGS
-@given(rows=ROWS, fmt=st.sampled_from(["csv", "tsv", "jsonl"]), cut=st.integers(min_value=0, max_value=400), junk=st.binary(max_size=40))
+@given(
+    rows=ROWS,
+    fmt=st.sampled_from(["csv", "tsv", "jsonl"]),
+    cut=st.integers(min_value=0, max_value=400),
+    junk=st.binary(max_size=40),
+)
 def test_generated_text_tables(rows, fmt, cut, junk, tmp_path, capsys):
     """Tables with odd texts, wrong labels, truncated at any byte, with binary junk appended."""
     data = tmp_path / f"reviews.{fmt}"
     write_reviews(data, rows, fmt=fmt)
     raw = data.read_bytes()
-    data.write_bytes(raw[: cut] + junk if cut < len(raw) else raw + junk)
+    data.write_bytes(raw[:cut] + junk if cut < len(raw) else raw + junk)
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(TINY_RECIPE.format(epochs=1, runs=tmp_path / "runs").replace("reviews.csv", data.name)
-                      .replace("label: sentiment", "label: sentiment\n  labels: [negative, neutral, positive]"))
+    recipe.write_text(
+        TINY_RECIPE.format(epochs=1, runs=tmp_path / "runs")
+        .replace("reviews.csv", data.name)
+        .replace("label: sentiment", "label: sentiment\n  labels: [negative, neutral, positive]")
+    )
     _check_cli(["validate", "--data", str(recipe)], capsys)
 
 

@@ -26,10 +26,22 @@ def test_run_writes_a_complete_run_directory(tiny_recipe, tmp_path, capsys):
     run = seqkit.run(tiny_recipe, overrides=["predict.examples=['love it, excellent', 'terrible, broke']"])
     path = run.path
     assert path == _single_run_dir(tmp_path)
-    for name in ("recipe.yaml", "environment.json", "metrics.json", "history.csv", "model.keras",
-                 "predictions.csv", "status.json", "data_info.json", "plots/learning_curves.png",
-                 "plots/confusion_matrix.png", "checkpoints/epoch-0002/model.keras", "checkpoints/epoch-0002/state.json",
-                 "checkpoints/epoch-0002/manifest.json", "checkpoints/latest.json"):
+    for name in (
+        "recipe.yaml",
+        "environment.json",
+        "metrics.json",
+        "history.csv",
+        "model.keras",
+        "predictions.csv",
+        "status.json",
+        "data_info.json",
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
+        "checkpoints/epoch-0002/model.keras",
+        "checkpoints/epoch-0002/state.json",
+        "checkpoints/epoch-0002/manifest.json",
+        "checkpoints/latest.json",
+    ):
         assert (path / name).is_file(), name
     assert json.loads((path / "status.json").read_text())["status"] == "completed"
     env = json.loads((path / "environment.json").read_text())
@@ -194,7 +206,9 @@ def test_schedules_class_weights_and_l2_train(tiny_recipe):
 
 
 def test_class_weight_unknown_class(tiny_recipe):
-    with pytest.raises(seqkit.errors.RecipeError, match="train.class_weight.postive: unknown class.*Did you mean 'positive'"):
+    with pytest.raises(
+        seqkit.errors.RecipeError, match="train.class_weight.postive: unknown class.*Did you mean 'positive'"
+    ):
         seqkit.run(tiny_recipe, overrides=["train.class_weight={postive: 2.0}"], quiet=True)
 
 
@@ -218,7 +232,9 @@ def test_a_class_without_training_examples_is_noted(tiny_recipe, capsys):
     recipe = seqkit.load_recipe(tiny_recipe, ["data.labels=[negative, neutral, positive, mixed]"])
     load_data(recipe)
     assert "seqkit: note: no training example of class 'mixed'" in capsys.readouterr().out
-    multilabel = DataBundle(Split(None, np.array([[1, 0, 0], [1, 0, 1]])), None, None, {"classes": ["a", "b", "c"], "multilabel": True})
+    multilabel = DataBundle(
+        Split(None, np.array([[1, 0, 0], [1, 0, 1]])), None, None, {"classes": ["a", "b", "c"], "multilabel": True}
+    )
     assert classes_without_training_examples(multilabel) == ["b"]
     load_data(seqkit.load_recipe(tiny_recipe))
     assert "no training example" not in capsys.readouterr().out

@@ -31,8 +31,14 @@ def test_pretrained_vectors_end_up_in_the_trained_model(tiny_recipe, tmp_path, m
     import seqkit
 
     monkeypatch.chdir(tmp_path)  # a path given as an override is relative to the current folder
-    (tmp_path / "vectors.txt").write_text("love " + " ".join(["0.5"] * 8) + "\nterrible " + " ".join(["-0.5"] * 8) + "\n")
-    run = seqkit.run(tiny_recipe, overrides=["model.encoder.pretrained=vectors.txt", "model.encoder.trainable=false", "train.epochs=1"], quiet=True)
+    (tmp_path / "vectors.txt").write_text(
+        "love " + " ".join(["0.5"] * 8) + "\nterrible " + " ".join(["-0.5"] * 8) + "\n"
+    )
+    run = seqkit.run(
+        tiny_recipe,
+        overrides=["model.encoder.pretrained=vectors.txt", "model.encoder.trainable=false", "train.epochs=1"],
+        quiet=True,
+    )
     vectorizer = run.model.get_layer("text_vectorization")
     vocabulary = vectorizer.get_vocabulary()
     embeddings = keras.ops.convert_to_numpy(run.model.layers[-1].get_layer("token_embedding").embedding.embeddings)
@@ -66,7 +72,9 @@ def test_model_with_an_unknown_layer_class_is_one_line(tmp_path, monkeypatch):
     inputs = keras.Input((3,))
     keras.Model(inputs, Gone()(inputs)).save(tmp_path / "gone.keras")
     monkeypatch.delitem(keras.saving.get_custom_objects(), "gone_plugin>Gone")
-    with pytest.raises(RunError, match=r"gone.keras: cannot load model: Keras does not know its layer 'Gone'; the plugin"):
+    with pytest.raises(
+        RunError, match=r"gone.keras: cannot load model: Keras does not know its layer 'Gone'; the plugin"
+    ):
         load_model(tmp_path / "gone.keras")
 
 
@@ -97,7 +105,9 @@ def test_load_model_imports_the_layer_modules_it_is_given(manager, tmp_path, mon
     class DoublingHead(HeadSpec):
         keras_module = "doubling_layers"
 
-    plugin = SimpleNamespace(seqkit_register_heads=seqkit.hookimpl(lambda register: register("doubling_head", DoublingHead)))
+    plugin = SimpleNamespace(
+        seqkit_register_heads=seqkit.hookimpl(lambda register: register("doubling_head", DoublingHead))
+    )
     registered = False
     try:
         forget()
@@ -105,7 +115,9 @@ def test_load_model_imports_the_layer_modules_it_is_given(manager, tmp_path, mon
             load_model(tmp_path / "double.keras")
         assert "doubling_layers" not in sys.modules
         x = np.ones((1, 3), dtype="float32")
-        np.testing.assert_allclose(load_model(tmp_path / "double.keras", ["doubling_layers"]).predict(x, verbose=0), 2 * x)
+        np.testing.assert_allclose(
+            load_model(tmp_path / "double.keras", ["doubling_layers"]).predict(x, verbose=0), 2 * x
+        )
         forget()
         manager.register(plugin, name="doubling_plugin")
         registered = True

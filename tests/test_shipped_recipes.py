@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT
+
 from seqkit.recipe import load_recipe
 
 RECIPES = sorted((ROOT / "recipes").rglob("*.yaml"))

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
+
 from seqkit.errors import DataError, SeqkitError
 from seqkit.recipe import load_recipe
 
 
 def _recipe(folder: Path, data_file: str = "reviews.csv", epochs: int = 2) -> Path:
     path = folder / "tiny.yaml"
-    path.write_text(TINY_RECIPE.format(epochs=epochs, runs=folder / "runs").replace("path: reviews.csv", f"path: {data_file}"))
+    path.write_text(
+        TINY_RECIPE.format(epochs=epochs, runs=folder / "runs").replace("path: reviews.csv", f"path: {data_file}")
+    )
     return path
 
 
@@ -36,9 +38,13 @@ def test_prepare_streams_a_table_into_shards_and_a_recipe_trains_on_them(tmp_pat
     out = tmp_path / "prepared"
     assert main(["prepare", str(recipe), "--output", str(out), "--shard-rows", "10"]) == 0
     manifest = json.loads((out / "prepared.json").read_text())
-    expected = {s: sum(hashed_split(i, 7, 0.2, 0.2) == s for i in range(len(rows))) for s in ("train", "validation", "test")}
+    expected = {
+        s: sum(hashed_split(i, 7, 0.2, 0.2) == s for i in range(len(rows))) for s in ("train", "validation", "test")
+    }
     assert manifest["info"]["sizes"] == expected and sum(expected.values()) == 54
-    assert manifest["splits"]["train"]["files"] == [f"part-{i:05d}.tfrecord" for i in range(-(-expected["train"] // 10))]
+    assert manifest["splits"]["train"]["files"] == [
+        f"part-{i:05d}.tfrecord" for i in range(-(-expected["train"] // 10))
+    ]
     assert manifest["input"] == {"shape": [8], "dtype": "int64"} and manifest["fitted_on_rows"] == expected["train"]
     assert "preprocessing fitted on" in capsys.readouterr().out
 
@@ -54,15 +60,22 @@ def test_prepare_streams_a_table_into_shards_and_a_recipe_trains_on_them(tmp_pat
     assert vocabulary == reference.get_vocabulary()
 
     prepared_recipe = tmp_path / "prepared.yaml"
-    prepared_recipe.write_text(recipe.read_text().replace("path: reviews.jsonl", "adapter: tfrecord\n  path: prepared")
-                               .replace("  text: review\n  label: sentiment\n  split: {validation: 0.2, test: 0.2}\n", ""))
+    prepared_recipe.write_text(
+        recipe.read_text()
+        .replace("path: reviews.jsonl", "adapter: tfrecord\n  path: prepared")
+        .replace("  text: review\n  label: sentiment\n  split: {validation: 0.2, test: 0.2}\n", "")
+    )
     run = seqkit.run(prepared_recipe, quiet=True)
     assert run.status == "completed"
     history = _read_csv(run.path / "history.csv")
     assert len(history) == 2 and float(history[1]["loss"]) < float(history[0]["loss"])
     predictions = _read_csv(run.path / "predictions.csv")
     assert len(predictions) == expected["test"] and {p["input"] for p in predictions} <= {t for t, _ in rows}
-    assert seqkit.load_run(run.path).predict(["great product works perfectly"])[0]["label"] in {"positive", "negative", "neutral"}
+    assert seqkit.load_run(run.path).predict(["great product works perfectly"])[0]["label"] in {
+        "positive",
+        "negative",
+        "neutral",
+    }
 
 
 def test_prepare_errors_name_the_file_and_line(tmp_path):

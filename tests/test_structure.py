@@ -40,7 +40,9 @@ def _offenders(folder: Path, forbidden: str, root: Path = SEQKIT) -> list[str]:
 def test_the_scan_sees_imports_at_any_depth(tmp_path):
     root = tmp_path / "seqkit"
     (root / "recipe").mkdir(parents=True)
-    (root / "recipe" / "sample.py").write_text("import os\ndef f():\n    from ..train import runner\n    import seqkit.train.rundir\n")
+    (root / "recipe" / "sample.py").write_text(
+        "import os\ndef f():\n    from ..train import runner\n    import seqkit.train.rundir\n"
+    )
     assert _offenders(root / "recipe", "seqkit.train", root) == [
         "seqkit/recipe/sample.py:3: imports seqkit.train.runner",
         "seqkit/recipe/sample.py:4: imports seqkit.train.rundir",
@@ -75,7 +77,9 @@ def test_keras_tuner_internals_are_the_verified_ones(tmp_path):
     from seqkit.errors import SeqkitError
 
     oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1, seed=1)
-    assert keras_tuner_mismatches(oracle) == [], f"KerasTuner {keras_tuner.__version__} (verified: {VERIFIED_KERAS_TUNER})"
+    assert keras_tuner_mismatches(oracle) == [], (
+        f"KerasTuner {keras_tuner.__version__} (verified: {VERIFIED_KERAS_TUNER})"
+    )
     require_internals(oracle)
     del oracle.tuner_ids
     assert keras_tuner_mismatches(oracle) == ["Oracle.tuner_ids"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
+
 from seqkit.errors import SeqkitError
 from seqkit.recipe import load_recipe
 
@@ -23,12 +23,18 @@ def _same_rows_twice(folder: Path):
     write_reviews(folder / "test.csv", rows[28:])
     files = "train: train.csv\n  validation: val.csv\n  test: test.csv"
     arrays = folder / "arrays.yaml"
-    arrays.write_text(TINY_RECIPE.format(epochs=2, runs=folder / "runs").replace("path: reviews.csv", files)
-                      .replace("  split: {validation: 0.2, test: 0.2}\n", ""))
+    arrays.write_text(
+        TINY_RECIPE.format(epochs=2, runs=folder / "runs")
+        .replace("path: reviews.csv", files)
+        .replace("  split: {validation: 0.2, test: 0.2}\n", "")
+    )
     prepare(load_recipe(arrays), folder / "prepared", shard_rows=6, echo=lambda _m: None)
     shards = folder / "shards.yaml"
-    shards.write_text(arrays.read_text().replace(files, "adapter: tfrecord\n  path: prepared")
-                      .replace("  text: review\n  label: sentiment\n", ""))
+    shards.write_text(
+        arrays.read_text()
+        .replace(files, "adapter: tfrecord\n  path: prepared")
+        .replace("  text: review\n  label: sentiment\n", "")
+    )
     return arrays, shards
 
 
@@ -65,7 +71,9 @@ def test_arrays_and_prepared_shards_give_the_model_the_same_data(tmp_path):
         triples = []
         for data in (in_memory, prepared):
             part = getattr(data, split)
-            encoded = np.concatenate([np.asarray(x) for x in part.inputs(batch)]) if data is prepared else part.inputs(batch)
+            encoded = (
+                np.concatenate([np.asarray(x) for x in part.inputs(batch)]) if data is prepared else part.inputs(batch)
+            )
             triples.append(sorted(zip(part.raw(), np.asarray(part.targets).tolist(), map(tuple, encoded.tolist()))))
         assert triples[0] == triples[1] and len(triples[0]) == 8
 
@@ -108,7 +116,9 @@ def test_prepared_data_refuses_class_weight_before_training(tmp_path):
     import seqkit
 
     _arrays, shards = _same_rows_twice(tmp_path)
-    with pytest.raises(SeqkitError, match=r"^train.class_weight: not available with prepared data \(data.adapter tfrecord\)"):
+    with pytest.raises(
+        SeqkitError, match=r"^train.class_weight: not available with prepared data \(data.adapter tfrecord\)"
+    ):
         seqkit.run(shards, overrides=["train.class_weight=balanced"], quiet=True)
     run_dir = next((tmp_path / "runs" / "tiny").iterdir())
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "history.csv").exists()

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import TINY_RECIPE, TINY_REVIEWS, write_reviews
+
 from seqkit.errors import RecipeError
 from seqkit.recipe import load_recipe
 
@@ -55,7 +55,10 @@ def test_space_errors_name_the_key_and_the_value(tmp_path):
     path.write_text(bad.replace("\n    model.backbone.dropout: {float: [0.5, 0.1]}", ""))
     with pytest.raises(RecipeError) as info:
         load_recipe(path)
-    assert "tune.space.model.backbone.unitz: with model.backbone.unitz=4: model.backbone.unitz: unknown key. Did you mean 'units'?" in str(info.value)
+    assert (
+        "tune.space.model.backbone.unitz: with model.backbone.unitz=4: model.backbone.unitz: unknown key. Did you mean 'units'?"
+        in str(info.value)
+    )
     path.write_text(text.replace("when: {model.backbone.layers: [2]}", "when: {model.backbone.lauers: [2]}"))
     with pytest.raises(RecipeError, match="when: 'model.backbone.lauers' is not a key of tune.space"):
         load_recipe(path)
@@ -65,10 +68,14 @@ def test_space_errors_name_the_key_and_the_value(tmp_path):
     # Grid search without a step on a float range: caught by validation (seqkit validate),
     # not after a tune directory is made.
     path.write_text(text)
-    with pytest.raises(RecipeError, match=r"tune.yaml:\d+: tune.space.train.optimizer.learning_rate: grid search needs a step"):
+    with pytest.raises(
+        RecipeError, match=r"tune.yaml:\d+: tune.space.train.optimizer.learning_rate: grid search needs a step"
+    ):
         load_recipe(path, ["tune.tuner=grid"])
     # A space replaced with --set is blamed on --set, not on the file's old lines.
-    with pytest.raises(RecipeError, match=r"^--set tune.space: tune.space.model.backbone.units: with model.backbone.units=0"):
+    with pytest.raises(
+        RecipeError, match=r"^--set tune.space: tune.space.model.backbone.units: with model.backbone.units=0"
+    ):
         load_recipe(path, ["tune.space={model.backbone.units: {int: [0, 2]}}"])
 
 
@@ -81,7 +88,14 @@ def test_random_search_results_best_recipe_model_and_resume(tmp_path, capsys):
     assert "Running Trial #3" in out and "seqkit: best trial" in out
     assert len(result.rows) == 3 and {r["status"] for r in result.rows} == {"COMPLETED"}
     assert all(r["epochs"] == 2 and r["seconds"] > 0 for r in result.rows)
-    assert {"trial", "model.backbone.units", "train.optimizer.learning_rate", "val_accuracy", "epochs", "seconds"} <= set(result.rows[0])
+    assert {
+        "trial",
+        "model.backbone.units",
+        "train.optimizer.learning_rate",
+        "val_accuracy",
+        "epochs",
+        "seconds",
+    } <= set(result.rows[0])
     folder = result.directory.path
     with (folder / "results.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 3
@@ -126,10 +140,15 @@ def test_tune_command_and_errors(tmp_path, capsys):
     # An objective no model logs stops the search at the first trial with one line.
     assert main(["tune", str(recipe), "--set", "tune.objective=val_f1", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "seqkit: error: --set tune.objective: tune.objective: 'val_f1' is not a metric this model logs. Logged: accuracy, loss, val_accuracy, val_loss", err
+    assert (
+        err
+        == "seqkit: error: --set tune.objective: tune.objective: 'val_f1' is not a metric this model logs. Logged: accuracy, loss, val_accuracy, val_loss"
+    ), err
     tune_dir = next(d for d in (tmp_path / "runs" / "tiny").glob("tune-*") if (d / "best_recipe.yaml").exists())
     assert main(["predict", str(tune_dir), "good"]) == 2  # a tune directory is not a run
-    assert f"{tune_dir}: a tune directory, not a run; train its best recipe first: seqkit run " in capsys.readouterr().err
+    assert (
+        f"{tune_dir}: a tune directory, not a run; train its best recipe first: seqkit run " in capsys.readouterr().err
+    )
     assert main(["tune", str(recipe), "--role", "worker"]) == 2
     assert "--role needs --oracle HOST:PORT" in capsys.readouterr().err
     assert main(["tune", str(recipe), "--role", "worker", "--oracle", "nohost"]) == 2
@@ -189,9 +208,25 @@ def test_distributed_chief_and_two_workers_survive_a_killed_worker(tmp_path):
     shared = tmp_path / "shared"
 
     def start(*args):
-        return subprocess.Popen([sys.executable, "-m", "seqkit", "tune", str(recipe), "--oracle", address,
-                                 "--directory", str(shared), *args], cwd=tmp_path, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "seqkit",
+                "tune",
+                str(recipe),
+                "--oracle",
+                address,
+                "--directory",
+                str(shared),
+                *args,
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     chief = start("--role", "chief", "--worker-timeout", "8")
     deadline = time.monotonic() + 120

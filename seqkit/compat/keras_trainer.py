@@ -79,7 +79,9 @@ def install_keras_fixes() -> None:
         if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
 
             def one(value):
-                local = strategy.experimental_local_results(value)[0] if trainer._is_per_replica_instance(value) else value
+                local = (
+                    strategy.experimental_local_results(value)[0] if trainer._is_per_replica_instance(value) else value
+                )
                 return strategy.reduce("MEAN", value, axis=0 if local.shape.rank else None)
 
             return tree.map_structure(one, values)
@@ -95,9 +97,11 @@ def install_keras_fixes() -> None:
             for _, _, it in iterator:
                 batch = next(it)
                 data_batch = tree.map_structure(
-                    lambda v: self.distribute_strategy.experimental_local_results(v)[0]
-                    if isinstance(v, tf.distribute.DistributedValues)
-                    else v,
+                    lambda v: (
+                        self.distribute_strategy.experimental_local_results(v)[0]
+                        if isinstance(v, tf.distribute.DistributedValues)
+                        else v
+                    ),
                     batch,
                 )
                 break

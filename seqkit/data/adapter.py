@@ -8,10 +8,11 @@ strings or a file) into what the saved model takes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -107,13 +108,13 @@ class DataInfo(dict):
         return found
 
     @classmethod
-    def from_json(cls, value: Any, where: str, error: type[Exception] = DataError) -> "DataInfo":
+    def from_json(cls, value: Any, where: str, error: type[Exception] = DataError) -> DataInfo:
         """A data description read back from JSON (a run's ``data_info.json``), validated."""
         if not isinstance(value, dict):
             raise error(f"{where}: expected a mapping of facts about the data. Received: {type(value).__name__}")
         return cls(value).validate(where, error)
 
-    def validate(self, where: str, error: type[Exception] = DataError) -> "DataInfo":
+    def validate(self, where: str, error: type[Exception] = DataError) -> DataInfo:
         """Raise ``error("{where}: {key}: expected ... Received: ...")`` naming every core key of
         the wrong type (e.g. a hand-edited ``data_info.json``); return self when all are right."""
         found = self.problems()
@@ -209,7 +210,9 @@ class Adapter:
 
     def encode_inputs(self, raw_inputs: Sequence[Any], info: dict) -> Any:
         """New raw inputs (e.g. strings from the command line) -> model input."""
-        raise DataError(f"adapter {type(self).__name__} does not predict raw inputs (seqkit predict); see the task's own command")
+        raise DataError(
+            f"adapter {type(self).__name__} does not predict raw inputs (seqkit predict); see the task's own command"
+        )
 
     def read_inputs(self, path: Path, info: dict) -> list[Any]:
         """Read raw inputs for ``seqkit predict --input FILE``."""

@@ -18,12 +18,15 @@ def class_order(values, origin: str) -> list[str]:
     distinct = set(values)
     ordered = sorted(distinct, key=lambda v: (_number(v) is None, _number(v) or 0.0, v))
     if len(ordered) < 2:
-        raise DataError(f"{origin}: only one class ({ordered[0]!r}) in the training data; a classifier needs at least two")
+        raise DataError(
+            f"{origin}: only one class ({ordered[0]!r}) in the training data; a classifier needs at least two"
+        )
     return ordered
 
 
 def unknown_label(value: str, origin: str, classes, key: str = "data.label") -> DataError:
     hint = did_you_mean(value, classes)
     return DataError(
-        f"{origin}: unknown label {value!r} ({key}). Expected one of: {', '.join(classes)}" + (f". {hint}" if hint else "")
+        f"{origin}: unknown label {value!r} ({key}). Expected one of: {', '.join(classes)}"
+        + (f". {hint}" if hint else "")
     )

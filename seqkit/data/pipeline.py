@@ -9,7 +9,7 @@ prefetched.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -119,8 +119,15 @@ class ModelSplit:
         that depends only on (seed, epoch); None when TensorFlow is not installed."""
         raise NotImplementedError
 
-    def fit_arguments(self, batch_size: int, seed: int, first_epoch: int, epochs: int, class_weight=None,
-                      adapt: Callable | None = None) -> dict:
+    def fit_arguments(
+        self,
+        batch_size: int,
+        seed: int,
+        first_epoch: int,
+        epochs: int,
+        class_weight=None,
+        adapt: Callable | None = None,
+    ) -> dict:
         """Keyword arguments of ``model.fit`` for this training split; ``adapt`` (e.g. a
         distributed session's share of each batch) is applied to the dataset."""
         dataset = self.training_dataset(batch_size, seed, first_epoch, epochs, class_weight)
@@ -160,7 +167,10 @@ class ArraySplit(ModelSplit):
     def encoded(self) -> tuple:
         """(model inputs, model targets), computed once."""
         if self._encoded is None:
-            self._encoded = (apply_preprocessor(self.preprocessor, self.split.x), model_targets(self.split.y, self.head))
+            self._encoded = (
+                apply_preprocessor(self.preprocessor, self.split.x),
+                model_targets(self.split.y, self.head),
+            )
         return self._encoded
 
     def check_finite(self) -> None:
@@ -212,7 +222,7 @@ class TrainingData:
         ``layer_modules``: where custom layers of a saved preprocessing are defined."""
         return encoder.preprocessor(self.bundle.train.x)
 
-    def encode(self, preprocessor) -> "TrainingData":
+    def encode(self, preprocessor) -> TrainingData:
         """Make the model splits; training and validation data are checked for NaN / inf
         now (the test split is encoded when it is scored)."""
         for name in ("train", "validation", "test"):

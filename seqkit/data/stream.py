@@ -19,8 +19,8 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,8 +40,15 @@ ENCODE_BATCH = 2048
 # -- seqkit prepare -----------------------------------------------------------------------------
 
 
-def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: int = DEFAULT_SHARD_ROWS,
-            overwrite: bool = False, manager=None, echo: Callable[[str], None] = print) -> dict:
+def prepare(
+    recipe,
+    output: str | Path,
+    sample: int | None = None,
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    overwrite: bool = False,
+    manager=None,
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Write the recipe's data as preprocessed TFRecord shards in ``output``; return the manifest."""
     import keras
 
@@ -61,7 +68,9 @@ def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: i
 
     task = manager.tasks.get(recipe.task)
     adapter_name = recipe.get("data.adapter")
-    adapter = manager.adapters.get(adapter_name)(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task))
+    adapter = manager.adapters.get(adapter_name)(
+        recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task)
+    )
     if not isinstance(adapter, StreamingAdapter):
         streaming = [name for name, cls in manager.adapters.items() if issubclass(cls, StreamingAdapter)]
         raise SeqkitError(
@@ -81,11 +90,16 @@ def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: i
     if not counts["train"]:
         raise DataError(f"{adapter_name}: no training rows found")
     info = adapter.stream_info(raw_labels)
-    encoder = manager.encoders.get(recipe.get("model.encoder.type"))(recipe.get("model.encoder"), info, base_dir=recipe.base_dir)
+    encoder = manager.encoders.get(recipe.get("model.encoder.type"))(
+        recipe.get("model.encoder"), info, base_dir=recipe.base_dir
+    )
     fit_rows = min(sample, counts["train"]) if sample else counts["train"]
     train_x = _train_inputs(adapter, fit_rows)
     preprocessor = encoder.preprocessor(train_x)
-    echo(f"seqkit: preprocessing fitted on {fit_rows:,} of {counts['train']:,} training rows" + (" (streamed)" if not sample else " (sample)"))
+    echo(
+        f"seqkit: preprocessing fitted on {fit_rows:,} of {counts['train']:,} training rows"
+        + (" (streamed)" if not sample else " (sample)")
+    )
 
     # Pass 2: encode in batches and write the shards.
     spec = encoder.raw_input_spec()
@@ -136,8 +150,10 @@ def prepare(recipe, output: str | Path, sample: int | None = None, shard_rows: i
     (output / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (output / ".partial").unlink()
     total = sum(counts.values())
-    echo(f"seqkit: wrote {total:,} rows ({', '.join(f'{s}={n:,}' for s, n in counts.items() if n)}) "
-         f"in {sum(len(w.paths) for w in writers.values())} shard(s) to {output} in {time.perf_counter() - started:.1f} s")
+    echo(
+        f"seqkit: wrote {total:,} rows ({', '.join(f'{s}={n:,}' for s, n in counts.items() if n)}) "
+        f"in {sum(len(w.paths) for w in writers.values())} shard(s) to {output} in {time.perf_counter() - started:.1f} s"
+    )
     return manifest
 
 
@@ -271,7 +287,9 @@ class PreparedInputs:
         if shuffle_seed is not None:
             files = files.shuffle(len(self.files), seed=shuffle_seed, reshuffle_each_iteration=True)
         return files.interleave(
-            tf.data.TFRecordDataset, cycle_length=min(4, len(self.files)), num_parallel_calls=tf.data.AUTOTUNE,
+            tf.data.TFRecordDataset,
+            cycle_length=min(4, len(self.files)),
+            num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
 
@@ -298,7 +316,9 @@ class PreparedInputs:
         (so a resumed run sees the batches an uninterrupted one would)."""
         import tensorflow as tf
 
-        dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(lambda epoch: _epoch_dataset(self, batch_size, seed, epoch))
+        dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(
+            lambda epoch: _epoch_dataset(self, batch_size, seed, epoch)
+        )
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -331,8 +351,16 @@ MANIFEST_SCHEMA = {
     "required": ["format"],
     "properties": {
         "format": {"type": "string"},
-        "splits": {"type": "object", "additionalProperties": {
-            "type": "object", "properties": {"rows": {"type": "integer", "minimum": 0}, "files": {"type": "array", "items": {"type": "string", "pattern": "^[^/\\\\]+$"}}}}},
+        "splits": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "rows": {"type": "integer", "minimum": 0},
+                    "files": {"type": "array", "items": {"type": "string", "pattern": "^[^/\\\\]+$"}},
+                },
+            },
+        },
         "preprocessor": {"type": ["string", "null"], "pattern": "^[^/\\\\]+$"},
     },
 }
@@ -363,7 +391,11 @@ class PreparedAdapter(Adapter):
     description = "preprocessed TFRecord shards written by `seqkit prepare` (data larger than memory)"
     schema = {
         "properties": {
-            "path": {"type": "string", "format": "path", "description": "The folder seqkit prepare wrote. Relative to the recipe."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "The folder seqkit prepare wrote. Relative to the recipe.",
+            },
         },
         "required": ["path"],
     }
@@ -384,7 +416,9 @@ class PreparedAdapter(Adapter):
         if "train" not in splits:
             raise DataError(f"{folder}: no training split in {MANIFEST}")
         info = {**manifest["info"], "prepared": str(folder)}
-        return DataBundle(train=splits["train"], validation=splits.get("validation"), test=splits.get("test"), info=info)
+        return DataBundle(
+            train=splits["train"], validation=splits.get("validation"), test=splits.get("test"), info=info
+        )
 
     def preprocessor(self, info: dict, layer_modules: Sequence[str] = ()):
         """The preprocessing layer fitted by seqkit prepare (None for numeric inputs);
@@ -457,4 +491,3 @@ def training_data(bundle: DataBundle, head) -> TrainingData:
     """The bundle's splits behind the one :class:`~seqkit.data.pipeline.ModelSplit`
     interface: prepared shards or arrays in memory."""
     return PreparedData(bundle, head) if is_prepared(bundle) else TrainingData(bundle, head)
-

@@ -7,8 +7,8 @@ row, so a file of any size streams in constant memory. Errors name the file and 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from seqkit.data.adapter import require_file
 from seqkit.data.tables import detect_format, iter_delimited_lines, iter_jsonl_lines, require_columns
@@ -83,7 +83,9 @@ def stream_rows(path: Path, fmt: str, encoding: str = "utf-8") -> Iterator[tuple
         yield from iter_delimited_lines(path, lines, "," if fmt == "csv" else "\t")
 
 
-def stream_labelled_texts(path: Path, declared_format: str | None, encoding: str, columns: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+def stream_labelled_texts(
+    path: Path, declared_format: str | None, encoding: str, columns: dict[str, str]
+) -> Iterator[tuple[str, str, str]]:
     """Yield (text, raw label, 'file:line') from a table or a ``LABEL text`` file."""
     fmt = detect_format(path, declared_format)
     found = False
@@ -102,7 +104,9 @@ def stream_labelled_texts(path: Path, declared_format: str | None, encoding: str
             require_columns(path, number, row, columns)
             text, label = row[columns["text"]], row[columns["label"]]
             if not isinstance(text, str) or not text.strip():
-                raise DataError(f"{path}:{number}: column {columns['text']!r} must hold non-empty text. Received: {text!r}")
+                raise DataError(
+                    f"{path}:{number}: column {columns['text']!r} must hold non-empty text. Received: {text!r}"
+                )
             if label is None or str(label).strip() == "":
                 raise DataError(f"{path}:{number}: empty label in column {columns['label']!r}")
             found = True

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from seqkit.data.adapter import require_file
 from seqkit.errors import DataError
@@ -33,13 +33,16 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     from seqkit.files import WHOLE_FILE_LIMIT, read_bounded
 
     require_file(path)
-    raw = read_bounded(path, "data file", WHOLE_FILE_LIMIT, DataError,
-                       hint="; stream it with seqkit prepare (data larger than memory)")
+    raw = read_bounded(
+        path, "data file", WHOLE_FILE_LIMIT, DataError, hint="; stream it with seqkit prepare (data larger than memory)"
+    )
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid {encoding.upper()} text (byte {exc.start}); set data.encoding") from None
+        raise DataError(
+            f"{path}:{line}: not valid {encoding.upper()} text (byte {exc.start}); set data.encoding"
+        ) from None
     except LookupError:
         raise DataError(f"{path}: unknown encoding {encoding!r} (data.encoding)") from None
 
@@ -122,8 +125,10 @@ def require_columns(path: Path, number: int, row: dict, columns: dict[str, str])
             names = list(map(str, row))
             separator = next((c for c in ";,\t|" if len(names) == 1 and c in names[0]), None)
             if separator:  # e.g. a ';'-separated file read as CSV
-                hint = (f"The header is one column holding {separator!r}: the file looks {separator!r}-separated; "
-                        "seqkit reads .csv with ',' and .tsv with tabs (data.format).")
+                hint = (
+                    f"The header is one column holding {separator!r}: the file looks {separator!r}-separated; "
+                    "seqkit reads .csv with ',' and .tsv with tabs (data.format)."
+                )
             raise DataError(
                 f"{path}:{number}: missing column {column!r} (data.{key}). "
                 + (f"{hint} " if hint else "")

@@ -61,7 +61,9 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: list[str], path: Path) -> 
     ax.set_ylabel("true")
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color="white" if normalised[i, j] > 0.5 else "black")
+            ax.text(
+                j, i, str(matrix[i, j]), ha="center", va="center", color="white" if normalised[i, j] > 0.5 else "black"
+            )
     ax.set_title(f"confusion matrix (n={int(matrix.sum())})")
     fig.tight_layout()
     save_figure(fig, path)

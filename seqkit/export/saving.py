@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from seqkit.errors import RunError
-
 
 #: The modules of seqkit's own custom Keras layers, imported before every load.
 CORE_LAYER_MODULES = ("seqkit.models.backbone", "seqkit.models.encoders", "seqkit.models.heads")
@@ -50,7 +49,12 @@ def _config_problem(config) -> str | None:
             return f"config.json is nested more than {MAX_CONFIG_DEPTH} levels deep"
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in _WIDTH_ARGUMENTS and isinstance(value, int) and not isinstance(value, bool) and value > MAX_WIDTH:
+                if (
+                    key in _WIDTH_ARGUMENTS
+                    and isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and value > MAX_WIDTH
+                ):
                     return f"config.json asks a layer for {key}={value} (more than {MAX_WIDTH:,})"
                 stack.append((value, depth + 1))
         elif isinstance(node, list):
@@ -79,7 +83,9 @@ def check_model_archive(path: Path) -> None:
                     raise RunError(f"{path}: not a .keras model file (no config.json in the archive)")
                 for info in names.values():
                     if info.file_size > 1 << 20 and info.file_size > 1000 * max(info.compress_size, 1):
-                        raise RunError(f"{path}: {info.filename} expands {info.file_size // max(info.compress_size, 1):,} times; refused as a zip bomb")
+                        raise RunError(
+                            f"{path}: {info.filename} expands {info.file_size // max(info.compress_size, 1):,} times; refused as a zip bomb"
+                        )
                 if names["config.json"].file_size > MAX_CONFIG_BYTES:
                     raise RunError(f"{path}: config.json is larger than {MAX_CONFIG_BYTES >> 20} MiB")
                 damaged = archive.testzip()
@@ -88,7 +94,14 @@ def check_model_archive(path: Path) -> None:
                 raw = archive.read("config.json")
             except RunError:
                 raise
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                OSError,
+                ValueError,
+                EOFError,
+                NotImplementedError,
+            ) as exc:
                 message = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
                 raise RunError(f"{path}: damaged .keras archive ({message})") from None
     try:
@@ -131,7 +144,9 @@ def _load_error(path: Path, exc: Exception) -> RunError:
             "the model archive; seqkit loads models with safe_mode=True, which only reads the archive's own files"
         )
     if isinstance(exc, ValueError) and ("safe_mode" in text or "lambda" in text.lower()):
-        return RunError(f"{path}: refused to load: the model contains code (a Lambda layer); seqkit loads models with safe_mode=True")
+        return RunError(
+            f"{path}: refused to load: the model contains code (a Lambda layer); seqkit loads models with safe_mode=True"
+        )
     found = re.search(r"Could not locate (?:class|function) '([^']+)'", text)
     if isinstance(exc, TypeError) and found:
         return RunError(

@@ -79,11 +79,15 @@ class StackedLSTM(keras.layers.Layer):
         elif layers is None:
             layers = 1
         if not isinstance(layers, int) or isinstance(layers, bool) or layers < 1:
-            raise ValueError(f"Invalid value received for argument `layers`. Expected a positive integer. Received: layers={layers!r}")
+            raise ValueError(
+                f"Invalid value received for argument `layers`. Expected a positive integer. Received: layers={layers!r}"
+            )
         units_list = units if isinstance(units, list) else [units] * layers
         for u in units_list:
             if not isinstance(u, int) or isinstance(u, bool) or u < 1:
-                raise ValueError(f"Invalid value received for argument `units`. Expected a positive integer. Received: units={u!r}")
+                raise ValueError(
+                    f"Invalid value received for argument `units`. Expected a positive integer. Received: units={u!r}"
+                )
         if merge_mode not in ("concat", "sum", "ave", "mul"):
             raise ValueError(
                 "Invalid value received for argument `merge_mode`. Expected one of "

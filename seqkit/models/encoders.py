@@ -33,7 +33,16 @@ class TokenEmbedding(keras.layers.Layer):
     (1, 3, 8)
     """
 
-    def __init__(self, vocabulary_size, dim, dropout=0.0, trainable_embeddings=True, embeddings_regularizer=None, mask_padding=True, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        dim,
+        dropout=0.0,
+        trainable_embeddings=True,
+        embeddings_regularizer=None,
+        mask_padding=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(vocabulary_size, int) or vocabulary_size < 2:
             raise ValueError(
@@ -107,7 +116,9 @@ class NumericProjection(keras.layers.Layer):
         self.mask_value = float(mask_value)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.projection = (
-            keras.layers.Dense(self.dim, kernel_regularizer=self.kernel_regularizer, name="projection") if self.dim else None
+            keras.layers.Dense(self.dim, kernel_regularizer=self.kernel_regularizer, name="projection")
+            if self.dim
+            else None
         )
         self.supports_masking = True
 
@@ -134,7 +145,9 @@ class NumericProjection(keras.layers.Layer):
         return {**base_config, **config}
 
 
-def load_pretrained_vectors(path: Path, vocabulary: list[str], dim: int, lowercase: bool = True) -> tuple[np.ndarray, int]:
+def load_pretrained_vectors(
+    path: Path, vocabulary: list[str], dim: int, lowercase: bool = True
+) -> tuple[np.ndarray, int]:
     """Read a GloVe / word2vec text file and return (matrix for `vocabulary`, words found).
 
     Rows of words not in the file keep a small random initialisation; the padding row is 0.
@@ -158,9 +171,7 @@ def load_pretrained_vectors(path: Path, vocabulary: list[str], dim: int, lowerca
             if word not in index:
                 continue
             if len(parts) - 1 != dim:
-                raise DataError(
-                    f"{path}:{number}: vector has {len(parts) - 1} values; model.encoder.dim is {dim}"
-                )
+                raise DataError(f"{path}:{number}: vector has {len(parts) - 1} values; model.encoder.dim is {dim}")
             try:
                 matrix[index[word]] = np.asarray(parts[1:], dtype="float32")
             except ValueError:

@@ -28,10 +28,14 @@ def _masked_pool(x, mask, pooling):
 class _DenseHead(keras.layers.Layer):
     """Pooling (for sequence inputs), optional hidden layers, then the output layer."""
 
-    def __init__(self, units, activation, hidden_units=(), dropout=0.0, pooling="last", kernel_regularizer=None, **kwargs):
+    def __init__(
+        self, units, activation, hidden_units=(), dropout=0.0, pooling="last", kernel_regularizer=None, **kwargs
+    ):
         super().__init__(**kwargs)
         if pooling not in POOLINGS:
-            raise ValueError(f"Invalid value received for argument `pooling`. Expected one of {POOLINGS}. Received: pooling={pooling!r}")
+            raise ValueError(
+                f"Invalid value received for argument `pooling`. Expected one of {POOLINGS}. Received: pooling={pooling!r}"
+            )
         self.units = int(units)
         self.activation = activation
         self.hidden_units = [int(u) for u in hidden_units]
@@ -45,7 +49,11 @@ class _DenseHead(keras.layers.Layer):
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
         # Outputs stay float32 under mixed precision so losses and probabilities are stable.
         self.out = keras.layers.Dense(
-            self.units, activation=activation, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output"
+            self.units,
+            activation=activation,
+            kernel_regularizer=self.kernel_regularizer,
+            dtype="float32",
+            name="output",
         )
         self.supports_masking = True
 

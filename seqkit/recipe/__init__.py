@@ -152,7 +152,9 @@ def _describe(error: jsonschema.ValidationError, source: SourceMap) -> list[str]
 
 def _lookup(registry, kind: str, name: Any, dotted: str, source: SourceMap, problems: list[str]):
     if not isinstance(name, str):
-        problems.append(f"{source.where(dotted)}: {dotted}: expected a {kind} name (a string). Received: {_received(name)}")
+        problems.append(
+            f"{source.where(dotted)}: {dotted}: expected a {kind} name (a string). Received: {_received(name)}"
+        )
         return None
     try:
         return registry.get(name)
@@ -188,7 +190,9 @@ def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = Tr
             if "adapter" not in data_section and task is not None:
                 data_section["adapter"] = task.default_adapter
             if "adapter" in data_section:
-                adapter = _lookup(manager.adapters, "adapter", data_section["adapter"], "data.adapter", source, problems)
+                adapter = _lookup(
+                    manager.adapters, "adapter", data_section["adapter"], "data.adapter", source, problems
+                )
         parts = [("encoder", manager.encoders), ("head", manager.heads)]
         for key, registry in parts:
             section = model[key]
@@ -220,7 +224,12 @@ def validate(data: dict, source: SourceMap, manager=None, check_parts: bool = Tr
             for key, message in part.check(section):
                 dotted = f"{prefix}.{key}" if key else prefix
                 problems.append(f"{source.where(dotted)}: {dotted}: {message}")
-    if check_parts and None not in (task, adapter, encoder, head):  # an unknown name is the problem to report, not a mismatch
+    if check_parts and None not in (
+        task,
+        adapter,
+        encoder,
+        head,
+    ):  # an unknown name is the problem to report, not a mismatch
         problems.extend(_check_whole_recipe(data, source, task, head))
     from seqkit.recipe.distribution import check_recipe as check_distribution
 
@@ -291,7 +300,12 @@ def resolve_override_paths(data: dict, source: SourceMap, manager=None, cwd: Pat
         else:
             prop = prop.get("properties", {}).get(parts[-1], {})
             value = node.get(parts[-1])
-            if prop.get("format") == "path" and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            if (
+                prop.get("format") == "path"
+                and isinstance(value, str)
+                and value
+                and not Path(value).expanduser().is_absolute()
+            ):
                 node[parts[-1]] = str(cwd / value)
             elif isinstance(value, dict):  # a whole section given with --set: its paths too
                 _absolute_paths(prop, value, cwd)

@@ -8,7 +8,7 @@ What the section means at run time (plans, sessions, the cluster) is in
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "data_parallel")
 HOST_PORT = r"^\[?[A-Za-z0-9._:-]+\]?:[0-9]{1,5}$"
@@ -88,7 +88,9 @@ def check(section: dict, train: dict | None = None) -> list[tuple[str, str]]:
     workers = section.get("workers")
     index = section.get("worker_index")
     if workers and index is not None and index >= len(workers):
-        problems.append(("worker_index", f"expected 0..{len(workers) - 1} (one of {len(workers)} workers). Received: {index}"))
+        problems.append(
+            ("worker_index", f"expected 0..{len(workers) - 1} (one of {len(workers)} workers). Received: {index}")
+        )
     if strategy in ("none", "mirrored"):
         for key in ("workers", "worker_index", "coordinator", "num_processes"):
             if key in section:
@@ -100,7 +102,12 @@ def check(section: dict, train: dict | None = None) -> list[tuple[str, str]]:
             if key in section:
                 problems.append((key, "only used by data_parallel (JAX); multi_worker takes `workers`"))
         if int((train or {}).get("steps_per_execution", 1)) > 1:
-            problems.append(("strategy", "multi_worker needs train.steps_per_execution: 1 (Keras cannot run several steps per call across workers)"))
+            problems.append(
+                (
+                    "strategy",
+                    "multi_worker needs train.steps_per_execution: 1 (Keras cannot run several steps per call across workers)",
+                )
+            )
     if strategy == "data_parallel" and workers and section.get("num_processes") not in (None, len(workers)):
         problems.append(("num_processes", f"{section['num_processes']} disagrees with the {len(workers)} `workers`"))
     return problems

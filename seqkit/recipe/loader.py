@@ -20,6 +20,7 @@ import yaml
 
 from seqkit.errors import RecipeError
 
+
 class RecipeLoader(yaml.SafeLoader):
     """SafeLoader that also reads ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4``)."""
 
@@ -115,8 +116,7 @@ def _construct(node: yaml.Node, loader: RecipeLoader, prefix: str, source: Sourc
             key = _scalar(key_node, loader, source)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise RecipeError(
-                    f"{source.filename}:{key_node.start_mark.line + 1}: keys must be plain "
-                    f"names. Received: {key!r}"
+                    f"{source.filename}:{key_node.start_mark.line + 1}: keys must be plain names. Received: {key!r}"
                 )
             key = str(key)
             dotted = _join(prefix, key)
@@ -162,7 +162,9 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
     source = SourceMap(filename)
     loader = None
     if len(text) > MAX_TEXT:
-        raise RecipeError(f"{filename}: YAML error: document too large ({len(text):,} characters; at most {MAX_TEXT:,})")
+        raise RecipeError(
+            f"{filename}: YAML error: document too large ({len(text):,} characters; at most {MAX_TEXT:,})"
+        )
     try:
         loader = RecipeLoader(text)
         node = loader.get_single_node()
@@ -178,8 +180,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
         problem = exc.problem or exc.context or "invalid YAML"
         if "could not determine a constructor" in str(problem):
             problem = (
-                f"{problem.strip()}: tags that construct Python objects are not allowed "
-                "in recipes (safe YAML only)"
+                f"{problem.strip()}: tags that construct Python objects are not allowed in recipes (safe YAML only)"
             )
         raise RecipeError(f"{filename}{line}: YAML error: {problem}") from None
     except yaml.YAMLError as exc:
@@ -251,9 +252,7 @@ def apply_overrides(data: dict, overrides: list[str] | dict | None, source: Sour
                 source.overridden.add(".".join(parts[: depth + 1]))
             if not isinstance(child, dict):
                 prefix = ".".join(parts[: depth + 1])
-                raise RecipeError(
-                    f"--set {key}: {prefix} is a {type(child).__name__}, not a section"
-                )
+                raise RecipeError(f"--set {key}: {prefix} is a {type(child).__name__}, not a section")
             node = child
         node[parts[-1]] = value
         source.overridden.add(key)
@@ -289,9 +288,7 @@ def interpolate(data: Any, source: SourceMap, env: dict[str, str], prefix: str =
             if default is not None:
                 return default
             hint = " (set it, or run from a checkout beside ../shared/data)" if name == "SEQKIT_DATA" else ""
-            raise RecipeError(
-                f"{source.where(prefix)}: {prefix}: environment variable {name} is not set{hint}"
-            )
+            raise RecipeError(f"{source.where(prefix)}: {prefix}: environment variable {name} is not set{hint}")
 
         return _ENV.sub(replace, data)
     return data

@@ -9,7 +9,8 @@ the schema to "every key is described"). Regenerate with ``make docs``, or
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 HEADER = """# Recipe reference
 
@@ -107,8 +108,12 @@ def every_key(schema: dict) -> Iterator[tuple[str, str, dict]]:
         yield name, name, prop
         for key, sub in walk(prop, name + "."):
             yield name, key, sub
-    for section_key, (switch, word) in SWITCHES.items():
-        section = schema["properties"]["data"] if section_key == "data" else schema["properties"]["model"]["properties"][section_key.split(".")[1]]
+    for section_key, (_switch, word) in SWITCHES.items():
+        section = (
+            schema["properties"]["data"]
+            if section_key == "data"
+            else schema["properties"]["model"]["properties"][section_key.split(".")[1]]
+        )
         heading = section_key
         if section_key == "data":
             yield heading, "data", section
@@ -160,8 +165,10 @@ def markdown(schema: dict) -> str:
     out.append("Top-level keys: " + ", ".join(f"`{k}`" for k in schema["properties"]) + ".\n")
     # Scalar top-level keys share one table; each section (an object) gets its own.
     scalars = [name for name, rows in sections.items() if len(rows) == 1 and name in schema["properties"]]
-    sections = {"(top level)": [("(top level)", {})] + [rows[0] for name, rows in sections.items() if name in scalars],
-                **{name: rows for name, rows in sections.items() if name not in scalars}}
+    sections = {
+        "(top level)": [("(top level)", {})] + [rows[0] for name, rows in sections.items() if name in scalars],
+        **{name: rows for name, rows in sections.items() if name not in scalars},
+    }
     for heading, rows in sections.items():
         if heading == "(top level)":
             out.append("## Top-level settings\n")

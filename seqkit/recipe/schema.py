@@ -37,16 +37,32 @@ BACKBONE = {
             "default": 64,
             "description": "Units per layer: one number for every layer, or a list.",
         },
-        "bidirectional": {"type": "boolean", "default": False, "description": "Read each sequence both ways in every layer (output width doubles with concat)."},
-        "merge_mode": {"enum": ["concat", "sum", "ave", "mul"], "default": "concat", "description": "How a bidirectional layer combines its two directions."},
+        "bidirectional": {
+            "type": "boolean",
+            "default": False,
+            "description": "Read each sequence both ways in every layer (output width doubles with concat).",
+        },
+        "merge_mode": {
+            "enum": ["concat", "sum", "ave", "mul"],
+            "default": "concat",
+            "description": "How a bidirectional layer combines its two directions.",
+        },
         "dropout": {**RATE, "default": 0.0, "description": "Dropout on each layer's output."},
         "recurrent_dropout": {
             **RATE,
             "default": 0.0,
             "description": "Dropout on recurrent state; > 0 leaves the fused cuDNN path.",
         },
-        "layer_norm": {"type": "boolean", "default": False, "description": "Layer normalisation on each layer's output."},
-        "residual": {"type": "boolean", "default": False, "description": "Residual connections between layers of equal width."},
+        "layer_norm": {
+            "type": "boolean",
+            "default": False,
+            "description": "Layer normalisation on each layer's output.",
+        },
+        "residual": {
+            "type": "boolean",
+            "default": False,
+            "description": "Residual connections between layers of equal width.",
+        },
     },
 }
 
@@ -55,12 +71,38 @@ OPTIMIZER = {
     "description": "The Keras optimizer and its settings.",
     "additionalProperties": False,
     "properties": {
-        "name": {"enum": ["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"], "default": "adam", "description": "The Keras optimizer."},
-        "learning_rate": {"type": "number", "exclusiveMinimum": 0, "default": 1.0e-3, "description": "Initial learning rate (the peak of a cosine schedule)."},
-        "clipnorm": {"type": "number", "exclusiveMinimum": 0, "description": "Clip each gradient to this L2 norm (unset: no clipping)."},
-        "clipvalue": {"type": "number", "exclusiveMinimum": 0, "description": "Clip each gradient element to [-value, value] (unset: no clipping)."},
-        "weight_decay": {"type": "number", "minimum": 0, "description": "Decoupled weight decay applied by the optimizer (Keras's weight_decay; adamw's default 0.004)."},
-        "momentum": {"type": "number", "minimum": 0, "maximum": 1, "description": "sgd / rmsprop momentum (ignored by the other optimizers; Keras default 0)."},
+        "name": {
+            "enum": ["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"],
+            "default": "adam",
+            "description": "The Keras optimizer.",
+        },
+        "learning_rate": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": 1.0e-3,
+            "description": "Initial learning rate (the peak of a cosine schedule).",
+        },
+        "clipnorm": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Clip each gradient to this L2 norm (unset: no clipping).",
+        },
+        "clipvalue": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Clip each gradient element to [-value, value] (unset: no clipping).",
+        },
+        "weight_decay": {
+            "type": "number",
+            "minimum": 0,
+            "description": "Decoupled weight decay applied by the optimizer (Keras's weight_decay; adamw's default 0.004).",
+        },
+        "momentum": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "sgd / rmsprop momentum (ignored by the other optimizers; Keras default 0).",
+        },
     },
 }
 
@@ -70,13 +112,30 @@ LR_SCHEDULE = {
     "additionalProperties": False,
     "required": ["type"],
     "properties": {
-        "type": {"enum": ["constant", "cosine", "exponential", "plateau"], "description": "constant; cosine decay (with warm-up) over all epochs; exponential decay per epoch; plateau: reduce on a val_loss plateau."},
+        "type": {
+            "enum": ["constant", "cosine", "exponential", "plateau"],
+            "description": "constant; cosine decay (with warm-up) over all epochs; exponential decay per epoch; plateau: reduce on a val_loss plateau.",
+        },
         "warmup_epochs": {"type": "number", "minimum": 0, "description": "cosine: linear warm-up length."},
         "alpha": {"type": "number", "minimum": 0, "maximum": 1, "description": "cosine: final fraction of the rate."},
-        "decay_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "exponential: factor per epoch."},
-        "factor": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "plateau: factor on each reduction."},
+        "decay_rate": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "description": "exponential: factor per epoch.",
+        },
+        "factor": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1,
+            "description": "plateau: factor on each reduction.",
+        },
         "patience": {"type": "integer", "minimum": 0, "description": "plateau: epochs without improvement."},
-        "min_learning_rate": {"type": "number", "minimum": 0, "description": "plateau: the rate is never reduced below this (default 0)."},
+        "min_learning_rate": {
+            "type": "number",
+            "minimum": 0,
+            "description": "plateau: the rate is never reduced below this (default 0).",
+        },
     },
 }
 
@@ -85,11 +144,33 @@ EARLY_STOPPING = {
     "description": "Keras EarlyStopping: stop when the monitored metric stops improving.",
     "additionalProperties": False,
     "properties": {
-        "monitor": {"type": "string", "default": "val_loss", "description": "A metric the model logs (val_loss, val_accuracy ...); an unknown one stops with the logged names."},
-        "patience": {"type": "integer", "minimum": 0, "default": 3, "description": "Epochs without improvement before stopping."},
-        "min_delta": {"type": "number", "minimum": 0, "default": 0.0, "description": "Smallest change of the monitored metric that counts as an improvement."},
-        "mode": {"enum": ["auto", "min", "max"], "default": "auto", "description": "Whether lower or higher is better; auto infers it from the metric's name."},
-        "restore_best_weights": {"type": "boolean", "default": True, "description": "Keep the weights of the best epoch rather than the last."},
+        "monitor": {
+            "type": "string",
+            "default": "val_loss",
+            "description": "A metric the model logs (val_loss, val_accuracy ...); an unknown one stops with the logged names.",
+        },
+        "patience": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 3,
+            "description": "Epochs without improvement before stopping.",
+        },
+        "min_delta": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0.0,
+            "description": "Smallest change of the monitored metric that counts as an improvement.",
+        },
+        "mode": {
+            "enum": ["auto", "min", "max"],
+            "default": "auto",
+            "description": "Whether lower or higher is better; auto infers it from the metric's name.",
+        },
+        "restore_best_weights": {
+            "type": "boolean",
+            "default": True,
+            "description": "Keep the weights of the best epoch rather than the last.",
+        },
     },
 }
 
@@ -98,8 +179,18 @@ TRAIN = {
     "description": "Training: epochs, batch, optimizer, schedule, regularisation, early stopping, speed settings.",
     "additionalProperties": False,
     "properties": {
-        "epochs": {**POSITIVE_INT, "maximum": 1000000, "default": 10, "description": "Maximum number of passes over the training data."},
-        "batch_size": {**POSITIVE_INT, "maximum": 1048576, "default": 32, "description": "Examples per step; the global batch under distribution (split over the workers)."},
+        "epochs": {
+            **POSITIVE_INT,
+            "maximum": 1000000,
+            "default": 10,
+            "description": "Maximum number of passes over the training data.",
+        },
+        "batch_size": {
+            **POSITIVE_INT,
+            "maximum": 1048576,
+            "default": 32,
+            "description": "Examples per step; the global batch under distribution (split over the workers).",
+        },
         "optimizer": {**OPTIMIZER, "default": {}},
         "lr_schedule": LR_SCHEDULE,
         "l2": {"type": "number", "minimum": 0, "default": 0.0, "description": "L2 penalty on every kernel."},
@@ -121,13 +212,22 @@ TRAIN = {
             "default": False,
             "description": "Enable TensorFlow op determinism (bit-identical reruns, slower).",
         },
-        "verbose": {"enum": [0, 1, 2], "default": 2, "description": "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch."},
+        "verbose": {
+            "enum": [0, 1, 2],
+            "default": 2,
+            "description": "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch.",
+        },
         "jit_compile": {
             "enum": ["auto", True, False],
             "default": "auto",
             "description": "XLA-compile the training step. auto: Keras's choice (on for GPUs and JAX, off on CPU-only TensorFlow).",
         },
-        "steps_per_execution": {**POSITIVE_INT, "maximum": 10000, "default": 1, "description": "Training steps per compiled call."},
+        "steps_per_execution": {
+            **POSITIVE_INT,
+            "maximum": 10000,
+            "default": 1,
+            "description": "Training steps per compiled call.",
+        },
         "precision": {
             "enum": ["float32", "mixed_bfloat16", "mixed_float16"],
             "default": "float32",
@@ -141,13 +241,43 @@ TUNE = {
     "description": "Hyperparameter search (seqkit tune).",
     "additionalProperties": False,
     "properties": {
-        "tuner": {"enum": ["random", "grid", "bayesian", "hyperband"], "default": "random", "description": "The KerasTuner search algorithm."},
-        "objective": {"type": "string", "default": "val_loss", "description": "The logged metric each trial is scored by."},
-        "direction": {"enum": ["min", "max"], "description": "Whether the objective is minimised or maximised (unset: min for loss / error / mae / mse / rmse names, else max)."},
-        "max_trials": {**POSITIVE_INT, "maximum": 1000000, "default": 10, "description": "random / grid / bayesian: the number of trials."},
-        "executions_per_trial": {**POSITIVE_INT, "maximum": 1000, "default": 1, "description": "Models trained per trial (their scores are averaged)."},
-        "max_epochs": {**POSITIVE_INT, "maximum": 1000000, "description": "Epochs per trial; hyperband's budget per model (default: train.epochs)."},
-        "space": {"type": "object", "additionalProperties": ENTRY_SCHEMA, "minProperties": 1, "description": "Dotted recipe key -> {int | float | choice | bool | fixed: ...} search entry (docs/tuning.md)."},
+        "tuner": {
+            "enum": ["random", "grid", "bayesian", "hyperband"],
+            "default": "random",
+            "description": "The KerasTuner search algorithm.",
+        },
+        "objective": {
+            "type": "string",
+            "default": "val_loss",
+            "description": "The logged metric each trial is scored by.",
+        },
+        "direction": {
+            "enum": ["min", "max"],
+            "description": "Whether the objective is minimised or maximised (unset: min for loss / error / mae / mse / rmse names, else max).",
+        },
+        "max_trials": {
+            **POSITIVE_INT,
+            "maximum": 1000000,
+            "default": 10,
+            "description": "random / grid / bayesian: the number of trials.",
+        },
+        "executions_per_trial": {
+            **POSITIVE_INT,
+            "maximum": 1000,
+            "default": 1,
+            "description": "Models trained per trial (their scores are averaged).",
+        },
+        "max_epochs": {
+            **POSITIVE_INT,
+            "maximum": 1000000,
+            "description": "Epochs per trial; hyperband's budget per model (default: train.epochs).",
+        },
+        "space": {
+            "type": "object",
+            "additionalProperties": ENTRY_SCHEMA,
+            "minProperties": 1,
+            "description": "Dotted recipe key -> {int | float | choice | bool | fixed: ...} search entry (docs/tuning.md).",
+        },
         "early_stopping": {
             "anyOf": [EARLY_STOPPING, {"const": False}],
             "x-expected": "a mapping (monitor, patience, ...) or false",
@@ -173,12 +303,20 @@ CORE = {
         },
         "description": {"type": "string", "description": "Free text about the recipe; not used by training."},
         "task": {"type": "string", "description": "A task registered by a plugin (seqkit plugins)."},
-        "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1, "default": 42, "description": "Seeds weights, shuffling and data splits (each epoch's order depends only on it and the epoch)."},
+        "seed": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 2**32 - 1,
+            "default": 42,
+            "description": "Seeds weights, shuffling and data splits (each epoch's order depends only on it and the epoch).",
+        },
         "data": {
             "type": "object",
             "description": "Where the data come from and how they are split; the keys depend on the adapter.",
             "additionalProperties": False,
-            "properties": {"adapter": {"type": "string", "description": "A registered data adapter (default: the task's)."}},
+            "properties": {
+                "adapter": {"type": "string", "description": "A registered data adapter (default: the task's)."}
+            },
         },
         "model": {
             "type": "object",
@@ -191,7 +329,9 @@ CORE = {
                     "description": "Maps raw inputs to (batch, steps, features); the keys depend on its type.",
                     "additionalProperties": False,
                     "default": {},
-                    "properties": {"type": {"type": "string", "description": "A registered encoder (default: the task's)."}},
+                    "properties": {
+                        "type": {"type": "string", "description": "A registered encoder (default: the task's)."}
+                    },
                 },
                 "backbone": {**BACKBONE, "default": {}},
                 "head": {
@@ -199,7 +339,9 @@ CORE = {
                     "description": "The output layer, its loss and metrics; the keys depend on its type.",
                     "additionalProperties": False,
                     "default": {},
-                    "properties": {"type": {"type": "string", "description": "A registered head (default: the task's)."}},
+                    "properties": {
+                        "type": {"type": "string", "description": "A registered head (default: the task's)."}
+                    },
                 },
             },
         },
@@ -222,7 +364,11 @@ CORE = {
             "default": {},
             "properties": {
                 "dir": {"type": "string", "default": "runs", "description": "Root of run folders."},
-                "tensorboard": {"type": "boolean", "default": True, "description": "Write TensorBoard logs in the run's tensorboard/ folder."},
+                "tensorboard": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Write TensorBoard logs in the run's tensorboard/ folder.",
+                },
             },
         },
         "tune": TUNE,
@@ -277,7 +423,10 @@ def _switch(kind_key: str, registry) -> list[dict]:
 def _open_up(section: dict, kind_key: str, registry) -> None:
     section.pop("additionalProperties", None)
     section["unevaluatedProperties"] = False
-    section["properties"][kind_key] = {"enum": registry.names(), "description": section["properties"][kind_key].get("description", "")}
+    section["properties"][kind_key] = {
+        "enum": registry.names(),
+        "description": section["properties"][kind_key].get("description", ""),
+    }
     section["allOf"] = _switch(kind_key, registry)
 
 
@@ -335,7 +484,9 @@ def convert_interpolated(schema: dict, data: Any, dotted_keys) -> None:
         node: Any = data
         key: Any = None
         for part in dotted.split("."):
-            options = [found for option in options for c in _candidates(option) if (found := _step(c, part)) is not None]
+            options = [
+                found for option in options for c in _candidates(option) if (found := _step(c, part)) is not None
+            ]
             parent, key = node, part
             if isinstance(node, dict) and part in node:
                 node = node[part]

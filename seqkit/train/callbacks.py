@@ -64,14 +64,19 @@ LEGACY_MODEL, LEGACY_BEST, LEGACY_STATE = "last.keras", "best.weights.h5", "stat
 # half of file X written, "X" once X is complete; a commit is visible from "rename" on.
 COMMIT_STEPS = (
     "begin",
-    "model.keras:half", "model.keras",
+    "model.keras:half",
+    "model.keras",
     "best.keras",
-    "state.json:half", "state.json",
-    "manifest.json:half", "manifest.json",
+    "state.json:half",
+    "state.json",
+    "manifest.json:half",
+    "manifest.json",
     "rename",
-    "latest.json:half", "latest.json",
+    "latest.json:half",
+    "latest.json",
     "prune",
-    "history.csv:half", "history.csv",
+    "history.csv:half",
+    "history.csv",
 )
 
 
@@ -171,14 +176,14 @@ class CheckpointStore:
 
     # -- commit ----------------------------------------------------------------------------
 
-    def commit(self, epoch: int, model: keras.Model, state: dict, best_is_this_epoch: bool,
-               history_path: Path | None = None) -> Checkpoint:
+    def commit(
+        self, epoch: int, model: keras.Model, state: dict, best_is_this_epoch: bool, history_path: Path | None = None
+    ) -> Checkpoint:
         """Write epoch ``epoch``'s checkpoint as one unit (see the module docstring). An
         ``OSError`` (a full disk) is a one-line :class:`~seqkit.errors.WriteError` naming the
         file; the partial folder is removed and the last complete checkpoint stays."""
         final = self.path_for(epoch)
         partial = final.with_name(final.name + ".partial")
-        current = partial
         try:
             faults.step("begin")
             return self._commit(epoch, model, state, best_is_this_epoch, history_path, final, partial)
@@ -196,7 +201,10 @@ class CheckpointStore:
         state = {**state, "format": FORMAT, "epoch": epoch}
         state_data = json_bytes(state)
         previous = self.current
-        files = {MODEL: {"bytes": len(data), "sha256": _sha256(data)}, STATE: {"bytes": len(state_data), "sha256": _sha256(state_data)}}
+        files = {
+            MODEL: {"bytes": len(data), "sha256": _sha256(data)},
+            STATE: {"bytes": len(state_data), "sha256": _sha256(state_data)},
+        }
         self._writing = partial / MODEL
         self.folder.mkdir(parents=True, exist_ok=True)
         check_free_space(self.folder, len(data) + len(state_data) + 8192, partial / MODEL)
@@ -214,7 +222,10 @@ class CheckpointStore:
             name = previous.best.name
             self._writing = partial / name
             _link_or_copy(previous.best, partial / name)
-            files[name] = previous.files.get(name) or {"bytes": (partial / name).stat().st_size, "sha256": _file_sha256(partial / name)}
+            files[name] = previous.files.get(name) or {
+                "bytes": (partial / name).stat().st_size,
+                "sha256": _file_sha256(partial / name),
+            }
         faults.step(BEST)
         self._writing = partial / STATE
         _write_new(partial / STATE, state_data, STATE)
@@ -230,8 +241,11 @@ class CheckpointStore:
         checkpoint = Checkpoint(final, epoch, state, final / MODEL, _best_in(final, files), files)
         self.current = checkpoint
         self._writing = self.folder / POINTER
-        atomic_write_json(self.folder / POINTER, {"format": FORMAT, "epoch": epoch, "folder": final.name, "files": files},
-                          fault=POINTER)
+        atomic_write_json(
+            self.folder / POINTER,
+            {"format": FORMAT, "epoch": epoch, "folder": final.name, "files": files},
+            fault=POINTER,
+        )
         self.prune()
         faults.step("prune")
         if history_path is not None:
@@ -260,7 +274,12 @@ class CheckpointStore:
             return None, f"{MANIFEST} unreadable ({type(exc).__name__})"
         match = _FOLDER.match(folder.name)
         files = manifest.get("files") if isinstance(manifest, dict) else None
-        if not isinstance(files, dict) or manifest.get("format") != FORMAT or not match or manifest.get("epoch") != int(match.group(1)):
+        if (
+            not isinstance(files, dict)
+            or manifest.get("format") != FORMAT
+            or not match
+            or manifest.get("epoch") != int(match.group(1))
+        ):
             return None, f"{MANIFEST} does not describe this folder"
         for name in (MODEL, STATE):
             if name not in files:
@@ -299,7 +318,9 @@ class CheckpointStore:
         if damaged:
             from seqkit.errors import RunError
 
-            raise RunError(f"{damaged[0]}; no complete checkpoint to resume from (remove {self.folder} to train from the start)")
+            raise RunError(
+                f"{damaged[0]}; no complete checkpoint to resume from (remove {self.folder} to train from the start)"
+            )
         legacy = self._legacy(echo)
         self.current = legacy
         return legacy
@@ -351,9 +372,7 @@ def _state_problem(state, epoch: int) -> str:
 def seed_generator_states(model: keras.Model) -> list:
     """Dropout RNG states, in model order. A ``.keras`` file does not store them, so a
     resumed run would draw other dropout masks without them."""
-    return [
-        keras.ops.convert_to_numpy(v).tolist() for v in model.variables if v.path.endswith("seed_generator_state")
-    ]
+    return [keras.ops.convert_to_numpy(v).tolist() for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
 def restore_seed_generator_states(model: keras.Model, states: list) -> bool:
@@ -380,8 +399,15 @@ class RunState(keras.callbacks.Callback):
     short by a signal (``stop_request``) or a non-finite loss is never recorded.
     """
 
-    def __init__(self, checkpoint_dir: Path, history_path: Path, monitor: str, mode: str, state: dict | None = None,
-                 checkpoint: Checkpoint | None = None):
+    def __init__(
+        self,
+        checkpoint_dir: Path,
+        history_path: Path,
+        monitor: str,
+        mode: str,
+        state: dict | None = None,
+        checkpoint: Checkpoint | None = None,
+    ):
         super().__init__()
         self.checkpoint_dir = Path(checkpoint_dir)
         self.history_path = Path(history_path)
@@ -461,7 +487,12 @@ class RunState(keras.callbacks.Callback):
         }
         self.store.commit(epoch + 1, self.model, state, improved, self.history_path)
         self.history, self.epochs_done = history, epoch + 1
-        self.best, self.best_epoch, self.early_stopping, self.stopped_early = best, best_epoch, early_stopping, stopped_early
+        self.best, self.best_epoch, self.early_stopping, self.stopped_early = (
+            best,
+            best_epoch,
+            early_stopping,
+            stopped_early,
+        )
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):

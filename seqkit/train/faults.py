@@ -21,7 +21,7 @@ import contextlib
 import errno
 import os
 import signal
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 ENV = "SEQKIT_FAULT"
 ACTIONS = ("kill", "exit", "enospc", "SIGINT", "SIGTERM")

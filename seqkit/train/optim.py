@@ -83,7 +83,8 @@ def class_weights(setting, y: np.ndarray, classes: list[str]) -> dict[int, float
 
             hint = did_you_mean(str(name), classes)
             raise RecipeError(
-                f"train.class_weight.{name}: unknown class. Expected one of: {', '.join(classes)}" + (f". {hint}" if hint else "")
+                f"train.class_weight.{name}: unknown class. Expected one of: {', '.join(classes)}"
+                + (f". {hint}" if hint else "")
             )
         weights[classes.index(str(name))] = float(weight)
     return weights

@@ -18,7 +18,7 @@ import secrets
 import shutil
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +114,12 @@ def remove_temporary_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return removed
-    for path in [*folder.glob(f".*{TEMPORARY_SUFFIX}"), *folder.glob(f"*/.*{TEMPORARY_SUFFIX}"),
-                 *folder.glob("*.partial*"), *folder.glob("*/*.partial*")]:
+    for path in [
+        *folder.glob(f".*{TEMPORARY_SUFFIX}"),
+        *folder.glob(f"*/.*{TEMPORARY_SUFFIX}"),
+        *folder.glob("*.partial*"),
+        *folder.glob("*/*.partial*"),
+    ]:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
@@ -175,7 +179,9 @@ def atomic_write_json(path: Path, data: Any, fault: str | None = None) -> None:
     atomic_write_bytes(path, json_bytes(data), fault)
 
 
-def atomic_write_csv(path: Path, rows: list[dict], fieldnames: list[str] | None = None, fault: str | None = None) -> None:
+def atomic_write_csv(
+    path: Path, rows: list[dict], fieldnames: list[str] | None = None, fault: str | None = None
+) -> None:
     fieldnames = fieldnames or (list(dict.fromkeys(k for row in rows for k in row)) if rows else [])
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
@@ -204,7 +210,10 @@ def _jsonable(value):
 _TEXT = {"type": "string", "maxLength": 100000}
 _WHEN = {"type": "string", "maxLength": 100}
 _COUNT = {"type": "integer", "minimum": 0}
-_NUMBERS = {"type": "object", "additionalProperties": {"type": ["number", "null", "string", "boolean", "array", "object"]}}
+_NUMBERS = {
+    "type": "object",
+    "additionalProperties": {"type": ["number", "null", "string", "boolean", "array", "object"]},
+}
 
 #: What each JSON file of a run directory must look like (keys seqkit reads; others are kept).
 DATA_INFO = "data_info.json"
@@ -214,14 +223,22 @@ FILE_SCHEMAS: dict[str, dict] = {
         "required": ["status"],
         "properties": {
             "status": {"enum": [RUNNING, COMPLETED, FAILED, INTERRUPTED]},
-            "error": _TEXT, "updated": _WHEN, "started": _WHEN, "finished": _WHEN, "resumed": _WHEN,
+            "error": _TEXT,
+            "updated": _WHEN,
+            "started": _WHEN,
+            "finished": _WHEN,
+            "resumed": _WHEN,
         },
     },
     "run.json": {
         "type": "object",
         "required": ["base_dir"],
-        "properties": {"recipe_path": {"type": ["string", "null"]}, "base_dir": {"type": "string", "minLength": 1},
-                       "evaluate": {"type": "boolean"}, "created": _WHEN},
+        "properties": {
+            "recipe_path": {"type": ["string", "null"]},
+            "base_dir": {"type": "string", "minLength": 1},
+            "evaluate": {"type": "boolean"},
+            "created": _WHEN,
+        },
     },
     "environment.json": {
         "type": "object",
@@ -235,22 +252,36 @@ FILE_SCHEMAS: dict[str, dict] = {
             "sizes": {"type": "object", "additionalProperties": _COUNT},
         },
     },
-    "metrics.json": {"type": "object", "properties": {"test": _NUMBERS, "validation": _NUMBERS, "epochs_trained": _COUNT}},
+    "metrics.json": {
+        "type": "object",
+        "properties": {"test": _NUMBERS, "validation": _NUMBERS, "epochs_trained": _COUNT},
+    },
     "checkpoints/state.json": {
         "type": "object",
         "required": ["epochs_done"],
         "properties": {
             "epochs_done": {**_COUNT, "maximum": 1000000},
-            "history": {"type": "array", "items": {"type": "object", "required": ["epoch"],
-                                                   "properties": {"epoch": {"type": "integer", "minimum": 1}},
-                                                   "additionalProperties": {"type": ["number", "null"]}}},
+            "history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["epoch"],
+                    "properties": {"epoch": {"type": "integer", "minimum": 1}},
+                    "additionalProperties": {"type": ["number", "null"]},
+                },
+            },
             "monitor": {"type": "string"},
             "best": {"type": ["number", "null"]},
             "best_epoch": {"type": ["integer", "null"], "minimum": 1},
-            "early_stopping": {"type": "object", "properties": {"wait": _COUNT, "best": {"type": ["number", "null"]},
-                                                                 "best_epoch": _COUNT}},
+            "early_stopping": {
+                "type": "object",
+                "properties": {"wait": _COUNT, "best": {"type": ["number", "null"]}, "best_epoch": _COUNT},
+            },
             # Keras's SeedGenerator state: two integers per dropout layer.
-            "rng": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}},
+            "rng": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+            },
             "training_finished": {"type": "boolean"},
         },
     },
@@ -305,8 +336,15 @@ def read_checked_json(path: Path, schema: dict | None = None) -> Any:
 
 
 # JSON Schema's type names as a user reads them.
-_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer", "number": "a number",
-               "boolean": "true or false", "null": "null"}
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def check_json(path: Path, data: Any, schema: dict | None) -> None:
@@ -335,7 +373,7 @@ def check_json(path: Path, data: Any, schema: dict | None) -> None:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class RunDirectory:
@@ -347,7 +385,7 @@ class RunDirectory:
     # -- creation --------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path, name: str, prefix: str = "") -> "RunDirectory":
+    def create(cls, root: Path, name: str, prefix: str = "") -> RunDirectory:
         """Make a new, unique ``root/name/<prefix><run-id>``; safe when runs start at the same time."""
         parent = Path(root) / name
         parent.mkdir(parents=True, exist_ok=True)
@@ -362,7 +400,7 @@ class RunDirectory:
         raise RunError(f"{parent}: could not create a unique run folder")
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunDirectory":
+    def open(cls, path: str | os.PathLike) -> RunDirectory:
         path = Path(path)
         if not path.is_dir():
             raise RunError(f"{path}: run directory not found")
@@ -487,7 +525,9 @@ class RunDirectory:
             return
         path = self.file(LOCK_FILE)
         if path.exists() and not path.is_file():
-            raise RunError(f"{path}: expected the run's lock file, found a folder or special file; remove it, then resume")
+            raise RunError(
+                f"{path}: expected the run's lock file, found a folder or special file; remove it, then resume"
+            )
         try:
             handle = open(path, "a+")
         except OSError as exc:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,8 @@ from seqkit.data import DataBundle, DataContext, pipeline, stream
 from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
-from seqkit.recipe.loader import read_recipe_file
 from seqkit.recipe import validate as validate_recipe
+from seqkit.recipe.loader import read_recipe_file
 from seqkit.train import faults
 from seqkit.train.rundir import (
     COMPLETED,
@@ -66,11 +67,17 @@ def load_data(recipe: Recipe, manager=None, echo: Echo = print, info: dict | Non
     adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
     adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task, info))
     bundle = adapter.load()
-    sizes = {k: len(v) for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test)) if v is not None}
+    sizes = {
+        k: len(v)
+        for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test))
+        if v is not None
+    }
     echo("seqkit: data " + ", ".join(f"{k}={n}" for k, n in sizes.items()))
     unseen = classes_without_training_examples(bundle) if info is None else []
     if unseen:
-        echo(f"seqkit: note: no training example of class {', '.join(map(repr, unseen))}; the model cannot learn to predict it")
+        echo(
+            f"seqkit: note: no training example of class {', '.join(map(repr, unseen))}; the model cannot learn to predict it"
+        )
     return task, adapter, bundle
 
 
@@ -99,7 +106,9 @@ def resolve_parts(recipe: Recipe, manager=None, echo: Echo = print) -> Parts:
 def make_parts(recipe: Recipe, task, adapter, bundle: DataBundle, manager=None) -> Parts:
     """Encoder and head specs for `recipe` over already loaded data (tuning reuses the data)."""
     manager = manager or get_plugin_manager()
-    encoder = manager.encoders.get(recipe.get("model.encoder.type"))(recipe.get("model.encoder"), bundle.info, base_dir=recipe.base_dir)
+    encoder = manager.encoders.get(recipe.get("model.encoder.type"))(
+        recipe.get("model.encoder"), bundle.info, base_dir=recipe.base_dir
+    )
     head = manager.heads.get(recipe.get("model.head.type"))(recipe.get("model.head"), bundle.info)
     return Parts(recipe, task, adapter, bundle, encoder, head)
 
@@ -133,9 +142,9 @@ def build_training_model(parts: Parts, preprocessor):
 
 def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
     """Build the training model and compile it with the recipe's optimizer, loss and metrics."""
-    from seqkit.train.optim import build_optimizer
-
     import keras
+
+    from seqkit.train.optim import build_optimizer
 
     train = parts.recipe.section("train")
     keras.mixed_precision.set_dtype_policy(train.get("precision", "float32"))
@@ -161,7 +170,9 @@ def steps_per_execution(train) -> int:
     if value > 1 and keras.backend.backend() == "torch":
         from seqkit.errors import RecipeError
 
-        raise RecipeError(f"train.steps_per_execution: {value}: the PyTorch backend (KERAS_BACKEND=torch) runs 1 step per call; remove the key or set 1")
+        raise RecipeError(
+            f"train.steps_per_execution: {value}: the PyTorch backend (KERAS_BACKEND=torch) runs 1 step per call; remove the key or set 1"
+        )
     return value
 
 
@@ -238,7 +249,7 @@ def _load_preprocessor(path: Path, manager=None):
 # -- running --------------------------------------------------------------------------------
 
 
-def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = print) -> "RunResult":
+def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = print) -> RunResult:
     """Create a new run directory for `recipe` and execute it. In a distributed run only the
     chief does; the other workers train in a scratch folder (seqkit.train.distribute)."""
     from seqkit.train import distribute
@@ -267,9 +278,8 @@ def start_run(recipe: Recipe, evaluate: bool = True, manager=None, echo: Echo = 
 
 
 def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None = None) -> Recipe:
-    from seqkit.recipe.loader import apply_overrides
-
     from seqkit.errors import RecipeError
+    from seqkit.recipe.loader import apply_overrides
 
     meta = run_dir.read_json("run.json")
     data, source = read_recipe_file(run_dir.file("recipe.yaml"))
@@ -287,13 +297,15 @@ def load_run_recipe(run_dir: RunDirectory, manager=None, overrides: dict | None 
         if not missing:
             raise
         raise RecipeError(
-            [f"{run_dir.path}: trained with plugin(s) not installed here: {', '.join(missing)}; install them to use this run"]
+            [
+                f"{run_dir.path}: trained with plugin(s) not installed here: {', '.join(missing)}; install them to use this run"
+            ]
             + exc.problems
         ) from None
     return Recipe(data, source, Path(meta["base_dir"]) / "recipe.yaml")
 
 
-def resume_run(path, manager=None, echo: Echo = print, distribution: dict | None = None) -> "RunResult":
+def resume_run(path, manager=None, echo: Echo = print, distribution: dict | None = None) -> RunResult:
     """Continue a run; ``distribution`` overrides (dotted keys) set this worker's place."""
     from seqkit.train import distribute
 
@@ -343,7 +355,9 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     except KeyboardInterrupt:
         _unfinished(run_dir)
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
-        echo(f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}")
+        echo(
+            f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}"
+        )
         raise
     except SeqkitError as exc:
         _unfinished(run_dir)
@@ -430,7 +444,9 @@ class Runner:
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
-        self.run_dir.write_json("environment.json", environment_record(self.recipe.seed, self.manager.plugin_versions()))
+        self.run_dir.write_json(
+            "environment.json", environment_record(self.recipe.seed, self.manager.plugin_versions())
+        )
 
     # -- 2. data ------------------------------------------------------------------------------
 
@@ -471,7 +487,9 @@ class Runner:
             with self.session.scope():
                 self.model = load_model(self.checkpoint.model, layer_modules(self.manager))
             if not train_callbacks.restore_seed_generator_states(self.model, self.state.get("rng", [])):
-                self.echo("seqkit: note: dropout random states not restored; results may differ from an uninterrupted run")
+                self.echo(
+                    "seqkit: note: dropout random states not restored; results may differ from an uninterrupted run"
+                )
             self.echo(f"seqkit: resumed from epoch {self.state['epochs_done']}")
         else:
             with self.session.scope():
@@ -491,12 +509,16 @@ class Runner:
             monitor = monitor[4:]
         self.monitor = monitor
         mode = early.get("mode", "auto") if early else "auto"
-        self.run_state = train_callbacks.RunState(self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, checkpoint=self.checkpoint)
+        self.run_state = train_callbacks.RunState(
+            self.checkpoints, self.run_dir.file("history.csv"), monitor, mode, checkpoint=self.checkpoint
+        )
         self.nan_guard = train_callbacks.NanGuard()
         self.run_state.nan_guard = self.nan_guard
         callbacks = [self.nan_guard]
         if early:
-            callbacks.insert(0, train_callbacks.MonitorCheck(monitor, self.recipe.where("train.early_stopping.monitor")))
+            callbacks.insert(
+                0, train_callbacks.MonitorCheck(monitor, self.recipe.where("train.early_stopping.monitor"))
+            )
             stopper = train_callbacks.ResumableEarlyStopping(
                 state=(self.state or {}).get("early_stopping"),
                 monitor=monitor,
@@ -535,7 +557,11 @@ class Runner:
         started = time.perf_counter()
         if not self.run_state.finished(self.epochs):
             fit_data = self.data.train.fit_arguments(
-                self.batch_size, self.recipe.seed, self.run_state.epochs_done, self.epochs, weights,
+                self.batch_size,
+                self.recipe.seed,
+                self.run_state.epochs_done,
+                self.epochs,
+                weights,
                 adapt=self.session.training_dataset,
             )
             validation = self.data.validation.validation_data(self.batch_size) if self.data.validation else None
@@ -556,7 +582,9 @@ class Runner:
         best = self.run_state.best_weights()
         if self.early and self.early.get("restore_best_weights", True) and best is not None:
             self.model.load_weights(best)
-            self.echo(f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})")
+            self.echo(
+                f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})"
+            )
         self.model = self.session.local_model(self.model, self.parts.head.loss(), self.parts.head.metrics)
 
     def _class_weights(self) -> dict | None:
@@ -586,10 +614,14 @@ class Runner:
     def finish_worker(self) -> RunResult:
         """A worker that is not the chief: wait for the chief, return the training summary."""
         self.session.finish(self.echo)
-        summary = {"epochs_trained": self.run_state.epochs_done, "history": self.run_state.history,
-                   "worker": self.session.plan.worker_index}
-        return RunResult(run_dir=self.run_dir, recipe=self.recipe, metrics=summary, parts=self.parts, model=None,
-                         trained=self.model)
+        summary = {
+            "epochs_trained": self.run_state.epochs_done,
+            "history": self.run_state.history,
+            "worker": self.session.plan.worker_index,
+        }
+        return RunResult(
+            run_dir=self.run_dir, recipe=self.recipe, metrics=summary, parts=self.parts, model=None, trained=self.model
+        )
 
     # -- 6. export ----------------------------------------------------------------------------
 
@@ -614,22 +646,36 @@ class Runner:
             "train_seconds": round(self.train_seconds, 2),
         }
         if self.data.validation is not None:
-            metrics["validation"] = parts.task.evaluate(self.data.validation.targets, self._predict(self.data.validation), info)
+            metrics["validation"] = parts.task.evaluate(
+                self.data.validation.targets, self._predict(self.data.validation), info
+            )
         if self.evaluate and self.data.test is not None:
             metrics.update(self._score_test(self.data.test))
         elif self.evaluate:
-            self.echo("seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)")
+            self.echo(
+                "seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)"
+            )
         faults.phase("outputs")
         plot_learning_curves(run_state.history, self.run_dir.plots / "learning_curves.png")
         # The examples are predicted before metrics.json is written: a run that fails has none.
         examples = self.examples or []
-        rows = parts.task.decode(self.exported.predict(self.example_inputs, verbose=0), info, inputs=examples) if examples else []
+        rows = (
+            parts.task.decode(self.exported.predict(self.example_inputs, verbose=0), info, inputs=examples)
+            if examples
+            else []
+        )
         self.run_dir.write_json("metrics.json", metrics)
         for raw, row in zip(examples, rows):
             self.echo(parts.task.format_prediction(raw, row))
         self.session.finish(self.echo)
-        return RunResult(run_dir=self.run_dir, recipe=self.recipe, metrics=metrics, parts=parts, model=self.exported,
-                         trained=self.model)
+        return RunResult(
+            run_dir=self.run_dir,
+            recipe=self.recipe,
+            metrics=metrics,
+            parts=parts,
+            model=self.exported,
+            trained=self.model,
+        )
 
     def _predict(self, split: pipeline.ModelSplit):
         return self.model.predict(split.inputs(self.batch_size), batch_size=self.batch_size, verbose=0)

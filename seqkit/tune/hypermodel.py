@@ -67,9 +67,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             monitor = early.get("monitor", "val_loss")
             if validation is None and monitor.startswith("val_"):
                 monitor = monitor[4:]
-            callbacks.insert(0, keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=early.get("patience", 3), min_delta=early.get("min_delta", 0.0),
-                mode=early.get("mode", "auto")))
+            callbacks.insert(
+                0,
+                keras.callbacks.EarlyStopping(
+                    monitor=monitor,
+                    patience=early.get("patience", 3),
+                    min_delta=early.get("min_delta", 0.0),
+                    mode=early.get("mode", "auto"),
+                ),
+            )
         weights = None
         if "classes" in self.bundle.info:
             weights = class_weights(train.get("class_weight"), self.bundle.train.y, list(self.bundle.info["classes"]))
@@ -79,8 +85,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         steps = pipeline.steps_per_epoch(len(y_train), batch_size)
         started = time.perf_counter()
         history = model.fit(
-            dataset, steps_per_epoch=steps, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-            validation_data=validation, validation_batch_size=batch_size, callbacks=callbacks, verbose=0,
+            dataset,
+            steps_per_epoch=steps,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            shuffle=False,
+            validation_data=validation,
+            validation_batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=0,
         )
         objective = recipe.get("tune.objective", "val_loss")
         if objective not in history.history:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from seqkit.errors import RecipeError, RunError, SeqkitError
 from seqkit.plugins import get_plugin_manager
@@ -40,7 +40,14 @@ def objective_direction(tune: dict) -> tuple[str, str]:
     return name, direction
 
 
-def make_tuner(recipe: Recipe, hypermodel, directory: Path, role: str | None = None, worker_timeout: float = 120.0, echo: Echo = print):
+def make_tuner(
+    recipe: Recipe,
+    hypermodel,
+    directory: Path,
+    role: str | None = None,
+    worker_timeout: float = 120.0,
+    echo: Echo = print,
+):
     import keras_tuner
 
     tune = recipe.section("tune")
@@ -63,13 +70,18 @@ def make_tuner(recipe: Recipe, hypermodel, directory: Path, role: str | None = N
         "hyperband": keras_tuner.Hyperband,
     }
     if kind == "hyperband":
-        extra = {"max_epochs": int(tune.get("max_epochs") or recipe.get("train.epochs")), "factor": tune.get("factor", 3)}
+        extra = {
+            "max_epochs": int(tune.get("max_epochs") or recipe.get("train.epochs")),
+            "factor": tune.get("factor", 3),
+        }
     else:
         extra = {"max_trials": tune.get("max_trials", 10)}
     if kind == "grid":
         for key, entry in (tune.get("space") or {}).items():
             if "float" in entry and not entry.get("step"):
-                raise RecipeError(f"{recipe.where(f'tune.space.{key}')}: tune.space.{key}: grid search needs a step for float ranges")
+                raise RecipeError(
+                    f"{recipe.where(f'tune.space.{key}')}: tune.space.{key}: grid search needs a step for float ranges"
+                )
     base = classes[kind]
     if role == "chief":
         from seqkit.tune.distributed import serve_chief
@@ -101,8 +113,12 @@ def make_tuner(recipe: Recipe, hypermodel, directory: Path, role: str | None = N
             self._heartbeat.stop()
             parent.on_search_end(self)
 
-        methods = {"on_search_begin": on_search_begin, "on_trial_begin": on_trial_begin,
-                   "on_trial_end": on_trial_end, "on_search_end": on_search_end}
+        methods = {
+            "on_search_begin": on_search_begin,
+            "on_trial_begin": on_trial_begin,
+            "on_trial_end": on_trial_end,
+            "on_search_end": on_search_end,
+        }
         base = type(f"Seqkit{base.__name__}Worker", (base,), methods)
     return base(**common, **extra)
 
@@ -180,8 +196,13 @@ def tune(
     is_worker = role == "worker"
     if not is_worker:
         if not tune_dir.file("recipe.yaml").exists():
-            tune_dir.write_yaml("recipe.yaml", recipe.portable_dict(), header="# The recipe of this search (defaults filled in).\n")
-            tune_dir.write_json("run.json", {"recipe_path": str(recipe.path), "base_dir": str(recipe.base_dir.resolve()), "created": now()})
+            tune_dir.write_yaml(
+                "recipe.yaml", recipe.portable_dict(), header="# The recipe of this search (defaults filled in).\n"
+            )
+            tune_dir.write_json(
+                "run.json",
+                {"recipe_path": str(recipe.path), "base_dir": str(recipe.base_dir.resolve()), "created": now()},
+            )
         tune_dir.set_status(RUNNING)
     echo(f"seqkit: tune directory {tune_dir.path}")
     keras.utils.set_random_seed(recipe.seed)
@@ -205,7 +226,9 @@ def tune(
         raise SeqkitError(str(exc)) from None
     except BaseException as exc:
         if not is_worker:
-            tune_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, SeqkitError) else str(exc))
+            tune_dir.set_status(
+                FAILED, error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, SeqkitError) else str(exc)
+            )
         raise
     finally:
         if role:
@@ -247,10 +270,16 @@ def _report(recipe, tuner, hypermodel, tune_dir: RunDirectory, echo: Echo) -> Tu
         else:
             _recipe, parts, preprocessor, _key = hypermodel.current
             save_model_atomic(build_export_model(parts, preprocessor, model), tune_dir.file("best_model.keras"))
-    tune_dir.write_json("results.json", {"objective": objective, "direction": direction, "best": best, "trials": rows, "finished": now()})
+    tune_dir.write_json(
+        "results.json",
+        {"objective": objective, "direction": direction, "best": best, "trials": rows, "finished": now()},
+    )
     echo(format_table(rows))
     if best:
-        echo(f"seqkit: best trial {best['trial']}: {objective}={best[objective]:.4f} with " + ", ".join(f"{k}={v}" for k, v in best["values"].items()))
+        echo(
+            f"seqkit: best trial {best['trial']}: {objective}={best[objective]:.4f} with "
+            + ", ".join(f"{k}={v}" for k, v in best["values"].items())
+        )
         echo(f"seqkit: best recipe: {best_recipe_path}")
     tune_dir.set_status(COMPLETED)
     return TuneResult(tune_dir, rows, best, best_recipe_path)

@@ -24,14 +24,38 @@ ENTRY_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "int": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2, "description": "[low, high]: an integer range, both ends included."},
-        "float": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[low, high]: a real range (grid search needs a step)."},
-        "choice": {"type": "array", "minItems": 1, "description": "The values to choose from (numbers, strings or booleans of one type)."},
+        "int": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "[low, high]: an integer range, both ends included.",
+        },
+        "float": {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "[low, high]: a real range (grid search needs a step).",
+        },
+        "choice": {
+            "type": "array",
+            "minItems": 1,
+            "description": "The values to choose from (numbers, strings or booleans of one type).",
+        },
         "bool": {"type": "boolean", "description": "True or false; the value is the default."},
         "fixed": {"description": "One value, recorded as a hyperparameter but not searched."},
         "step": {"type": "number", "exclusiveMinimum": 0, "description": "int / float: spacing of the values tried."},
-        "sampling": {"enum": ["linear", "log", "reverse_log"], "description": "int / float: how the range is sampled (default linear; log for rates)."},
-        "when": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}, "minProperties": 1, "description": "{parent.key: [values]}: the entry is active only when the parent takes one of them."},
+        "sampling": {
+            "enum": ["linear", "log", "reverse_log"],
+            "description": "int / float: how the range is sampled (default linear; log for rates).",
+        },
+        "when": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "minItems": 1},
+            "minProperties": 1,
+            "description": "{parent.key: [values]}: the entry is active only when the parent takes one of them.",
+        },
     },
 }
 
@@ -112,7 +136,13 @@ def _declare_one(hp, key: str, entry: dict):
     kind = entry_kind(entry)
     if kind == "int":
         lo, hi = entry["int"]
-        return hp.Int(key, lo, hi, step=int(entry["step"]) if entry.get("step") else None, sampling=entry.get("sampling", "linear"))
+        return hp.Int(
+            key,
+            lo,
+            hi,
+            step=int(entry["step"]) if entry.get("step") else None,
+            sampling=entry.get("sampling", "linear"),
+        )
     if kind == "float":
         lo, hi = entry["float"]
         return hp.Float(key, lo, hi, step=entry.get("step"), sampling=entry.get("sampling", "linear"))

@@ -7,10 +7,10 @@ with statistics of its own training part, and cut into (lookback + horizon) wind
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, Split
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import Adapter, DataBundle, DataError, Split
 from seqkit_forecast.tables import (
     CALENDAR_FEATURES,
     FILL_POLICIES,
@@ -59,25 +59,55 @@ class ForecastBundle(DataBundle):
 
 class TimeSeriesAdapter(Adapter):
     name = "timeseries"
-    description = "time-series tables (CSV / Parquet, long or wide) -> scaled forecast windows; one global model across series"
+    description = (
+        "time-series tables (CSV / Parquet, long or wide) -> scaled forecast windows; one global model across series"
+    )
     schema = {
         "properties": {
             "path": {"type": "string", "format": "path", "description": "CSV or Parquet file; relative to the recipe."},
-            "dataset": {"enum": list(STATSMODELS_DATASETS), "description": "A data set that statsmodels ships, instead of path."},
-            "layout": {"enum": ["long", "wide"], "default": "long", "description": "long: rows of (series id, time, values); wide: one column per series."},
-            "time": {"type": "string", "default": "date", "description": "Timestamp column (datetimes or integer steps)."},
-            "series": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "description": "long layout: series id column(s); none = one series."},
+            "dataset": {
+                "enum": list(STATSMODELS_DATASETS),
+                "description": "A data set that statsmodels ships, instead of path.",
+            },
+            "layout": {
+                "enum": ["long", "wide"],
+                "default": "long",
+                "description": "long: rows of (series id, time, values); wide: one column per series.",
+            },
+            "time": {
+                "type": "string",
+                "default": "date",
+                "description": "Timestamp column (datetimes or integer steps).",
+            },
+            "series": {
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                "description": "long layout: series id column(s); none = one series.",
+            },
             "targets": {**NAMES, "description": "long layout: target column(s), forecast jointly."},
             "columns": {**NAMES, "description": "wide layout: the series columns (default: every column but time)."},
             "target_name": {"type": "string", "default": "value", "description": "wide layout: name of the target."},
             "past_covariates": {**NAMES, "description": "Columns observed up to the forecast origin only."},
-            "future_covariates": {**NAMES, "description": "Columns known over the horizon too (forecast inputs must give them)."},
-            "calendar": {"type": "array", "items": {"enum": list(CALENDAR_FEATURES)}, "default": [],
-                         "description": "Known-future calendar features from the timestamp (sine / cosine pairs; holiday: a US federal holiday flag)."},
+            "future_covariates": {
+                **NAMES,
+                "description": "Columns known over the horizon too (forecast inputs must give them).",
+            },
+            "calendar": {
+                "type": "array",
+                "items": {"enum": list(CALENDAR_FEATURES)},
+                "default": [],
+                "description": "Known-future calendar features from the timestamp (sine / cosine pairs; holiday: a US federal holiday flag).",
+            },
             "freq": {"type": "string", "description": "pandas frequency (h, D, W-SAT, MS...); default: inferred."},
-            "step": {"type": "integer", "minimum": 1, "description": "Integer time columns: the step (default: inferred)."},
-            "fill": {"enum": list(FILL_POLICIES), "default": "none",
-                     "description": "Missing timestamps / values: none (error naming the first bad row), ffill, interpolate, zero."},
+            "step": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Integer time columns: the step (default: inferred).",
+            },
+            "fill": {
+                "enum": list(FILL_POLICIES),
+                "default": "none",
+                "description": "Missing timestamps / values: none (error naming the first bad row), ffill, interpolate, zero.",
+            },
             "lookback": {**POSITIVE, "default": 48, "description": "Observed steps per window."},
             "horizon": {**POSITIVE, "default": 12, "description": "Steps forecast at once."},
             "stride": {**POSITIVE, "default": 1, "description": "Steps between training windows."},
@@ -88,19 +118,40 @@ class TimeSeriesAdapter(Adapter):
                 "default": {},
                 "description": "Per series, in time order: counts of steps (integers) or fractions of its length.",
                 "properties": {
-                    "train": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) of each series for training (default: the rest)."},
-                    "validation": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) of each series for validation, after train (default 0.1)."},
-                    "test": {**COUNT_OR_FRACTION, "description": "Steps (or fraction) at the end of each series for testing (default 0.2; 0: none)."},
+                    "train": {
+                        **COUNT_OR_FRACTION,
+                        "description": "Steps (or fraction) of each series for training (default: the rest).",
+                    },
+                    "validation": {
+                        **COUNT_OR_FRACTION,
+                        "description": "Steps (or fraction) of each series for validation, after train (default 0.1).",
+                    },
+                    "test": {
+                        **COUNT_OR_FRACTION,
+                        "description": "Steps (or fraction) at the end of each series for testing (default 0.2; 0: none).",
+                    },
                 },
             },
-            "scaler": {"enum": ["standard", "minmax", "none"], "default": "standard",
-                       "description": "Per series and channel, fitted on the training part only."},
-            "window_norm": {"enum": ["last", "mean", "none"], "default": "last",
-                            "description": "Inside the model, level each window by its last (or mean) observed value and add it back to the forecast."},
-            "seasonal_period": {**POSITIVE, "description": "Season for seasonal naive, exponential smoothing and MASE (default from freq: hourly 24, daily 7, weekly 52...)."},
-            "baselines": {"type": "array", "items": {"enum": ["naive", "seasonal_naive", "ets"]},
-                          "default": ["naive", "seasonal_naive", "ets"],
-                          "description": "Baselines scored on the same windows (ets: statsmodels Holt-Winters)."},
+            "scaler": {
+                "enum": ["standard", "minmax", "none"],
+                "default": "standard",
+                "description": "Per series and channel, fitted on the training part only.",
+            },
+            "window_norm": {
+                "enum": ["last", "mean", "none"],
+                "default": "last",
+                "description": "Inside the model, level each window by its last (or mean) observed value and add it back to the forecast.",
+            },
+            "seasonal_period": {
+                **POSITIVE,
+                "description": "Season for seasonal naive, exponential smoothing and MASE (default from freq: hourly 24, daily 7, weekly 52...).",
+            },
+            "baselines": {
+                "type": "array",
+                "items": {"enum": ["naive", "seasonal_naive", "ets"]},
+                "default": ["naive", "seasonal_naive", "ets"],
+                "description": "Baselines scored on the same windows (ets: statsmodels Holt-Winters).",
+            },
             "backtest": {
                 "type": "object",
                 "additionalProperties": False,
@@ -109,8 +160,11 @@ class TimeSeriesAdapter(Adapter):
                     "folds": {**POSITIVE, "default": 5, "description": "Number of forecast origins per series."},
                     "step": {**POSITIVE, "description": "Steps between fold origins (default: the horizon)."},
                     "horizon": {**POSITIVE, "description": "Steps scored per fold (default: data.horizon)."},
-                    "window": {"enum": ["expanding", "sliding"], "default": "expanding",
-                               "description": "History the refitted baselines see: all of it, or the last train_size steps."},
+                    "window": {
+                        "enum": ["expanding", "sliding"],
+                        "default": "expanding",
+                        "description": "History the refitted baselines see: all of it, or the last train_size steps.",
+                    },
                     "train_size": {**POSITIVE, "description": "sliding: steps of history per fold."},
                 },
             },
@@ -124,13 +178,22 @@ class TimeSeriesAdapter(Adapter):
             problems.append(("dataset", "give data.path or data.dataset, not both"))
         backtest = config.get("backtest") or {}
         if backtest.get("horizon") and backtest["horizon"] > config.get("horizon", 12):
-            problems.append(("backtest.horizon", f"expected at most data.horizon ({config.get('horizon', 12)}). Received: {backtest['horizon']}"))
+            problems.append(
+                (
+                    "backtest.horizon",
+                    f"expected at most data.horizon ({config.get('horizon', 12)}). Received: {backtest['horizon']}",
+                )
+            )
         if backtest.get("window") == "sliding" and not backtest.get("train_size"):
             problems.append(("backtest.train_size", "a sliding window needs train_size"))
         if config.get("layout") == "wide" and config.get("targets"):
             problems.append(("targets", "the wide layout takes data.columns (one per series), not data.targets"))
         seen: dict[str, str] = {}
-        for key, role in (("targets", "a target"), ("past_covariates", "a past covariate"), ("future_covariates", "a future covariate")):
+        for key, role in (
+            ("targets", "a target"),
+            ("past_covariates", "a past covariate"),
+            ("future_covariates", "a future covariate"),
+        ):
             names = config.get(key) or []
             for name in names if isinstance(names, list) else []:  # a non-list is the schema's problem
                 if not isinstance(name, str):
@@ -147,8 +210,16 @@ class TimeSeriesAdapter(Adapter):
         config = dict(self.config)
         if config.get("dataset") and config["time"] == "date" and config["dataset"] == "sunspots":
             config["time"] = "YEAR"
-        return load_table(config, self.context.resolve, frame=frame, source=source, offset=offset, freq=freq,
-                          allow_future_rows=allow_future_rows, run_step=run_step)
+        return load_table(
+            config,
+            self.context.resolve,
+            frame=frame,
+            source=source,
+            offset=offset,
+            freq=freq,
+            allow_future_rows=allow_future_rows,
+            run_step=run_step,
+        )
 
     def channel_layout(self, table: Table) -> dict:
         config = self.config
@@ -160,7 +231,9 @@ class TimeSeriesAdapter(Adapter):
         future = list(config.get("future_covariates") or [])
         calendar = list(config.get("calendar") or [])
         if calendar and table.freq is None:
-            raise DataError(f"{table.source}: data.calendar needs datetime timestamps; column {config.get('time')!r} holds integer steps")
+            raise DataError(
+                f"{table.source}: data.calendar needs datetime timestamps; column {config.get('time')!r} holds integer steps"
+            )
         calendar_names = calendar_channel_names(calendar)
         n_t, n_p, n_f = len(targets), len(past), len(future)
         return {
@@ -195,7 +268,10 @@ class TimeSeriesAdapter(Adapter):
             backtest.setdefault("horizon", horizon)
             backtest.setdefault("step", backtest["horizon"])
             backtest.setdefault("window", "expanding")
-        parts: dict[str, list] = {k: [] for k in ("train_x", "train_y", "train_raw", "val_x", "val_y", "val_raw", "test_x", "test_y", "test_raw")}
+        parts: dict[str, list] = {
+            k: []
+            for k in ("train_x", "train_y", "train_raw", "val_x", "val_y", "val_raw", "test_x", "test_y", "test_raw")
+        }
         series_data = []
         for s in table.series:
             bounds = split_bounds(len(s), config.get("split") or {}, s.id)
@@ -203,12 +279,17 @@ class TimeSeriesAdapter(Adapter):
             features = self.series_features(s, layout, scaler)
             targets = features[:, :n_targets]
             data = SeriesData(s.id, s.time, features, targets, bounds, scaler)
-            for name, start, end, step in (("train", 0, bounds.train, stride), ("val", bounds.train, bounds.validation, eval_stride),
-                                            ("test", bounds.validation, bounds.test, eval_stride)):
+            for name, start, end, step in (
+                ("train", 0, bounds.train, stride),
+                ("val", bounds.train, bounds.validation, eval_stride),
+                ("test", bounds.validation, bounds.test, eval_stride),
+            ):
                 origins = window_origins(start, end, lookback, horizon, step)
                 if name == "test":
                     data.test_origins = origins
-                parts[f"{name}_x"].append(make_windows(features, origins, lookback, horizon, layout["observed_channels"]))
+                parts[f"{name}_x"].append(
+                    make_windows(features, origins, lookback, horizon, layout["observed_channels"])
+                )
                 parts[f"{name}_y"].append(make_targets(targets, origins, horizon))
                 parts[f"{name}_raw"] += [origin_label(s.id, s.time[o]) for o in origins]
             series_data.append(data)
@@ -240,8 +321,11 @@ class TimeSeriesAdapter(Adapter):
         train = split("train")
         if train is None:
             longest = max(series_data, key=lambda d: d.bounds.train)
-            part = (f"the longest training part (series {longest.id!r}, {len(longest.time)} steps)" if len(series_data) > 1
-                    else f"the training part (of {len(longest.time)} steps)")
+            part = (
+                f"the longest training part (series {longest.id!r}, {len(longest.time)} steps)"
+                if len(series_data) > 1
+                else f"the training part (of {len(longest.time)} steps)"
+            )
             raise DataError(
                 f"{table.source}: no training window: a window needs data.lookback + data.horizon = {lookback + horizon} "
                 f"steps, and {part} has {longest.bounds.train} (data.split)"
@@ -249,16 +333,26 @@ class TimeSeriesAdapter(Adapter):
         if backtest:
             for data in series_data:
                 data.backtest_origins = backtest_origins(data.bounds, lookback, backtest, data.id)
-        return ForecastBundle(train, split("val"), split("test"), info, series=series_data,
-                              config={"baselines": list(config.get("baselines", ["naive", "seasonal_naive", "ets"])),
-                                      "backtest": backtest})
+        return ForecastBundle(
+            train,
+            split("val"),
+            split("test"),
+            info,
+            series=series_data,
+            config={
+                "baselines": list(config.get("baselines", ["naive", "seasonal_naive", "ets"])),
+                "backtest": backtest,
+            },
+        )
 
     def read_inputs(self, path, info):
         raise DataError(f"{path}: forecasting runs read new data with: seqkit forecast RUN_DIR --input {path}")
 
     def encode_inputs(self, raw_inputs, info):
-        raise DataError("forecasting runs take a table of recent history, not single inputs: "
-                        "seqkit forecast RUN_DIR --input FILE, or seqkit_forecast.forecast(run, table)")
+        raise DataError(
+            "forecasting runs take a table of recent history, not single inputs: "
+            "seqkit forecast RUN_DIR --input FILE, or seqkit_forecast.forecast(run, table)"
+        )
 
 
 def origin_label(series_id: str, time) -> str:

@@ -98,9 +98,11 @@ def ets_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, params_per_t
     for j, params in enumerate(params_per_target):
         level, trend, season = ets_states(y[:, j].astype("float64"), params)
         phi, m = params["phi"], params["period"]
-        damp = np.cumsum(phi ** steps)
+        damp = np.cumsum(phi**steps)
         season_index = origins[:, None] + ((steps - 1) % m)[None, :]
-        out[:, :, j] = level[origins][:, None] + damp[None, :] * trend[origins][:, None] + (season[season_index] if m > 1 else 0.0)
+        out[:, :, j] = (
+            level[origins][:, None] + damp[None, :] * trend[origins][:, None] + (season[season_index] if m > 1 else 0.0)
+        )
     return out
 
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit_forecast import baselines
+from seqkit_forecast import baselines, outputs
 from seqkit_forecast import metrics as forecast_metrics
-from seqkit_forecast import outputs
 from seqkit_forecast.windows import make_targets, make_windows, window_origins
 
 MODEL = "lstm"
@@ -58,7 +57,10 @@ class _Scores:
             scores["interval"] = self.level
             if not has.all():
                 scores["interval_windows"] = int(has.sum())
-        scores["scaled"] = {"mse": forecast_metrics.mse(cat["y_scaled"], cat["p_scaled"]), "mae": forecast_metrics.mae(cat["y_scaled"], cat["p_scaled"])}
+        scores["scaled"] = {
+            "mse": forecast_metrics.mse(cat["y_scaled"], cat["p_scaled"]),
+            "mae": forecast_metrics.mae(cat["y_scaled"], cat["p_scaled"]),
+        }
         scores["mae_by_step"] = [round(v, 6) for v in forecast_metrics.error_by_step(cat["y_scaled"], cat["p_scaled"])]
         scores["windows"] = int(len(cat["y"]))
         return scores
@@ -82,7 +84,9 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     """Score the model and the baselines on every test window and on the backtest folds."""
     horizon, lookback, period = info["horizon"], info["lookback"], info["seasonal_period"]
     n_targets = len(info["targets"])
-    names = [b for b in bundle.config.get("baselines", list(baselines.BASELINES)) if b != "ets" or baselines.ets_available()]
+    names = [
+        b for b in bundle.config.get("baselines", list(baselines.BASELINES)) if b != "ets" or baselines.ets_available()
+    ]
     level = outputs.interval_level(info)
     backtest = bundle.config.get("backtest") or {}
     test_scores = {name: _Scores() for name in [MODEL] + names}
@@ -101,10 +105,12 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
         spreads = {}
         for name in names:
             if len(in_sample) >= 10:
-                errors = make_targets(series.targets, in_sample, horizon) - _baseline_forecasts(name, series, in_sample, horizon, period, ets_params)
+                errors = make_targets(series.targets, in_sample, horizon) - _baseline_forecasts(
+                    name, series, in_sample, horizon, period, ets_params
+                )
                 spreads[name] = baselines.empirical_interval(errors, level)
 
-        def with_spread(name, forecast):
+        def with_spread(name, forecast, spreads=spreads):
             if name not in spreads:
                 return None
             lo, hi = spreads[name]
@@ -148,11 +154,19 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
                 for name, forecast in fold_forecasts.items():
                     yk = series.scaler.inverse(y[k], slice(0, n_targets))
                     pk = series.scaler.inverse(forecast[k], slice(0, n_targets))
-                    entry[name] = {"mae": forecast_metrics.mae(yk, pk), "mase": forecast_metrics.mase(yk[None], pk[None], scale[None])}
+                    entry[name] = {
+                        "mae": forecast_metrics.mae(yk, pk),
+                        "mase": forecast_metrics.mase(yk[None], pk[None], scale[None]),
+                    }
                 per_fold.append(entry)
-    result = {"test_comparison": {"windows": int(sum(len(s.test_origins) for s in bundle.series)), "horizon": horizon,
-                                  "seasonal_period": period,
-                                  "models": {name: s.result() for name, s in test_scores.items() if s.parts["y"]}}}
+    result = {
+        "test_comparison": {
+            "windows": int(sum(len(s.test_origins) for s in bundle.series)),
+            "horizon": horizon,
+            "seasonal_period": period,
+            "models": {name: s.result() for name, s in test_scores.items() if s.parts["y"]},
+        }
+    }
     if backtest:
         result["backtest"] = {
             **{k: backtest[k] for k in ("folds", "step", "horizon", "window")},
@@ -169,30 +183,54 @@ def _refit_ets(series, origin, horizon, period, backtest):
     return baselines.ets_refit_forecast(series.targets[start:origin], horizon, period)
 
 
-COLUMNS = (("mse", "MSE*"), ("mae_scaled", "MAE*"), ("mae", "MAE"), ("rmse", "RMSE"), ("mape", "MAPE%"), ("smape", "sMAPE%"),
-           ("mase", "MASE"), ("coverage", "cover"))
+COLUMNS = (
+    ("mse", "MSE*"),
+    ("mae_scaled", "MAE*"),
+    ("mae", "MAE"),
+    ("rmse", "RMSE"),
+    ("mape", "MAPE%"),
+    ("smape", "sMAPE%"),
+    ("mase", "MASE"),
+    ("coverage", "cover"),
+)
 
 
-SCALED = {"standard": "standardised with training statistics", "minmax": "min-max scaled with training statistics",
-          "none": "data.scaler none, so the data's units too"}
+SCALED = {
+    "standard": "standardised with training statistics",
+    "minmax": "min-max scaled with training statistics",
+    "none": "data.scaler none, so the data's units too",
+}
 
 
 def table(title: str, models: dict, scaler: str = "standard") -> str:
     """A fixed-width table of the models' scores (best value of each column marked *)."""
     rows = []
     for name, s in models.items():
-        rows.append({"model": name, "mse": s["scaled"]["mse"], "mae_scaled": s["scaled"]["mae"], **{k: s.get(k) for k in ("mae", "rmse", "mape", "smape", "mase", "coverage")}})
+        rows.append(
+            {
+                "model": name,
+                "mse": s["scaled"]["mse"],
+                "mae_scaled": s["scaled"]["mae"],
+                **{k: s.get(k) for k in ("mae", "rmse", "mape", "smape", "mase", "coverage")},
+            }
+        )
     level = next((s.get("interval") for s in models.values() if s.get("interval")), None)
-    header = f"{'model':<16}" + "".join(f"{label if key != 'coverage' else f'cover{int(round((level or 0) * 100))}':>10}" for key, label in COLUMNS)
+    header = f"{'model':<16}" + "".join(
+        f"{label if key != 'coverage' else f'cover{int(round((level or 0) * 100))}':>10}" for key, label in COLUMNS
+    )
     lines = [title, header]
     for row in rows:
         cells = "".join(_cell(row[key]) for key, _ in COLUMNS)
         lines.append(f"{row['model']:<16}{cells}")
-    lines.append(f"(* on the scaled data: {SCALED.get(scaler, scaler)}; the rest in the data's units; MASE against the training part's seasonal naive)")
+    lines.append(
+        f"(* on the scaled data: {SCALED.get(scaler, scaler)}; the rest in the data's units; MASE against the training part's seasonal naive)"
+    )
     partial = {name: s["interval_windows"] for name, s in models.items() if "interval_windows" in s}
     if partial:
         counts = ", ".join(f"{name} {n} of {models[name]['windows']}" for name, n in partial.items())
-        lines.append(f"(cover: on the windows with an interval ({counts}); series with under 10 training windows have no baseline interval)")
+        lines.append(
+            f"(cover: on the windows with an interval ({counts}); series with under 10 training windows have no baseline interval)"
+        )
     return "\n".join(lines)
 
 
@@ -213,19 +251,32 @@ def plot_examples(examples, info, plot_dir: Path) -> list[Path]:
     lookback, horizon = info["lookback"], info["horizon"]
     fig, axes = plt.subplots(len(examples), 1, figsize=(9, 2.8 * len(examples)), squeeze=False)
     for ax, (series, origin, raw, forecasts) in zip(axes[:, 0], examples):
-        inverse = lambda a: series.scaler.inverse(a, slice(0, n_targets))  # noqa: E731
+        inverse = lambda a, series=series: series.scaler.inverse(a, slice(0, n_targets))  # noqa: E731
         start = max(0, origin - min(lookback, 3 * horizon))
         end = min(len(series.targets), origin + horizon)
         t = series.time
         ax.plot(t[start:end], inverse(series.targets[start:end])[:, 0], color="black", lw=1.2, label="actual")
-        future = t[origin:origin + horizon]
+        future = t[origin : origin + horizon]
         band = outputs.interval(raw, info)
         if band is not None:
-            ax.fill_between(future, inverse(band[0][0])[:, 0], inverse(band[1][0])[:, 0], color="tab:blue", alpha=0.25,
-                            label=f"{int(round(band[2] * 100))}% interval")
+            ax.fill_between(
+                future,
+                inverse(band[0][0])[:, 0],
+                inverse(band[1][0])[:, 0],
+                color="tab:blue",
+                alpha=0.25,
+                label=f"{int(round(band[2] * 100))}% interval",
+            )
         ax.plot(future, inverse(forecasts[MODEL])[:, 0], color="tab:blue", lw=1.5, label="LSTM")
         if "seasonal_naive" in forecasts:
-            ax.plot(future, inverse(forecasts["seasonal_naive"])[:, 0], color="tab:orange", lw=1, ls="--", label="seasonal naive")
+            ax.plot(
+                future,
+                inverse(forecasts["seasonal_naive"])[:, 0],
+                color="tab:orange",
+                lw=1,
+                ls="--",
+                label="seasonal naive",
+            )
         ax.axvline(t[origin], color="grey", lw=0.8)
         ax.set_title(f"{series.id or 'series'}: {info['targets'][0]}, last test window")
         ax.grid(alpha=0.3)

@@ -42,7 +42,9 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     lookback, model_horizon = info["lookback"], info["horizon"]
     horizon = model_horizon if horizon is None else int(horizon)
     if not 1 <= horizon <= model_horizon:
-        raise DataError(f"--horizon {horizon}: expected 1 to {model_horizon} (the run's data.horizon; its model forecasts that many steps at once)")
+        raise DataError(
+            f"--horizon {horizon}: expected 1 to {model_horizon} (the run's data.horizon; its model forecasts that many steps at once)"
+        )
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         frame, source = read_file(path, "forecast input"), str(path)
@@ -52,8 +54,14 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     has_future = bool(info["future_covariates"])
     # Rows after a series' last observed target are not history: they carry known-future
     # covariates, or nothing (forecasts start after the last observed step either way).
-    table = adapter.read_table(frame=frame, source=source, offset=offset, freq=info["freq"], allow_future_rows=True,
-                               run_step=None if info["freq"] else int(info.get("step") or 1))
+    table = adapter.read_table(
+        frame=frame,
+        source=source,
+        offset=offset,
+        freq=info["freq"],
+        allow_future_rows=True,
+        run_step=None if info["freq"] else int(info.get("step") or 1),
+    )
     layout = adapter.channel_layout(table)
     if layout["channels"] != info["channels"]:
         raise DataError(f"{source}: columns {layout['channels']} differ from the run's {info['channels']}")
@@ -69,7 +77,12 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
             scaler = Scaler.from_dict(info["scalers"][s.id])
         else:
             scaler = Scaler.fit(info["scalers"][next(iter(info["scalers"]))]["kind"], s.values[:n_obs])
-        times = np.concatenate([s.time[n_obs - lookback : n_obs], future_times(s.time[n_obs - 1], model_horizon, info["freq"], info["step"])])
+        times = np.concatenate(
+            [
+                s.time[n_obs - lookback : n_obs],
+                future_times(s.time[n_obs - 1], model_horizon, info["freq"], info["step"]),
+            ]
+        )
         values = np.zeros((lookback + model_horizon, s.values.shape[1]))
         values[:lookback] = s.values[n_obs - lookback : n_obs]
         if has_future:
@@ -87,7 +100,9 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
             values[lookback : lookback + horizon, first_future:] = ahead
             values[lookback + horizon :, first_future:] = ahead[-1]
         if not np.isfinite(values[:lookback]).all():
-            raise DataError(f"{source}: {name}: missing values in the last {lookback} steps; set data.fill in the recipe")
+            raise DataError(
+                f"{source}: {name}: missing values in the last {lookback} steps; set data.fill in the recipe"
+            )
         scaled = scaler.transform(values)
         from seqkit_forecast.tables import calendar_features
 
@@ -100,7 +115,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     levels = outputs.quantiles(raw, info)
     rows = []
     for i, (sid, times, scaler) in enumerate(metas):
-        inverse = lambda a: scaler.inverse(a, slice(0, n_targets))  # noqa: E731
+        inverse = lambda a, scaler=scaler: scaler.inverse(a, slice(0, n_targets))  # noqa: E731
         p = inverse(point[i])
         qs = {q: inverse(v[i]) for q, v in levels.items()}
         for h in range(horizon):
@@ -117,7 +132,9 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         from seqkit.plugin_api import atomic_write_csv
 
         output = Path(output)
-        every = np.array([row[info["time_column"]] for row in rows], dtype="datetime64[ns]" if info["freq"] else "int64")
+        every = np.array(
+            [row[info["time_column"]] for row in rows], dtype="datetime64[ns]" if info["freq"] else "int64"
+        )
         written = []
         for row, when in zip(rows, every):
             written.append({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
@@ -136,7 +153,11 @@ def _show(t, times=None) -> str:
 
     if not isinstance(t, np.datetime64):
         return str(int(t))
-    if times is not None and len(times) and (np.asarray(times, dtype="datetime64[ns]") == np.asarray(times, dtype="datetime64[D]")).all():
+    if (
+        times is not None
+        and len(times)
+        and (np.asarray(times, dtype="datetime64[ns]") == np.asarray(times, dtype="datetime64[D]")).all()
+    ):
         return str(pd.Timestamp(t).date())
     return str(pd.Timestamp(t))
 
@@ -149,8 +170,15 @@ def add_arguments(parser) -> None:
         "Python: seqkit_forecast.forecast(run_dir, 'new.csv', horizon=26) -> pandas.DataFrame"
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a completed forecasting run")
-    parser.add_argument("--input", required=True, metavar="FILE", help="CSV or Parquet with the run's columns; forecasts start after each series' last observed step")
-    parser.add_argument("--horizon", type=int, metavar="H", help="steps to forecast (default and maximum: the run's data.horizon)")
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="CSV or Parquet with the run's columns; forecasts start after each series' last observed step",
+    )
+    parser.add_argument(
+        "--horizon", type=int, metavar="H", help="steps to forecast (default and maximum: the run's data.horizon)"
+    )
     parser.add_argument("--output", metavar="FILE", help="CSV to write (default: INPUT with .forecast.csv)")
 
 

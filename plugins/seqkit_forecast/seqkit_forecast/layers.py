@@ -52,9 +52,13 @@ class WindowEncoder(keras.layers.Layer):
     def __init__(self, lookback, normalized=(), norm="last", dim=0, **kwargs):
         super().__init__(**kwargs)
         if int(lookback) < 1:
-            raise ValueError(f"Invalid value received for argument `lookback`. Expected a positive integer. Received: lookback={lookback}")
+            raise ValueError(
+                f"Invalid value received for argument `lookback`. Expected a positive integer. Received: lookback={lookback}"
+            )
         if norm not in NORMS:
-            raise ValueError(f"Invalid value received for argument `norm`. Expected one of {NORMS}. Received: norm={norm!r}")
+            raise ValueError(
+                f"Invalid value received for argument `norm`. Expected one of {NORMS}. Received: norm={norm!r}"
+            )
         self.lookback = int(lookback)
         self.normalized = [int(c) for c in normalized]
         self.norm = norm
@@ -82,7 +86,13 @@ class WindowEncoder(keras.layers.Layer):
         return (input_shape[0], self.lookback, self.dim or input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "lookback": self.lookback, "normalized": self.normalized, "norm": self.norm, "dim": self.dim}
+        return {
+            **super().get_config(),
+            "lookback": self.lookback,
+            "normalized": self.normalized,
+            "norm": self.norm,
+            "dim": self.dim,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -113,13 +123,30 @@ class ForecastHead(keras.layers.Layer):
         inputs: the model's input windows.
     """
 
-    def __init__(self, kind="point", horizon=1, lookback=1, targets=(0,), future=(), quantiles=(), norm="last",
-                 hidden_units=32, dropout=0.0, highway=0, kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        kind="point",
+        horizon=1,
+        lookback=1,
+        targets=(0,),
+        future=(),
+        quantiles=(),
+        norm="last",
+        hidden_units=32,
+        dropout=0.0,
+        highway=0,
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if kind not in KINDS:
-            raise ValueError(f"Invalid value received for argument `kind`. Expected one of {KINDS}. Received: kind={kind!r}")
+            raise ValueError(
+                f"Invalid value received for argument `kind`. Expected one of {KINDS}. Received: kind={kind!r}"
+            )
         if int(horizon) < 1:
-            raise ValueError(f"Invalid value received for argument `horizon`. Expected a positive integer. Received: horizon={horizon}")
+            raise ValueError(
+                f"Invalid value received for argument `horizon`. Expected a positive integer. Received: horizon={horizon}"
+            )
         self.kind = kind
         self.horizon = int(horizon)
         self.lookback = int(lookback)
@@ -127,24 +154,36 @@ class ForecastHead(keras.layers.Layer):
         self.future = [int(c) for c in future]
         self.quantiles = [float(q) for q in quantiles]
         if kind == "quantile" and not self.quantiles:
-            raise ValueError("Invalid value received for argument `quantiles`. Expected at least one quantile in (0, 1). Received: quantiles=[]")
+            raise ValueError(
+                "Invalid value received for argument `quantiles`. Expected at least one quantile in (0, 1). Received: quantiles=[]"
+            )
         self.norm = norm
         self.hidden_units = int(hidden_units)
         self.dropout = float(dropout)
         self.highway = int(highway or 0)
         if not 0 <= self.highway <= self.lookback:
-            raise ValueError(f"Invalid value received for argument `highway`. Expected 0 to lookback ({self.lookback}). Received: highway={highway}")
+            raise ValueError(
+                f"Invalid value received for argument `highway`. Expected 0 to lookback ({self.lookback}). Received: highway={highway}"
+            )
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.k = {"point": 1, "quantile": len(self.quantiles), "gaussian": 2}[kind]
         n_out = len(self.targets) * self.k
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
-        self.direct = keras.layers.Dense(self.horizon * n_out, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="direct")
+        self.direct = keras.layers.Dense(
+            self.horizon * n_out, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="direct"
+        )
         if self.future:
-            self.step_hidden = keras.layers.Dense(self.hidden_units, activation="relu", kernel_regularizer=self.kernel_regularizer, name="step_hidden")
-            self.step_out = keras.layers.Dense(n_out, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="step_out")
+            self.step_hidden = keras.layers.Dense(
+                self.hidden_units, activation="relu", kernel_regularizer=self.kernel_regularizer, name="step_hidden"
+            )
+            self.step_out = keras.layers.Dense(
+                n_out, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="step_out"
+            )
         if self.highway:
             # Starts at zero: the untrained model is the naive (or window-mean) forecast.
-            self.highway_dense = keras.layers.Dense(self.horizon, kernel_initializer="zeros", dtype="float32", name="highway")
+            self.highway_dense = keras.layers.Dense(
+                self.horizon, kernel_initializer="zeros", dtype="float32", name="highway"
+            )
 
     def build(self, state_shape, inputs_shape=None):
         units = state_shape[-1]
@@ -174,8 +213,12 @@ class ForecastHead(keras.layers.Layer):
             recent = ops.take(inputs[:, self.lookback - self.highway : self.lookback, :], self.targets, axis=2)
             if reference is not None:
                 recent = recent - reference
-            linear = ops.transpose(self.highway_dense(ops.transpose(recent, (0, 2, 1))), (0, 2, 1))  # (batch, horizon, targets)
-            out = out + ops.expand_dims(linear, -1) * ops.convert_to_tensor([1.0] + [1.0 if self.kind == "quantile" else 0.0] * (self.k - 1))
+            linear = ops.transpose(
+                self.highway_dense(ops.transpose(recent, (0, 2, 1))), (0, 2, 1)
+            )  # (batch, horizon, targets)
+            out = out + ops.expand_dims(linear, -1) * ops.convert_to_tensor(
+                [1.0] + [1.0 if self.kind == "quantile" else 0.0] * (self.k - 1)
+            )
         if self.kind == "point":
             out = out[..., 0]
             return out if reference is None else out + reference
@@ -203,7 +246,9 @@ class ForecastHead(keras.layers.Layer):
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
             "highway": self.highway,
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer) if self.kernel_regularizer else None,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)
+            if self.kernel_regularizer
+            else None,
         }
 
 

@@ -19,8 +19,17 @@ class ForecastWindowSpec(EncoderSpec):
     keras_module = "seqkit_forecast.layers"
     name = "forecast_window"
     description = "forecast windows -> lookback part levelled by its last (or mean) value (data.window_norm)"
-    schema = {"properties": {"dim": {"type": "integer", "minimum": 0, "maximum": 65536, "default": 0,
-                                     "description": "Linear projection size; 0 keeps the channels."}}}
+    schema = {
+        "properties": {
+            "dim": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 65536,
+                "default": 0,
+                "description": "Linear projection size; 0 keeps the channels.",
+            }
+        }
+    }
 
     def raw_input_spec(self):
         return {"shape": (self.info["steps"], self.info["features"]), "dtype": "float32"}
@@ -43,11 +52,21 @@ class _ForecastHeadSpec(HeadSpec):
     kind = "point"
     schema = {
         "properties": {
-            "hidden_units": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 32,
-                             "description": "Width of the per-step network over known-future covariates."},
+            "hidden_units": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536,
+                "default": 32,
+                "description": "Width of the per-step network over known-future covariates.",
+            },
             "dropout": {**RATE, "default": 0.0, "description": "On the backbone state."},
-            "highway": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 0,
-                        "description": "LSTNet-style linear autoregressive component over the last N lookback steps (0: none)."},
+            "highway": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100000,
+                "default": 0,
+                "description": "LSTNet-style linear autoregressive component over the last N lookback steps (0: none).",
+            },
         }
     }
 
@@ -63,7 +82,12 @@ class _ForecastHeadSpec(HeadSpec):
         problems = []
         encoder = recipe.get("model.encoder.type")
         if isinstance(encoder, str) and encoder != "forecast_window":
-            problems.append(("model.encoder.type", f"the forecast heads read forecast windows: expected 'forecast_window'. Received: {encoder!r}"))
+            problems.append(
+                (
+                    "model.encoder.type",
+                    f"the forecast heads read forecast windows: expected 'forecast_window'. Received: {encoder!r}",
+                )
+            )
         highway, lookback = recipe.get("model.head.highway", 0), recipe.get("data.lookback")
         if isinstance(highway, int) and isinstance(lookback, int) and highway > lookback:
             problems.append(("model.head.highway", f"expected at most data.lookback ({lookback}). Received: {highway}"))
@@ -109,10 +133,21 @@ class PointHeadSpec(_ForecastHeadSpec):
     kind = "point"
     name = "point"
     description = "direct multi-horizon point forecast (MSE, MAE or Huber loss)"
-    schema = {"properties": {**_ForecastHeadSpec.schema["properties"], "loss": {"enum": ["mse", "mae", "huber"], "default": "mse", "description": "Training loss on the scaled targets."}}}
+    schema = {
+        "properties": {
+            **_ForecastHeadSpec.schema["properties"],
+            "loss": {
+                "enum": ["mse", "mae", "huber"],
+                "default": "mse",
+                "description": "Training loss on the scaled targets.",
+            },
+        }
+    }
 
     def loss(self):
-        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[self.config.get("loss", "mse")]
+        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}[
+            self.config.get("loss", "mse")
+        ]
 
 
 class QuantileHeadSpec(_ForecastHeadSpec):
@@ -127,7 +162,9 @@ class QuantileHeadSpec(_ForecastHeadSpec):
         qs = config.get("quantiles")
         if isinstance(qs, list) and qs and 0.5 not in qs:
             # As in Darts' QuantileRegression: without the median the "point" would be another quantile.
-            problems.append(("quantiles", f"the quantile head's point forecast is its median: include 0.5. Received: {qs}"))
+            problems.append(
+                ("quantiles", f"the quantile head's point forecast is its median: include 0.5. Received: {qs}")
+            )
         return problems
 
     def loss(self):

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import require_file
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import DataError, require_file
 
 FILL_POLICIES = ("none", "ffill", "interpolate", "zero")
 CALENDAR_FEATURES = ("hour", "weekday", "month", "dayofyear", "minute", "holiday")
@@ -123,7 +122,9 @@ def to_long(frame, config: dict, source: str, offset: int = 2):
         columns = config.get("columns") or [c for c in frame.columns if c != time]
         _require(frame, columns, source, "data.columns")
         if config.get("past_covariates") or config.get("future_covariates"):
-            raise DataError(f"{source}: data.layout wide: covariates need the long layout (one row per series and time)")
+            raise DataError(
+                f"{source}: data.layout wide: covariates need the long layout (one row per series and time)"
+            )
         name = config.get("target_name", "value")
         frame = frame.reset_index(drop=True)
         frame["__row__"] = np.arange(len(frame)) + 1
@@ -162,7 +163,9 @@ def parse_time(frame, column: str, source: str, offset: int):
         bad = ~np.isfinite(values) | (values != np.round(values))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: time {raw.iloc[i]!r} is not an integer step")
+            raise DataError(
+                f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: time {raw.iloc[i]!r} is not an integer step"
+            )
         return values.astype("int64"), False
     try:
         parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
@@ -172,7 +175,9 @@ def parse_time(frame, column: str, source: str, offset: int):
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: cannot read timestamp {raw.iloc[i]!r} in column {column!r}")
+        raise DataError(
+            f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: cannot read timestamp {raw.iloc[i]!r} in column {column!r}"
+        )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert(None)
     return parsed.to_numpy(dtype="datetime64[ns]"), True
@@ -205,8 +210,16 @@ def infer_freq(times: np.ndarray) -> str:
     return pd.tseries.frequencies.to_offset(step).freqstr
 
 
-def load_table(config: dict, base_resolve, frame=None, source: str | None = None, offset: int = 2, freq=None, allow_future_rows=False,
-               run_step=None) -> Table:
+def load_table(
+    config: dict,
+    base_resolve,
+    frame=None,
+    source: str | None = None,
+    offset: int = 2,
+    freq=None,
+    allow_future_rows=False,
+    run_step=None,
+) -> Table:
     """Read, check and fill the recipe's table. ``frame`` replaces the recipe's file (forecast
     inputs); ``freq`` forces the model's frequency (``run_step`` the step of a model trained on
     integer steps); ``allow_future_rows`` keeps trailing rows whose targets are empty (they
@@ -228,17 +241,23 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
             bad = (converted.isna() & frame[column].notna()).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number")
+                raise DataError(
+                    f"{_where(source, int(frame['__row__'].iloc[i]), offset)}: column {column!r}: {frame[column].iloc[i]!r} is not a number"
+                )
             frame[column] = converted  # numbers stored as text (a string column in Parquet)
     fill = config.get("fill", "none")
     run_freq = freq  # forecast inputs: the grid of the run's data
     declared = freq or config.get("freq")
     if run_freq and not is_datetime:
-        raise DataError(f"{source}: column {time_column!r} holds integer steps; the run's data have timestamps (frequency {run_freq})")
+        raise DataError(
+            f"{source}: column {time_column!r} holds integer steps; the run's data have timestamps (frequency {run_freq})"
+        )
     # Forecast inputs: the fill policy is the run's, so a gap is fixed in the input.
     input_hint = "complete the input (the run was trained with data.fill: none)" if (run_freq or run_step) else ""
     if run_step and is_datetime:
-        raise DataError(f"{source}: column {time_column!r} holds timestamps; the run's data have integer steps (step {run_step})")
+        raise DataError(
+            f"{source}: column {time_column!r} holds timestamps; the run's data have integer steps (step {run_step})"
+        )
     groups = [("", frame)] if id_column is None else list(frame.groupby(id_column, sort=False))
     if is_datetime:
         if declared:
@@ -277,8 +296,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
             diffs = np.diff(np.sort(groups[0][1]["__time__"].to_numpy()))
             step_int = int(np.bincount(diffs[diffs > 0]).argmax()) if (diffs > 0).any() else 1
         if run_step and step_int != run_step:
-            raise DataError(f"{source}: the input is on a step of {step_int}; the run's data are on a step of {run_step} "
-                            "(forecasts continue the run's steps)")
+            raise DataError(
+                f"{source}: the input is on a step of {step_int}; the run's data are on a step of {run_step} "
+                "(forecasts continue the run's steps)"
+            )
     series_list = []
     filled_total = 0
     n_targets = len(targets)
@@ -307,8 +328,10 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
             i = int(np.flatnonzero(off_grid)[0])
             where = f"{_where(source, int(rows[i]), offset)}: "
             if i == 0:  # an anchored frequency (W-SUN, BMS...) that the first timestamp is not on
-                raise DataError(f"{where}timestamp {_fmt(t[0])}{_in(sid)} is not on the {freq_str} grid "
-                                f"({'the run' if run_freq else 'data.freq'})")
+                raise DataError(
+                    f"{where}timestamp {_fmt(t[0])}{_in(sid)} is not on the {freq_str} grid "
+                    f"({'the run' if run_freq else 'data.freq'})"
+                )
             raise DataError(
                 f"{where}irregular timestamp {_fmt(t[i])}{_in(sid)}: not on the "
                 f"{freq_str or f'step-{step_int}'} grid that starts at {_fmt(t[0])}; "
@@ -328,7 +351,8 @@ def load_table(config: dict, base_resolve, frame=None, source: str | None = None
                 count = int(position[i] - position[i - 1] - 1)
                 raise DataError(
                     f"{_where(source, int(rows[i]), offset)}: missing timestamps{_in(sid)}: {count} step(s) between "
-                    f"{_fmt(t[i - 1])} and {_fmt(t[i])}; " + (input_hint or "set data.fill (ffill, interpolate, zero) to fill them")
+                    f"{_fmt(t[i - 1])} and {_fmt(t[i])}; "
+                    + (input_hint or "set data.fill (ffill, interpolate, zero) to fill them")
                 )
             if missing_values.any():
                 i = int(np.flatnonzero(missing_values)[0])
@@ -370,8 +394,10 @@ def _check_input_freq(times: np.ndarray, run_freq: str, source: str, sid: str) -
     except (TypeError, ValueError):
         own = None
     if own and pd.tseries.frequencies.to_offset(own) != pd.tseries.frequencies.to_offset(run_freq):
-        raise DataError(f"{source}: the input{_in(sid)} is on the {own} grid; the run's data are on the {run_freq} grid "
-                        "(forecasts continue the run's frequency)")
+        raise DataError(
+            f"{source}: the input{_in(sid)} is on the {own} grid; the run's data are on the {run_freq} grid "
+            "(forecasts continue the run's frequency)"
+        )
 
 
 def _fill(values: np.ndarray, policy: str) -> np.ndarray:
@@ -451,6 +477,19 @@ def default_seasonal_period(freq: str | None) -> int:
     match = re.match(r"^(\d*)(.*)$", freq)
     multiple = int(match.group(1) or 1)
     base = match.group(2).split("-")[0].upper()
-    period = {"H": 24, "BH": 8, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
-              "T": 60, "MIN": 60}.get(base, 1)
+    period = {
+        "H": 24,
+        "BH": 8,
+        "D": 7,
+        "B": 5,
+        "W": 52,
+        "M": 12,
+        "MS": 12,
+        "ME": 12,
+        "Q": 4,
+        "QS": 4,
+        "QE": 4,
+        "T": 60,
+        "MIN": 60,
+    }.get(base, 1)
     return period // multiple if period % multiple == 0 else 1

@@ -24,7 +24,11 @@ class ForecastTask(Task):
         probabilistic heads the interval coverage and the training loss (pinball / NLL)."""
         y_true = np.asarray(y_true, dtype="float64")
         point = outputs.point(y_pred, info)
-        result = {"mse": forecast_metrics.mse(y_true, point), "mae": forecast_metrics.mae(y_true, point), "windows": int(len(y_true))}
+        result = {
+            "mse": forecast_metrics.mse(y_true, point),
+            "mae": forecast_metrics.mae(y_true, point),
+            "windows": int(len(y_true)),
+        }
         band = outputs.interval(y_pred, info)
         if band is not None:
             result["coverage"] = forecast_metrics.coverage(y_true, band[0], band[1])
@@ -77,14 +81,24 @@ class ForecastTask(Task):
         plot_dir.mkdir(parents=True, exist_ok=True)
         evaluation.plot_examples(examples, info, plot_dir)
         evaluation.plot_error_by_step(comparison["models"], plot_dir)
-        echo(evaluation.table(
-            f"seqkit: test windows: {comparison['windows']} per model, horizon {comparison['horizon']}, "
-            f"seasonal period {comparison['seasonal_period']}", comparison["models"], _scaler(info)))
+        echo(
+            evaluation.table(
+                f"seqkit: test windows: {comparison['windows']} per model, horizon {comparison['horizon']}, "
+                f"seasonal period {comparison['seasonal_period']}",
+                comparison["models"],
+                _scaler(info),
+            )
+        )
         if "backtest" in result:
             bt = result["backtest"]
-            echo(evaluation.table(
-                f"seqkit: backtest: {bt['folds']} rolling-origin folds, step {bt['step']}, horizon {bt['horizon']}, "
-                f"{bt['window']} window (baselines refitted per fold)", bt["models"], _scaler(info)))
+            echo(
+                evaluation.table(
+                    f"seqkit: backtest: {bt['folds']} rolling-origin folds, step {bt['step']}, horizon {bt['horizon']}, "
+                    f"{bt['window']} window (baselines refitted per fold)",
+                    bt["models"],
+                    _scaler(info),
+                )
+            )
         return result
 
 
@@ -106,7 +120,11 @@ def _inverters(info, labels, count):
     for label in labels:
         sid = str(label).rsplit(" @ ", 1)[0] if " @ " in str(label) else ""
         scaler = scalers.get(sid)
-        result.append(identity if scaler is None else (lambda v, s=scaler: s.inverse(np.asarray(v, dtype="float64"), slice(0, n_targets))))
+        result.append(
+            identity
+            if scaler is None
+            else (lambda v, s=scaler: s.inverse(np.asarray(v, dtype="float64"), slice(0, n_targets)))
+        )
     return result
 
 

@@ -27,11 +27,16 @@ class Bounds:
 
 def split_bounds(length: int, split: dict, series_id: str = "") -> Bounds:
     """Counts (integers) or fractions of the series' length, in time order: train, validation, test."""
+
     def amount(key, default):
         value = split.get(key, default)
         if value is None:
             return None
-        return int(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else int(round(float(value) * length))
+        return (
+            int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            else int(round(float(value) * length))
+        )
 
     test = amount("test", 0.2) or 0
     validation = amount("validation", 0.1) or 0
@@ -53,7 +58,7 @@ class Scaler:
         self.kind, self.shift, self.scale = kind, np.asarray(shift, dtype="float64"), np.asarray(scale, dtype="float64")
 
     @classmethod
-    def fit(cls, kind: str, values: np.ndarray) -> "Scaler":
+    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
         values = np.asarray(values, dtype="float64")
         channels = values.shape[1]
         if kind == "standard":
@@ -76,7 +81,7 @@ class Scaler:
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Scaler":
+    def from_dict(cls, data: dict) -> Scaler:
         return cls(data["kind"], np.asarray(data["shift"]), np.asarray(data["scale"]))
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqkit.plugin_api import DataContext
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import DataContext, DataError
 from seqkit_forecast import baselines
 from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast.adapters import TimeSeriesAdapter
@@ -33,13 +32,22 @@ def series_frame(n=120, ids=("a", "b"), freq="h", start="2024-01-01"):
         level = 10.0 * (k + 1)
         y = level + np.sin(2 * np.pi * np.arange(n) / 24) + 0.01 * np.arange(n)
         for i in range(n):
-            rows.append({"id": sid, "date": str(t[i]), "load": round(float(y[i]), 4), "temp": round(float(np.cos(i / 5.0)), 4)})
+            rows.append(
+                {"id": sid, "date": str(t[i]), "load": round(float(y[i]), 4), "temp": round(float(np.cos(i / 5.0)), 4)}
+            )
     return pd.DataFrame(rows)
 
 
 def adapter(tmp_path, frame=None, fmt="csv", **config):
-    base = {"path": f"data.{fmt}", "time": "date", "series": "id", "targets": ["load"], "lookback": 24, "horizon": 6,
-            "split": {"validation": 0.2, "test": 0.2}}
+    base = {
+        "path": f"data.{fmt}",
+        "time": "date",
+        "series": "id",
+        "targets": ["load"],
+        "lookback": 24,
+        "horizon": 6,
+        "split": {"validation": 0.2, "test": 0.2},
+    }
     base.update(config)
     frame = series_frame() if frame is None else frame
     if fmt == "csv":
@@ -56,7 +64,9 @@ def adapter(tmp_path, frame=None, fmt="csv", **config):
 def test_long_csv_wide_and_parquet_give_the_same_windows(tmp_path):
     long = adapter(tmp_path).load()
     wide_frame = series_frame().pivot(index="date", columns="id", values="load").reset_index()
-    wide = adapter(tmp_path / ".." / tmp_path.name, wide_frame, layout="wide", series=None, targets=[], target_name="load").load()
+    wide = adapter(
+        tmp_path / ".." / tmp_path.name, wide_frame, layout="wide", series=None, targets=[], target_name="load"
+    ).load()
     parquet = adapter(tmp_path, fmt="parquet").load()
     assert long.info["series"] == ["a", "b"] == wide.info["series"]
     np.testing.assert_allclose(long.train.x, wide.train.x)
@@ -74,7 +84,9 @@ def test_covariates_and_calendar_channels(tmp_path):
     # Targets and past covariates are unknown over the horizon; calendar features are known.
     assert np.all(x[:, 24:, :2] == 0) and np.any(x[:, 24:, 2:] != 0)
     first_hour = pd.Timestamp("2024-01-01").hour
-    np.testing.assert_allclose(x[0, 0, 2:4], [np.sin(2 * np.pi * first_hour / 24), np.cos(2 * np.pi * first_hour / 24)], atol=1e-6)
+    np.testing.assert_allclose(
+        x[0, 0, 2:4], [np.sin(2 * np.pi * first_hour / 24), np.cos(2 * np.pi * first_hour / 24)], atol=1e-6
+    )
 
 
 def test_holiday_flag(tmp_path):
@@ -120,11 +132,16 @@ def test_missing_value_irregular_and_duplicate_timestamps(tmp_path):
         adapter(tmp_path, frame, fill="interpolate").load()
     one = series_frame(ids=("a",))
     one.loc[10, "date"] = one.loc[9, "date"]
-    with pytest.raises(DataError, match=r"data\.csv:12: duplicate timestamp 2024-01-01 09:00:00$"):  # one stray row: no hint
+    with pytest.raises(
+        DataError, match=r"data\.csv:12: duplicate timestamp 2024-01-01 09:00:00$"
+    ):  # one stray row: no hint
         adapter(tmp_path, one, series=None).load()
     # Several series in one file without data.series: every timestamp repeats.
-    with pytest.raises(DataError, match=r"data\.csv:122: duplicate timestamp 2024-01-01 00:00:00; several series in one file\? "
-                                        r"Name their id column in data\.series \(columns: id, date, load, temp\)"):
+    with pytest.raises(
+        DataError,
+        match=r"data\.csv:122: duplicate timestamp 2024-01-01 00:00:00; several series in one file\? "
+        r"Name their id column in data\.series \(columns: id, date, load, temp\)",
+    ):
         adapter(tmp_path, series=None).load()
 
 
@@ -132,7 +149,9 @@ def test_missing_value_irregular_and_duplicate_timestamps(tmp_path):
 def test_a_column_with_no_value_at_all_cannot_be_filled(tmp_path, fill):
     frame = series_frame()
     frame.loc[frame.id == "b", "temp"] = np.nan
-    with pytest.raises(DataError, match=rf"data\.csv: column 'temp' in series 'b' has no value to fill from \(data\.fill={fill}\)"):
+    with pytest.raises(
+        DataError, match=rf"data\.csv: column 'temp' in series 'b' has no value to fill from \(data\.fill={fill}\)"
+    ):
         adapter(tmp_path, frame, fill=fill, past_covariates=["temp"]).load()
 
 
@@ -147,7 +166,10 @@ def test_infinite_values_are_named_and_filled_like_missing_ones(tmp_path):
 
 
 def test_too_few_timestamps_to_infer_the_step(tmp_path):
-    with pytest.raises(DataError, match=r"data\.csv in series 'a': cannot infer the time step from fewer than 3 timestamps; set data\.freq"):
+    with pytest.raises(
+        DataError,
+        match=r"data\.csv in series 'a': cannot infer the time step from fewer than 3 timestamps; set data\.freq",
+    ):
         adapter(tmp_path, series_frame(n=2)).load()
 
 
@@ -160,7 +182,9 @@ def test_a_blank_series_id_is_named(tmp_path):
 
 def test_the_frequency_is_inferred_from_a_series_without_gaps(tmp_path):
     frame = drop_rows(series_frame(n=60, freq="MS"), [3])  # series a misses its fourth month
-    with pytest.raises(DataError, match=r"data\.csv:5: missing timestamps in series 'a': 1 step\(s\) between 2024-03-01"):
+    with pytest.raises(
+        DataError, match=r"data\.csv:5: missing timestamps in series 'a': 1 step\(s\) between 2024-03-01"
+    ):
         adapter(tmp_path, frame, lookback=12, horizon=3).load()
     assert adapter(tmp_path, frame, lookback=12, horizon=3, fill="interpolate").load().info["freq"] == "MS"
     # One series with a gap: the frequency of most of its stretches.
@@ -183,7 +207,7 @@ def test_co2_has_gaps_and_the_fill_policy_fills_them(tmp_path):
 def test_scalers_are_fitted_on_the_training_part_only(tmp_path):
     bundle = adapter(tmp_path, split={"train": 60, "validation": 30, "test": 30}).load()
     frame = series_frame()
-    for k, sid in enumerate(["a", "b"]):
+    for sid in ["a", "b"]:
         values = frame[frame.id == sid]["load"].to_numpy()
         scaler = bundle.info["scalers"][sid]
         assert scaler["shift"][0] == pytest.approx(values[:60].mean())
@@ -193,8 +217,9 @@ def test_scalers_are_fitted_on_the_training_part_only(tmp_path):
 
 @pytest.mark.parametrize("lookback,horizon,stride", [(24, 6, 1), (12, 12, 5), (30, 1, 7)])
 def test_window_counts(tmp_path, lookback, horizon, stride):
-    bundle = adapter(tmp_path, lookback=lookback, horizon=horizon, stride=stride,
-                     split={"train": 72, "validation": 24, "test": 24}).load()
+    bundle = adapter(
+        tmp_path, lookback=lookback, horizon=horizon, stride=stride, split={"train": 72, "validation": 24, "test": 24}
+    ).load()
     per_series_train = (72 - horizon - lookback) // stride + 1
     assert len(bundle.train) == 2 * per_series_train
     # Validation and test windows: every origin of their part, lookback taken from before it.
@@ -215,8 +240,11 @@ def test_numbers_stored_as_text_are_read_as_numbers(tmp_path):
     frame = series_frame()
     frame["load"] = frame["load"].map(lambda v: f"{v:.4f}")  # e.g. a Parquet file with a string column
     bundle = adapter(tmp_path, frame, fmt="parquet").load()
-    np.testing.assert_allclose(bundle.series[0].scaler.inverse(bundle.series[0].targets)[:3, 0],
-                               series_frame()["load"].to_numpy()[:3], rtol=1e-6)
+    np.testing.assert_allclose(
+        bundle.series[0].scaler.inverse(bundle.series[0].targets)[:3, 0],
+        series_frame()["load"].to_numpy()[:3],
+        rtol=1e-6,
+    )
     frame.loc[5, "load"] = "1,5"
     with pytest.raises(DataError, match=r"data\.parquet row 6: column 'load': '1,5' is not a number"):
         adapter(tmp_path, frame, fmt="parquet").load()
@@ -229,7 +257,15 @@ def test_a_time_index_is_read_as_the_time_column(tmp_path):
     from seqkit.plugin_api import DataContext
 
     defaults = {k: v.get("default") for k, v in TimeSeriesAdapter.schema["properties"].items() if "default" in v}
-    config = {**defaults, "path": "data.parquet", "time": "date", "series": "id", "targets": ["load"], "lookback": 24, "horizon": 6}
+    config = {
+        **defaults,
+        "path": "data.parquet",
+        "time": "date",
+        "series": "id",
+        "targets": ["load"],
+        "lookback": 24,
+        "horizon": 6,
+    }
     bundle = TimeSeriesAdapter(config, DataContext(tmp_path, 0)).load()
     assert bundle.info["series"] == ["a", "b"] and bundle.info["freq"] == "h"
 
@@ -244,15 +280,24 @@ def test_an_empty_test_part_is_allowed(tmp_path):
     from seqkit import load_recipe
 
     path = tmp_path / "r.yaml"
-    path.write_text(TINY.format(head="point", runs="runs").replace("split: {validation: 0.2, test: 0.2}", "split: {validation: 0.2, test: 0}")
-                    .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    path.write_text(
+        TINY.format(head="point", runs="runs")
+        .replace("split: {validation: 0.2, test: 0.2}", "split: {validation: 0.2, test: 0}")
+        .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", "")
+    )
     assert load_recipe(path).get("data.split.test") == 0
     bundle = adapter(tmp_path, split={"validation": 0.2, "test": 0}).load()
     assert bundle.test is None and len(bundle.validation)
 
 
-@pytest.mark.parametrize("config", [{"lookback": 200}, {"horizon": 130, "backtest": {"folds": 2}},
-                                    {"lookback": 200, "backtest": {"folds": 2, "step": 4, "horizon": 6}}])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"lookback": 200},
+        {"horizon": 130, "backtest": {"folds": 2}},
+        {"lookback": 200, "backtest": {"folds": 2, "step": 4, "horizon": 6}},
+    ],
+)
 def test_a_series_shorter_than_lookback_plus_horizon_is_named(tmp_path, config):
     with pytest.raises(DataError) as err:
         adapter(tmp_path, **config).load()
@@ -265,19 +310,39 @@ def test_a_weekly_grid_the_first_timestamp_is_not_on(tmp_path):
     with pytest.raises(DataError) as err:
         adapter(tmp_path, frame, freq="W-SUN", lookback=8, horizon=2).load()
     message = str(err.value)
-    assert "data.csv:2: timestamp 2024-01-03 00:00:00 in series 'a' is not on the W-SUN grid (data.freq)" in message, message
+    assert "data.csv:2: timestamp 2024-01-03 00:00:00 in series 'a' is not on the W-SUN grid (data.freq)" in message, (
+        message
+    )
     assert "grid that starts at" not in message
 
 
 def test_a_column_used_twice_is_a_recipe_problem():
-    problems = TimeSeriesAdapter.check({"targets": ["load"], "past_covariates": ["temp", "load"], "future_covariates": ["temp"]})
+    problems = TimeSeriesAdapter.check(
+        {"targets": ["load"], "past_covariates": ["temp", "load"], "future_covariates": ["temp"]}
+    )
     assert ("past_covariates", "'load' is already a target") in problems
     assert ("future_covariates", "'temp' is already a past covariate") in problems
     assert TimeSeriesAdapter.check({"targets": "load", "past_covariates": [1, 1]}) == []  # the schema reports these
 
 
-@pytest.mark.parametrize("freq,period", [("h", 24), ("2h", 12), ("15min", 4), ("min", 60), ("D", 7), ("3D", 1), ("W-SUN", 52),
-                                         ("MS", 12), ("ME", 12), ("QS-OCT", 4), ("YS-JAN", 1), ("B", 5), (None, 1)])
+@pytest.mark.parametrize(
+    "freq,period",
+    [
+        ("h", 24),
+        ("2h", 12),
+        ("15min", 4),
+        ("min", 60),
+        ("D", 7),
+        ("3D", 1),
+        ("W-SUN", 52),
+        ("MS", 12),
+        ("ME", 12),
+        ("QS-OCT", 4),
+        ("YS-JAN", 1),
+        ("B", 5),
+        (None, 1),
+    ],
+)
 def test_default_seasonal_period_accounts_for_multiples(freq, period):
     from seqkit_forecast.tables import default_seasonal_period
 
@@ -289,7 +354,9 @@ def test_timestamps_with_utc_offsets_across_a_dst_change(tmp_path):
     frame = pd.DataFrame({"date": local.strftime("%Y-%m-%dT%H:%M:%S%z"), "load": np.sin(np.arange(len(local)) / 3.8)})
     bundle = adapter(tmp_path, frame, series=None).load()
     assert bundle.info["freq"] == "h" and bundle.info["filled_steps"] == 0
-    assert len(bundle.series[0].time) == 24 * 8 and str(bundle.series[0].time[0]) == "2024-03-27T23:00:00.000000000"  # UTC
+    assert (
+        len(bundle.series[0].time) == 24 * 8 and str(bundle.series[0].time[0]) == "2024-03-27T23:00:00.000000000"
+    )  # UTC
 
 
 # -- losses, metrics, baselines ----------------------------------------------------------------
@@ -303,8 +370,13 @@ def test_pinball_and_gaussian_nll_match_numpy():
     q = np.sort(rng.normal(size=(4, 3, 2, 3)), axis=-1).astype("float32")
     loss = float(PinballLoss([0.1, 0.5, 0.9])(y, q))
     assert loss == pytest.approx(forecast_metrics.pinball(y, q, [0.1, 0.5, 0.9]), rel=1e-5)
-    by_hand = np.mean([max(qq * (yy - pp), (qq - 1) * (yy - pp)) for yy, row in zip(y.ravel(), q.reshape(-1, 3))
-                       for qq, pp in zip([0.1, 0.5, 0.9], row)])
+    by_hand = np.mean(
+        [
+            max(qq * (yy - pp), (qq - 1) * (yy - pp))
+            for yy, row in zip(y.ravel(), q.reshape(-1, 3))
+            for qq, pp in zip([0.1, 0.5, 0.9], row)
+        ]
+    )
     assert loss == pytest.approx(by_hand, rel=1e-5)
     mean, scale = rng.normal(size=(4, 3, 2)), rng.uniform(0.5, 2, size=(4, 3, 2))
     pred = np.stack([mean, scale], axis=-1).astype("float32")
@@ -327,14 +399,18 @@ def test_metrics_against_hand_computed_values():
     scale = forecast_metrics.seasonal_scale(history, 2)
     assert scale[0] == pytest.approx(1.5)
     assert forecast_metrics.mase(y, p, scale[None]) == pytest.approx(1.0 / 1.5)
-    assert forecast_metrics.coverage(y, y - 0.5, y + 0.5) == 1.0 and forecast_metrics.coverage(y, p - 0.5, p + 0.5) == pytest.approx(1 / 3)
+    assert forecast_metrics.coverage(y, y - 0.5, y + 0.5) == 1.0 and forecast_metrics.coverage(
+        y, p - 0.5, p + 0.5
+    ) == pytest.approx(1 / 3)
 
 
 def test_baselines_on_a_known_series():
     y = np.arange(20, dtype="float64")[:, None] % 4  # 0 1 2 3 0 1 2 3 ...
     origins = np.array([8, 13])
     np.testing.assert_array_equal(baselines.naive(y, origins, 3)[:, :, 0], [[3, 3, 3], [0, 0, 0]])
-    np.testing.assert_array_equal(baselines.seasonal_naive(y, origins, 6, 4)[:, :, 0], [[0, 1, 2, 3, 0, 1], [1, 2, 3, 0, 1, 2]])
+    np.testing.assert_array_equal(
+        baselines.seasonal_naive(y, origins, 6, 4)[:, :, 0], [[0, 1, 2, 3, 0, 1], [1, 2, 3, 0, 1, 2]]
+    )
 
 
 def test_ets_recursion_reproduces_statsmodels():
@@ -344,9 +420,18 @@ def test_ets_recursion_reproduces_statsmodels():
     n, m = 120, 12
     y = 10 + 0.05 * np.arange(n) + 2 * np.sin(2 * np.pi * np.arange(n) / m) + rng.normal(0, 0.3, n)
     fit = ExponentialSmoothing(y[:100], trend="add", seasonal="add", seasonal_periods=m).fit(
-        smoothing_level=0.3, smoothing_trend=0.1, smoothing_seasonal=0.2, optimized=False)
-    params = {"alpha": 0.3, "beta": 0.1, "gamma": 0.2, "phi": 1.0, "level": fit.params["initial_level"],
-              "trend": fit.params["initial_trend"], "seasons": list(fit.params["initial_seasons"]), "period": m}
+        smoothing_level=0.3, smoothing_trend=0.1, smoothing_seasonal=0.2, optimized=False
+    )
+    params = {
+        "alpha": 0.3,
+        "beta": 0.1,
+        "gamma": 0.2,
+        "phi": 1.0,
+        "level": fit.params["initial_level"],
+        "trend": fit.params["initial_trend"],
+        "seasons": list(fit.params["initial_seasons"]),
+        "period": m,
+    }
     ours = baselines.ets_forecasts(y[:, None], np.array([100]), 8, [params])[0, :, 0]
     np.testing.assert_allclose(ours, fit.forecast(8), rtol=1e-9)
 
@@ -358,8 +443,9 @@ def test_series_of_different_lengths_are_scored_together(tmp_path):
     from seqkit_forecast import evaluation
 
     frame = pd.concat([series_frame(n=200, ids=("long",)), series_frame(n=50, ids=("short",))])
-    bundle = adapter(tmp_path, frame, lookback=24, horizon=6, split={"validation": 6, "test": 12},
-                     backtest={"folds": 2, "step": 6}).load()
+    bundle = adapter(
+        tmp_path, frame, lookback=24, horizon=6, split={"validation": 6, "test": 12}, backtest={"folds": 2, "step": 6}
+    ).load()
     bundle.info["head"] = {"kind": "point", "quantiles": []}
 
     class Zero:  # the model forecasts the scaled zero (each series' training mean)
@@ -375,7 +461,9 @@ def test_series_of_different_lengths_are_scored_together(tmp_path):
     assert result["test_comparison"]["models"]["naive"]["windows"] == 2 * (12 - 6 + 1)
     assert result["test_comparison"]["models"]["naive"]["interval_windows"] == 12 - 6 + 1
     assert "naive 7 of 14" in evaluation.table("t", result["test_comparison"]["models"])
-    assert "(* on the scaled data: data.scaler none" in evaluation.table("t", result["test_comparison"]["models"], "none")
+    assert "(* on the scaled data: data.scaler none" in evaluation.table(
+        "t", result["test_comparison"]["models"], "none"
+    )
 
 
 # -- a tiny run, seqkit forecast, reload ---------------------------------------------------------
@@ -433,7 +521,10 @@ def test_tiny_run_reports_model_and_baselines_side_by_side(tiny_run):
     assert set(backtest["models"]) == {"lstm", "naive", "seasonal_naive", "ets"}
     assert (run.path / "plots" / "forecast.png").stat().st_size > 1000
     assert (run.path / "plots" / "error_by_step.png").exists()
-    assert json.loads((run.path / "data_info.json").read_text())["head"] == {"kind": "quantile", "quantiles": [0.1, 0.5, 0.9]}
+    assert json.loads((run.path / "data_info.json").read_text())["head"] == {
+        "kind": "quantile",
+        "quantiles": [0.1, 0.5, 0.9],
+    }
 
 
 def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_run):
@@ -441,8 +532,13 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
     new = series_frame(n=40, start="2024-02-01")
     new.to_csv(folder / "new.csv", index=False)
     out = folder / "out.csv"
-    done = subprocess.run(SEQKIT + ["forecast", str(run.path), "--input", str(folder / "new.csv"), "--horizon", "4", "--output", str(out)],
-                          capture_output=True, text=True, cwd=folder)
+    done = subprocess.run(
+        SEQKIT
+        + ["forecast", str(run.path), "--input", str(folder / "new.csv"), "--horizon", "4", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+    )
     assert done.returncode == 0, done.stderr
     assert "wrote 8 rows (2 series x 4 steps)" in done.stdout
     table = pd.read_csv(out)
@@ -465,8 +561,11 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
         (["--input", "missing.csv"], "missing.csv: forecast input not found"),
         (["--input", "short.csv"], "series 'a' has 10 observed steps; the model needs its lookback of 24"),
         (["--input", "nocol.csv"], "data.targets: column 'load' not found"),
-        (["--input", "gap.csv"], "gap.csv:32: missing timestamps in series 'a': 1 step(s) between 2024-01-02 05:00:00 and "
-                                 "2024-01-02 07:00:00; complete the input (the run was trained with data.fill: none)"),
+        (
+            ["--input", "gap.csv"],
+            "gap.csv:32: missing timestamps in series 'a': 1 step(s) between 2024-01-02 05:00:00 and "
+            "2024-01-02 07:00:00; complete the input (the run was trained with data.fill: none)",
+        ),
         (["--output", "out.parquet"], "out.parquet: --output must end in .csv"),
         (["--output", "adir.csv"], "adir.csv: --output is a directory"),
         (["--output", "nofolder/sub/out.csv"], "which is a file, not a folder"),
@@ -553,7 +652,9 @@ def test_predictions_csv_is_in_the_datas_units(tiny_run):
     assert 15 < forecast_b < 25  # series b sits around 20, in the data's units
 
 
-FUTURE = TINY.replace("past_covariates: [temp]", "future_covariates: [temp]").replace("name: tiny-forecast", "name: tiny-future")
+FUTURE = TINY.replace("past_covariates: [temp]", "future_covariates: [temp]").replace(
+    "name: tiny-forecast", "name: tiny-future"
+)
 
 
 def test_a_shorter_horizon_needs_only_that_many_future_rows(tmp_path):
@@ -561,8 +662,11 @@ def test_a_shorter_horizon_needs_only_that_many_future_rows(tmp_path):
     from seqkit_forecast import forecast
 
     series_frame().to_csv(tmp_path / "data.csv", index=False)
-    (tmp_path / "r.yaml").write_text(FUTURE.format(head="point", runs=tmp_path / "runs").replace("epochs: 2", "epochs: 1")
-                                     .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    (tmp_path / "r.yaml").write_text(
+        FUTURE.format(head="point", runs=tmp_path / "runs")
+        .replace("epochs: 2", "epochs: 1")
+        .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", "")
+    )
     run = seqkit.run(str(tmp_path / "r.yaml"), quiet=True, evaluate=False)
     new = series_frame(n=46)
     new.loc[new.groupby("id").cumcount() >= 40, "load"] = np.nan  # 6 future rows per series
@@ -581,8 +685,13 @@ def test_integer_step_runs_take_integer_inputs_on_their_step(tmp_path):
     frame = series_frame(ids=("a",)).drop(columns="id")
     frame["date"] = 1000 + np.arange(len(frame))
     frame.to_csv(tmp_path / "data.csv", index=False)
-    recipe = (TINY.format(head="point", runs=tmp_path / "runs").replace("  series: id\n", "").replace("  calendar: [hour]\n", "")
-              .replace("epochs: 2", "epochs: 1").replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", ""))
+    recipe = (
+        TINY.format(head="point", runs=tmp_path / "runs")
+        .replace("  series: id\n", "")
+        .replace("  calendar: [hour]\n", "")
+        .replace("epochs: 2", "epochs: 1")
+        .replace("  backtest: {folds: 2, step: 6, horizon: 6, window: sliding, train_size: 60}\n", "")
+    )
     (tmp_path / "r.yaml").write_text(recipe)
     run = seqkit.run(str(tmp_path / "r.yaml"), quiet=True, evaluate=False)
     table = forecast(run.path, frame.iloc[:40], horizon=2)
@@ -604,8 +713,15 @@ def test_gaussian_and_point_heads_build_and_reload(tmp_path):
         inputs = keras.Input((30, 3))
         x = WindowEncoder(lookback=24, normalized=[0, 1])(inputs)
         x = keras.layers.LSTM(4)(x)
-        out = ForecastHead(kind=kind, horizon=6, lookback=24, targets=[0], future=[2], highway=8 if kind != "point" else 0,
-                           quantiles=[0.1, 0.5, 0.9] if kind == "quantile" else [])(x, inputs)
+        out = ForecastHead(
+            kind=kind,
+            horizon=6,
+            lookback=24,
+            targets=[0],
+            future=[2],
+            highway=8 if kind != "point" else 0,
+            quantiles=[0.1, 0.5, 0.9] if kind == "quantile" else [],
+        )(x, inputs)
         model = keras.Model(inputs, out)
         data = np.random.default_rng(0).normal(size=(2, 30, 3)).astype("float32")
         before = model.predict(data, verbose=0)
@@ -623,24 +739,32 @@ def test_gaussian_and_point_heads_build_and_reload(tmp_path):
 
 
 def test_the_quantile_head_needs_the_median(tmp_path):
-    from seqkit.plugin_api import RecipeError
     from seqkit import load_recipe
+    from seqkit.plugin_api import RecipeError
 
     path = tmp_path / "r.yaml"
     path.write_text(TINY.format(head="quantile, quantiles: [0.1, 0.9]", runs="runs"))
-    with pytest.raises(RecipeError, match=r"model\.head\.quantiles: the quantile head's point forecast is its median: include 0\.5"):
+    with pytest.raises(
+        RecipeError, match=r"model\.head\.quantiles: the quantile head's point forecast is its median: include 0\.5"
+    ):
         load_recipe(path)
-    path.write_text(TINY.format(head="gaussian, quantiles: [0.1, 0.9]", runs="runs"))  # reported only: the mean is the point
+    path.write_text(
+        TINY.format(head="gaussian, quantiles: [0.1, 0.9]", runs="runs")
+    )  # reported only: the mean is the point
     assert load_recipe(path).get("model.head.quantiles") == [0.1, 0.9]
 
 
 def test_bad_recipe_keys_are_reported(tmp_path):
-    from seqkit.plugin_api import RecipeError
     from seqkit import load_recipe
+    from seqkit.plugin_api import RecipeError
 
     path = tmp_path / "bad.yaml"
-    path.write_text(TINY.format(head="quantile", runs="runs").replace("fill", "fil").replace("stride: 2", "stride: 2\n  fil: linear")
-                    .replace("window: sliding, train_size: 60", "window: sliding"))
+    path.write_text(
+        TINY.format(head="quantile", runs="runs")
+        .replace("fill", "fil")
+        .replace("stride: 2", "stride: 2\n  fil: linear")
+        .replace("window: sliding, train_size: 60", "window: sliding")
+    )
     with pytest.raises(RecipeError) as err:
         load_recipe(path)
     text = str(err.value)

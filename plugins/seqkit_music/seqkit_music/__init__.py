@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqkit.plugin_api import hookimpl
-from seqkit.plugin_api import Command
+from seqkit.plugin_api import Command, hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["generate", "Generation"]
@@ -25,7 +24,9 @@ def generate(run_or_path, steps, temperature=1.0, top_k=None, beam=None, primer=
     """Generate music with a trained run: see :func:`seqkit_music.generation.generate`."""
     from seqkit_music.generation import generate as _generate
 
-    return _generate(run_or_path, steps, temperature=temperature, top_k=top_k, beam=beam, primer=primer, seed=seed, out=out, png=png)
+    return _generate(
+        run_or_path, steps, temperature=temperature, top_k=top_k, beam=beam, primer=primer, seed=seed, out=out, png=png
+    )
 
 
 def __getattr__(name):
@@ -52,13 +53,22 @@ def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = GENERATE_EPILOG
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a completed melody or piano_roll run")
     parser.add_argument("--steps", type=int, required=True, metavar="N", help="steps to generate after the primer")
-    parser.add_argument("--temperature", type=float, default=1.0, metavar="T",
-                        help="sampling temperature; 0 is greedy and deterministic (default 1)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        metavar="T",
+        help="sampling temperature; 0 is greedy and deterministic (default 1)",
+    )
     parser.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely events / notes only")
     parser.add_argument("--beam", type=int, metavar="B", help="beam search with B beams instead of sampling")
-    parser.add_argument("--primer", metavar="FILE.mid", help="a MIDI file to continue (kept at the start of the output)")
+    parser.add_argument(
+        "--primer", metavar="FILE.mid", help="a MIDI file to continue (kept at the start of the output)"
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="random seed for sampling (repeatable output)")
-    parser.add_argument("--out", required=True, metavar="OUT.mid", help="MIDI file to write; OUT.png is written beside it")
+    parser.add_argument(
+        "--out", required=True, metavar="OUT.mid", help="MIDI file to write; OUT.png is written beside it"
+    )
     parser.add_argument("--no-png", action="store_true", help="do not write the piano-roll picture")
 
 
@@ -98,7 +108,7 @@ def seqkit_register_tasks(register):
 
 @hookimpl
 def seqkit_register_adapters(register):
-    from seqkit_music.adapters import JsbChoralesAdapter, Music21Adapter, MidiAdapter
+    from seqkit_music.adapters import JsbChoralesAdapter, MidiAdapter, Music21Adapter
 
     register(MidiAdapter)
     register(Music21Adapter)
@@ -123,7 +133,13 @@ def seqkit_register_heads(register):
 
 @hookimpl
 def seqkit_register_commands(register):
-    register(Command("generate", "generate music (MIDI + piano-roll PNG) with a trained melody or piano_roll run",
-                     _add_generate_arguments, _run_generate,
-                     description="Generate music with a trained melody or piano_roll run: sampling with temperature and "
-                     "top-k, beam search, or greedy (temperature 0); optionally continuing a MIDI primer."))
+    register(
+        Command(
+            "generate",
+            "generate music (MIDI + piano-roll PNG) with a trained melody or piano_roll run",
+            _add_generate_arguments,
+            _run_generate,
+            description="Generate music with a trained melody or piano_roll run: sampling with temperature and "
+            "top-k, beam search, or greedy (temperature 0); optionally continuing a MIDI primer.",
+        )
+    )

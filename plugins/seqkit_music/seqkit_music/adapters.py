@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, Split
-from seqkit.plugin_api import split_indices
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, split_indices
 from seqkit_music import encodings
 from seqkit_music.sources import (
     JSB_SPLITS,
@@ -67,14 +65,28 @@ ENCODING_KEYS = {
         "default": 0,
         "description": "Cut longer pieces into windows of this many steps (0: whole pieces).",
     },
-    "min_steps": {"type": "integer", "minimum": 2, "maximum": 1000000, "default": 2, "description": "Skip shorter pieces."},
-    "qpm": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "Tempo of generated MIDI (quarter notes a minute)."},
+    "min_steps": {
+        "type": "integer",
+        "minimum": 2,
+        "maximum": 1000000,
+        "default": 2,
+        "description": "Skip shorter pieces.",
+    },
+    "qpm": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1000,
+        "description": "Tempo of generated MIDI (quarter notes a minute).",
+    },
 }
 SPLIT = {
     "type": "object",
     "additionalProperties": False,
     "default": {},
-    "properties": {"validation": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for validation."}, "test": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for testing."}},
+    "properties": {
+        "validation": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for validation."},
+        "test": {**RATIO, "default": 0.1, "description": "Fraction of the pieces held out for testing."},
+    },
     "description": "Fractions of the pieces held out (seeded, by piece).",
 }
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000000, "description": "Read at most this many pieces."}
@@ -124,7 +136,9 @@ class MusicAdapter(Adapter):
         """A piece -> event tokens (melody) or a (steps, 88) piano roll."""
         spq = settings["steps_per_quarter"]
         if settings["encoding"] == "melody":
-            return encodings.notes_to_events(piece.notes(settings["part"]), spq, settings["min_pitch"], settings["max_pitch"])
+            return encodings.notes_to_events(
+                piece.notes(settings["part"]), spq, settings["min_pitch"], settings["max_pitch"]
+            )
         return encodings.notes_to_roll(piece.notes(), spq)
 
     def _transposed(self, sequence: np.ndarray, shift: int, settings: dict):
@@ -151,7 +165,11 @@ class MusicAdapter(Adapter):
                     continue
                 for index, window in enumerate(self._windows(moved)):
                     rows.append(window)
-                    label = name + (f" {shift:+d}" if shift else "") + (f" [{index + 1}]" if len(moved) != len(window) else "")
+                    label = (
+                        name
+                        + (f" {shift:+d}" if shift else "")
+                        + (f" [{index + 1}]" if len(moved) != len(window) else "")
+                    )
                     raw.append(label)
         if not rows:
             return None
@@ -244,10 +262,26 @@ class MidiAdapter(MusicAdapter):
     description = "MIDI files (pretty_midi): a file, a folder or a glob; or train / validation / test folders"
     schema = {
         "properties": {
-            "path": {"type": "string", "format": "path", "description": "A .mid file, a folder of them or a glob; split by data.split."},
-            "train": {"type": "string", "format": "path", "description": "Training MIDI file(s), a folder or a glob (instead of data.path)."},
-            "validation": {"type": "string", "format": "path", "description": "Validation MIDI file(s); beside data.path, the whole validation split."},
-            "test": {"type": "string", "format": "path", "description": "Test MIDI file(s); beside data.path, the whole test split."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "A .mid file, a folder of them or a glob; split by data.split.",
+            },
+            "train": {
+                "type": "string",
+                "format": "path",
+                "description": "Training MIDI file(s), a folder or a glob (instead of data.path).",
+            },
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation MIDI file(s); beside data.path, the whole validation split.",
+            },
+            "test": {
+                "type": "string",
+                "format": "path",
+                "description": "Test MIDI file(s); beside data.path, the whole test split.",
+            },
             "split": SPLIT,
             "limit": LIMIT,
             **ENCODING_KEYS,
@@ -284,8 +318,16 @@ class Music21Adapter(MusicAdapter):
                 "description": "What of music21's bundled corpus to read when data.path is absent: bach_chorales (the "
                 "default), a composer or collection (mozart, haydn, essenFolksong...) or a work (mozart/k80).",
             },
-            "path": {"type": "string", "format": "path", "description": "A score file (.xml .musicxml .mxl .abc .krn), a folder or a glob."},
-            "validation": {"type": "string", "format": "path", "description": "Validation score file(s): the whole validation split."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "A score file (.xml .musicxml .mxl .abc .krn), a folder or a glob.",
+            },
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation score file(s): the whole validation split.",
+            },
             "test": {"type": "string", "format": "path", "description": "Test score file(s): the whole test split."},
             "split": SPLIT,
             "limit": LIMIT,

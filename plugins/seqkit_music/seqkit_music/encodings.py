@@ -12,8 +12,8 @@ A piece is a list of :class:`Note` with times in quarter notes. Two encodings:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -148,7 +148,9 @@ def frames_to_roll(frames: Sequence[Sequence[int]], origin: str = "") -> np.ndar
             if isinstance(pitch, bool) or not isinstance(pitch, (int, float)) or int(pitch) != pitch:
                 raise DataError(f"{origin}step {step + 1}: expected MIDI pitch numbers. Received: {pitch!r}")
             if not LOWEST <= pitch <= HIGHEST:
-                raise DataError(f"{origin}step {step + 1}: pitch {pitch} is outside the piano range {LOWEST}..{HIGHEST}")
+                raise DataError(
+                    f"{origin}step {step + 1}: pitch {pitch} is outside the piano range {LOWEST}..{HIGHEST}"
+                )
             roll[step, int(pitch) - LOWEST] = 1.0
     return roll
 

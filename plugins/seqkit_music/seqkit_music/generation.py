@@ -78,7 +78,11 @@ class Generation:
         midi = pretty_midi.PrettyMIDI(initial_tempo=self.qpm)
         piano = pretty_midi.Instrument(program=0, name="seqkit")
         for note in self.notes:
-            piano.notes.append(pretty_midi.Note(VELOCITY, int(note.pitch), note.start * seconds_per_quarter, note.end * seconds_per_quarter))
+            piano.notes.append(
+                pretty_midi.Note(
+                    VELOCITY, int(note.pitch), note.start * seconds_per_quarter, note.end * seconds_per_quarter
+                )
+            )
         piano.control_changes.append(pretty_midi.ControlChange(123, 0, self.seconds))
         midi.instruments.append(piano)
         return midi
@@ -97,7 +101,9 @@ class Generation:
     def write_png(self, path: str | os.PathLike) -> Path:
         from seqkit_music.plots import plot_roll
 
-        title = f"{self.steps} generated steps" + (f" after a {self.primer_steps}-step primer" if self.primer_steps else "")
+        title = f"{self.steps} generated steps" + (
+            f" after a {self.primer_steps}-step primer" if self.primer_steps else ""
+        )
         self.png_path = plot_roll(self.roll(), Path(path), title, self.primer_steps)
         return self.png_path
 
@@ -108,7 +114,12 @@ class Generation:
 def _check_int(name: str, value, low: int, high: int | None = None, optional: bool = False):
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         bound = f">= {low}" + (f" and <= {high}" if high is not None else "")
         raise SeqkitError(f"{name}: expected an integer {bound}. Received: {value!r}")
     return int(value)
@@ -116,15 +127,24 @@ def _check_int(name: str, value, low: int, high: int | None = None, optional: bo
 
 def check_options(info: dict, steps, temperature, top_k, beam) -> tuple[int, float, int | None, int | None]:
     steps = _check_int("--steps", steps, 1, MAX_STEPS)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not math.isfinite(temperature)
+        or temperature < 0
+    ):
         raise SeqkitError(f"--temperature: expected a number >= 0 (0: greedy). Received: {temperature!r}")
     choices = int(info["vocabulary"]) - 2 if info["encoding"] == "melody" else int(info.get("keys", encodings.KEYS))
     top_k = _check_int("--top-k", top_k, 1, choices, optional=True)
     beam = _check_int("--beam", beam, 1, 1000, optional=True)
     if beam is not None and top_k is not None:
-        raise SeqkitError("--beam and --top-k: beam search keeps the most likely continuations; --top-k restricts sampling. Use one")
+        raise SeqkitError(
+            "--beam and --top-k: beam search keeps the most likely continuations; --top-k restricts sampling. Use one"
+        )
     if beam is not None and temperature == 0:
-        raise SeqkitError("--beam: needs --temperature > 0 (beam search scores continuations with the tempered distribution; 1 is the model's own)")
+        raise SeqkitError(
+            "--beam: needs --temperature > 0 (beam search scores continuations with the tempered distribution; 1 is the model's own)"
+        )
     return steps, float(temperature), top_k, beam
 
 
@@ -246,7 +266,14 @@ def _beam_search(stepper, context: np.ndarray, steps: int, beam: int, temperatur
     distribution); return the best one and its log-likelihood under the model."""
     beams = [(0.0, 0.0, [])]  # (tempered score, model log-likelihood, steps)
     for _ in range(steps):
-        contexts = np.stack([np.concatenate([context, np.asarray(s, dtype=context.dtype).reshape((-1, *context.shape[1:]))]) if s else context for _, _, s in beams])
+        contexts = np.stack(
+            [
+                np.concatenate([context, np.asarray(s, dtype=context.dtype).reshape((-1, *context.shape[1:]))])
+                if s
+                else context
+                for _, _, s in beams
+            ]
+        )
         dists = stepper(contexts)
         candidates = []
         for (score, ll, seq), p in zip(beams, dists):
@@ -255,7 +282,9 @@ def _beam_search(stepper, context: np.ndarray, steps: int, beam: int, temperatur
                 tempered = np.log(np.maximum(_tempered_melody(log_p, temperature, None), 1e-300))
                 for token in np.argsort(tempered)[::-1][:beam]:
                     if np.isfinite(log_p[token]):
-                        candidates.append((score + float(tempered[token]), ll + float(log_p[token]), seq + [int(token)]))
+                        candidates.append(
+                            (score + float(tempered[token]), ll + float(log_p[token]), seq + [int(token)])
+                        )
             else:
                 q = 1.0 / (1.0 + np.exp(-_note_logits(p) / temperature))
                 for frame, frame_score in _frame_candidates(q, beam):
@@ -307,7 +336,9 @@ def generate(
     run = _open_run(run_or_path)
     info = run.info
     if info.get("encoding") not in ("melody", "piano_roll"):
-        raise SeqkitError(f"{run.path}: task {run.recipe.task!r} does not generate music; use a melody or piano_roll run")
+        raise SeqkitError(
+            f"{run.path}: task {run.recipe.task!r} does not generate music; use a melody or piano_roll run"
+        )
     steps, temperature, top_k, beam = check_options(info, steps, temperature, top_k, beam)
     if seed is not None:
         _check_int("--seed", seed, 0, 2**32 - 1)
@@ -327,10 +358,16 @@ def generate(
         if beam is not None:
             new, log_likelihood = _beam_search(stepper, context, steps, beam, temperature, melody)
         else:
-            new, log_likelihood = _sample(stepper, context, steps, temperature, top_k, np.random.default_rng(seed), melody)
+            new, log_likelihood = _sample(
+                stepper, context, steps, temperature, top_k, np.random.default_rng(seed), melody
+            )
     sequence = np.concatenate([primed.astype(new.dtype), new])
     spq = int(info["steps_per_quarter"])
-    notes = encodings.events_to_notes(sequence, spq, int(info["min_pitch"])) if melody else encodings.roll_to_notes(sequence, spq)
+    notes = (
+        encodings.events_to_notes(sequence, spq, int(info["min_pitch"]))
+        if melody
+        else encodings.roll_to_notes(sequence, spq)
+    )
     result = Generation(info["encoding"], sequence, len(primed), spq, qpm, notes, float(log_likelihood))
     if out is not None:
         result.write_midi(out)

@@ -12,7 +12,9 @@ PACKAGE = "seqkit_music"
 
 def _rate(name, value):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -38,7 +40,9 @@ class FrameEncoder(keras.layers.Layer):
     def __init__(self, dim=0, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(dim, int) or isinstance(dim, bool) or dim < 0:
-            raise ValueError(f"Invalid value received for argument `dim`. Expected an integer >= 0. Received: dim={dim!r}")
+            raise ValueError(
+                f"Invalid value received for argument `dim`. Expected an integer >= 0. Received: dim={dim!r}"
+            )
         self.dim = dim
         self.dropout = _rate("dropout", dropout)
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
@@ -82,7 +86,9 @@ class EventEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         for name, value in (("vocabulary", vocabulary), ("dim", dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}")
+                raise ValueError(
+                    f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}"
+                )
         self.vocabulary = vocabulary
         self.dim = dim
         self.dropout = _rate("dropout", dropout)
@@ -125,13 +131,21 @@ class StepOutput(keras.layers.Layer):
     def __init__(self, units, activation="sigmoid", dropout=0.0, kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         if activation not in ("sigmoid", "softmax"):
-            raise ValueError(f"Invalid value received for argument `activation`. Expected 'sigmoid' or 'softmax'. Received: activation={activation!r}")
+            raise ValueError(
+                f"Invalid value received for argument `activation`. Expected 'sigmoid' or 'softmax'. Received: activation={activation!r}"
+            )
         self.units = int(units)
         self.activation = activation
         self.dropout = _rate("dropout", dropout)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
-        self.out = keras.layers.Dense(self.units, activation=activation, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output")
+        self.out = keras.layers.Dense(
+            self.units,
+            activation=activation,
+            kernel_regularizer=self.kernel_regularizer,
+            dtype="float32",
+            name="output",
+        )
 
     def build(self, input_shape):
         self.out.build(input_shape)

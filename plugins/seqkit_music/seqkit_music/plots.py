@@ -23,7 +23,9 @@ def plot_prediction(truth: np.ndarray, probabilities: np.ndarray, path: Path, ti
     plt = pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     for ax, data in zip(axes, (truth, probabilities)):
-        ax.imshow(np.asarray(data).T, aspect="auto", origin="lower", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(
+            np.asarray(data).T, aspect="auto", origin="lower", cmap="magma", vmin=0, vmax=1, interpolation="nearest"
+        )
         _pitch_axis(ax, info, data.shape[1])
     axes[0].set_title(title)
     axes[1].set_xlabel("step")
@@ -40,8 +42,16 @@ def plot_roll(roll: np.ndarray, path: Path, title: str, primer_steps: int = 0) -
     sounding = np.flatnonzero(roll.any(axis=0))
     low, high = (int(sounding.min()) - 3, int(sounding.max()) + 3) if len(sounding) else (39, 60)
     fig, ax = plt.subplots(figsize=(max(6.0, min(20.0, len(roll) / 8)), 4))
-    ax.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
-              extent=(0, len(roll), -0.5, roll.shape[1] - 0.5))
+    ax.imshow(
+        roll.T,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+        extent=(0, len(roll), -0.5, roll.shape[1] - 0.5),
+    )
     if primer_steps:
         ax.axvspan(0, primer_steps, color="tab:blue", alpha=0.15, label="primer")
         ax.legend(loc="upper right")

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqkit.plugin_api import require_file
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import DataError, require_file
 from seqkit_music.encodings import Note
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -205,9 +204,15 @@ def read_jsb(path: Path) -> dict[str, list[list[list[int]]]]:
         raise DataError(f"{path}: expected a JSON object with keys train, valid, test")
     missing = [key for key in JSB_SPLITS.values() if key not in data]
     if missing:
-        raise DataError(f"{path}: missing key(s) {', '.join(missing)}; expected train, valid, test. Found: {', '.join(map(str, data))}")
+        raise DataError(
+            f"{path}: missing key(s) {', '.join(missing)}; expected train, valid, test. Found: {', '.join(map(str, data))}"
+        )
     for key in JSB_SPLITS.values():
         chorales = data[key]
-        if not isinstance(chorales, list) or not all(isinstance(c, list) and all(isinstance(s, list) for s in c) for c in chorales):
-            raise DataError(f"{path}: '{key}' must be a list of chorales, each a list of time steps, each a list of MIDI pitches")
+        if not isinstance(chorales, list) or not all(
+            isinstance(c, list) and all(isinstance(s, list) for s in c) for c in chorales
+        ):
+            raise DataError(
+                f"{path}: '{key}' must be a list of chorales, each a list of time steps, each a list of MIDI pitches"
+            )
     return data

@@ -14,7 +14,13 @@ class PianoRollEncoderSpec(EncoderSpec):
     description = "88-note piano-roll frames -> input-note dropout -> optional linear projection"
     schema = {
         "properties": {
-            "dim": {"type": "integer", "minimum": 0, "maximum": 65536, "default": 0, "description": "Projection size; 0 keeps the 88 notes."},
+            "dim": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 65536,
+                "default": 0,
+                "description": "Projection size; 0 keeps the 88 notes.",
+            },
             "dropout": {**RATE, "default": 0.0, "description": "Dropout on the input notes."},
         }
     }
@@ -25,7 +31,9 @@ class PianoRollEncoderSpec(EncoderSpec):
     def build(self, preprocessor, regularizer=None):
         from seqkit_music.layers import FrameEncoder
 
-        return FrameEncoder(dim=self.config.get("dim", 0), dropout=self.config.get("dropout", 0.0), name="frame_encoder")
+        return FrameEncoder(
+            dim=self.config.get("dim", 0), dropout=self.config.get("dropout", 0.0), name="frame_encoder"
+        )
 
 
 class MelodyEncoderSpec(EncoderSpec):
@@ -34,7 +42,13 @@ class MelodyEncoderSpec(EncoderSpec):
     description = "melody event tokens (note-on pitch / hold / rest) -> embeddings"
     schema = {
         "properties": {
-            "dim": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 64, "description": "Size of the event embedding."},
+            "dim": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536,
+                "default": 64,
+                "description": "Size of the event embedding.",
+            },
             "dropout": {**RATE, "default": 0.0, "description": "Dropout on the embeddings."},
         }
     }

@@ -75,7 +75,13 @@ class PianoRollTask(MusicTask):
         path = plot_dir / "piano_roll.png"
         truth = np.asarray(y_true[0])
         steps = int((truth >= 0).all(axis=-1).sum())
-        plot_prediction(np.clip(truth[:steps], 0, 1), np.asarray(y_pred[0])[:steps], path, "test piece 1: frames (top), predicted probabilities (bottom)", info)
+        plot_prediction(
+            np.clip(truth[:steps], 0, 1),
+            np.asarray(y_pred[0])[:steps],
+            path,
+            "test piece 1: frames (top), predicted probabilities (bottom)",
+            info,
+        )
         return [path]
 
 
@@ -115,5 +121,11 @@ class MelodyTask(MusicTask):
         truth = np.asarray(y_true[0])
         steps = int((truth != encodings.PAD).sum())
         one_hot = np.eye(int(info["vocabulary"]), dtype="float32")[truth[:steps]]
-        plot_prediction(one_hot, np.asarray(y_pred[0])[:steps], path, "test piece 1: events (top), predicted probabilities (bottom)", info)
+        plot_prediction(
+            one_hot,
+            np.asarray(y_pred[0])[:steps],
+            path,
+            "test piece 1: events (top), predicted probabilities (bottom)",
+            info,
+        )
         return [path]

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 import seqkit
+from seqkit.plugin_api import DataContext, DataError, SeqkitError
 from seqkit.testing import run_cli as main
-from seqkit.plugin_api import DataContext
-from seqkit.plugin_api import DataError, SeqkitError
 from seqkit_music import encodings
 from seqkit_music.adapters import JsbChoralesAdapter, MidiAdapter, Music21Adapter
 from seqkit_music.generation import Generation
@@ -82,8 +81,14 @@ def melody_run(tmp_path_factory):
         "name": "tiny-melody",
         "task": "melody",
         "seed": 3,
-        "data": {"adapter": "midi", "path": str(root / "midi"), "steps_per_quarter": SPQ, "transpose": [-1, 1],
-                 "pitch_range": [48, 84], "split": {"validation": 0.25, "test": 0.25}},
+        "data": {
+            "adapter": "midi",
+            "path": str(root / "midi"),
+            "steps_per_quarter": SPQ,
+            "transpose": [-1, 1],
+            "pitch_range": [48, 84],
+            "split": {"validation": 0.25, "test": 0.25},
+        },
         "model": {"encoder": {"dim": 8}, "backbone": {"units": 8}},
         "train": TINY_TRAIN,
         "output": {"dir": str(root / "runs"), "tensorboard": False},
@@ -111,10 +116,23 @@ def roll_run(tmp_path_factory):
 
 
 def test_melody_events_round_trip():
-    notes = [encodings.Note(60, 0.0, 1.0), encodings.Note(62, 1.0, 1.5), encodings.Note(64, 2.0, 3.0), encodings.Note(64, 3.0, 3.5)]
+    notes = [
+        encodings.Note(60, 0.0, 1.0),
+        encodings.Note(62, 1.0, 1.5),
+        encodings.Note(64, 2.0, 3.0),
+        encodings.Note(64, 3.0, 3.5),
+    ]
     events = encodings.notes_to_events(notes, 2, 48, 84)
     first = encodings.FIRST_PITCH_TOKEN - 48
-    assert events.tolist() == [first + 60, encodings.HOLD, first + 62, encodings.REST, first + 64, encodings.HOLD, first + 64]
+    assert events.tolist() == [
+        first + 60,
+        encodings.HOLD,
+        first + 62,
+        encodings.REST,
+        first + 64,
+        encodings.HOLD,
+        first + 64,
+    ]
     assert encodings.events_to_notes(events, 2, 48) == notes
     # Polyphony becomes its highest line; pitches outside the range move by octaves.
     chord = [encodings.Note(48, 0, 1), encodings.Note(55, 0, 1), encodings.Note(100, 1, 2)]
@@ -205,12 +223,21 @@ def test_jsb_adapter_shifts_inputs_pads_targets_and_augments_train_only(tmp_path
 
 def test_midi_adapter_melody_and_corrupt_file(tmp_path):
     tiny_melodies(tmp_path / "midi", n=4)
-    config = {"path": "midi", "steps_per_quarter": SPQ, "pitch_range": [48, 84], "split": {"validation": 0.0, "test": 0.0}}
+    config = {
+        "path": "midi",
+        "steps_per_quarter": SPQ,
+        "pitch_range": [48, 84],
+        "split": {"validation": 0.0, "test": 0.0},
+    }
     bundle = MidiAdapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
     assert bundle.info["vocabulary"] == 4 + 37 and bundle.info["qpm"] == QPM
     assert bundle.train.raw[0].endswith("m0.mid")
     y = bundle.train.y[0]
-    assert y.tolist()[:11] == [encodings.FIRST_PITCH_TOKEN + p - 48 for p in [60, 62, 64, 65, 67, 65, 64, 62]] + [encodings.REST, encodings.FIRST_PITCH_TOKEN + 12, encodings.HOLD]
+    assert y.tolist()[:11] == [encodings.FIRST_PITCH_TOKEN + p - 48 for p in [60, 62, 64, 65, 67, 65, 64, 62]] + [
+        encodings.REST,
+        encodings.FIRST_PITCH_TOKEN + 12,
+        encodings.HOLD,
+    ]
     assert bundle.train.x[0, 0] == encodings.START and bundle.train.x[0, 1:11].tolist() == y[:10].tolist()
     (tmp_path / "midi" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     with pytest.raises(DataError, match=r"broken.mid: not a readable MIDI file"):
@@ -227,8 +254,10 @@ def test_test_files_beside_path_are_the_test_split(tmp_path):
     assert list(bundle.test.raw) == [str(tmp_path / "other.mid")]
     assert bundle.info["pieces"] == {"train": 5, "validation": 1, "test": 1}
     (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
-    bundle = Music21Adapter({"path": "tune.abc", "validation": "tune.abc", "split": {"validation": 0.5, "test": 0.0}},
-                            DataContext(tmp_path, 1, MelodyTask())).load()
+    bundle = Music21Adapter(
+        {"path": "tune.abc", "validation": "tune.abc", "split": {"validation": 0.5, "test": 0.0}},
+        DataContext(tmp_path, 1, MelodyTask()),
+    ).load()
     assert bundle.info["pieces"] == {"train": 1, "validation": 1, "test": 0}
 
 
@@ -238,7 +267,10 @@ def test_music21_corpus_composers_and_works(tmp_path):
     config = {"corpus": "nottingham-dataset", "limit": 2, "split": {"validation": 0.0, "test": 0.0}}
     bundle = Music21Adapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
     assert bundle.info["pieces"]["train"] == 2 and bundle.train.raw[0].endswith("reelsa-c.abc#1")
-    for name, message in (("mozrt", "Did you mean 'mozart'"), ("mozart/k999", "no composer, collection or work 'mozart/k999'")):
+    for name, message in (
+        ("mozrt", "Did you mean 'mozart'"),
+        ("mozart/k999", "no composer, collection or work 'mozart/k999'"),
+    ):
         with pytest.raises(DataError, match=f"data.corpus: .*{message}"):
             Music21Adapter({"corpus": name}, DataContext(tmp_path, 1, MelodyTask())).load()
 
@@ -249,7 +281,9 @@ def test_music21_adapter_reads_abc_and_the_bundled_chorales(tmp_path):
     bundle = Music21Adapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
     notes = encodings.events_to_notes(bundle.train.y[0], 2, 36)
     assert [n.pitch for n in notes] == [60, 62, 64, 65, 67, 72, 67]
-    chorales = Music21Adapter({"limit": 3, "split": {"validation": 0.0, "test": 0.0}}, DataContext(tmp_path, 1, PianoRollTask())).load()
+    chorales = Music21Adapter(
+        {"limit": 3, "split": {"validation": 0.0, "test": 0.0}}, DataContext(tmp_path, 1, PianoRollTask())
+    ).load()
     assert chorales.info["pieces"]["train"] == 3 and chorales.train.x.shape[-1] == 88
     assert chorales.train.raw[0].startswith("music21:bach/")
 
@@ -271,7 +305,25 @@ def test_tiny_runs_report_nll_per_step(melody_run, roll_run):
 def test_cli_generate_writes_midi_of_the_requested_length(melody_run, roll_run, tmp_path, capsys):
     for (run, _), steps in ((melody_run, 12), (roll_run, 7)):
         out = tmp_path / f"{run.recipe.task}.mid"
-        assert main(["generate", str(run.path), "--steps", str(steps), "--temperature", "0.9", "--top-k", "5", "--seed", "1", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    str(run.path),
+                    "--steps",
+                    str(steps),
+                    "--temperature",
+                    "0.9",
+                    "--top-k",
+                    "5",
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         spq, qpm = run.info["steps_per_quarter"], run.info["qpm"]
         midi = pretty_midi.PrettyMIDI(str(out))
         assert midi.get_end_time() == pytest.approx(steps / spq * 60 / qpm)
@@ -300,16 +352,19 @@ def test_top_k_restricts_choices(melody_run):
     assert np.array_equal(generation.sequence, run.generate(steps=30, temperature=0).sequence)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"steps": 0}, "--steps: expected an integer >= 1"),
-    ({"steps": 4, "top_k": 0}, "--top-k: expected an integer >= 1"),
-    ({"steps": 4, "top_k": 1000}, "--top-k: expected an integer >= 1 and <= 39"),
-    ({"steps": 4, "beam": 0}, "--beam: expected an integer >= 1"),
-    ({"steps": 4, "beam": 2, "top_k": 3}, "--beam and --top-k"),
-    ({"steps": 4, "beam": 2, "temperature": 0}, "--beam: needs --temperature > 0"),
-    ({"steps": 4, "temperature": -1}, "--temperature: expected a number >= 0"),
-    ({"steps": 4, "out": "x.wav"}, "--out: expected a .mid or .midi"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"steps": 0}, "--steps: expected an integer >= 1"),
+        ({"steps": 4, "top_k": 0}, "--top-k: expected an integer >= 1"),
+        ({"steps": 4, "top_k": 1000}, "--top-k: expected an integer >= 1 and <= 39"),
+        ({"steps": 4, "beam": 0}, "--beam: expected an integer >= 1"),
+        ({"steps": 4, "beam": 2, "top_k": 3}, "--beam and --top-k"),
+        ({"steps": 4, "beam": 2, "temperature": 0}, "--beam: needs --temperature > 0"),
+        ({"steps": 4, "temperature": -1}, "--temperature: expected a number >= 0"),
+        ({"steps": 4, "out": "x.wav"}, "--out: expected a .mid or .midi"),
+    ],
+)
 def test_generation_arguments_are_checked(melody_run, options, message):
     run, _ = melody_run
     with pytest.raises(SeqkitError, match=message.replace("(", r"\(")):
@@ -326,7 +381,9 @@ def test_primer_is_continued(melody_run, roll_run, tmp_path):
     assert midi.get_end_time() == pytest.approx((len(expected) + 5) * STEP_SECONDS)
     run, _ = roll_run
     generation = run.generate(steps=3, temperature=0, primer=primer)
-    assert generation.primer_steps == len(encodings.notes_to_roll(read_midi(primer).notes(), 1)) and generation.steps == 3
+    assert (
+        generation.primer_steps == len(encodings.notes_to_roll(read_midi(primer).notes(), 1)) and generation.steps == 3
+    )
 
 
 def seqkit_music_generate(*args, **kwargs):
@@ -344,7 +401,9 @@ def test_reload_in_a_fresh_process_generates_the_same(melody_run):
         "print(json.dumps(run.generate(steps=8, temperature=0).sequence.tolist()))\n"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", code, str(run.path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(run.path)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
 
@@ -352,7 +411,10 @@ def test_reload_in_a_fresh_process_generates_the_same(melody_run):
 def test_bad_inputs_end_in_one_line(melody_run, tmp_path, capsys):
     run, _ = melody_run
     out = tmp_path / "o.mid"
-    assert main(["generate", str(run.path), "--steps", "4", "--primer", str(tmp_path / "missing.mid"), "--out", str(out)]) == 2
+    assert (
+        main(["generate", str(run.path), "--steps", "4", "--primer", str(tmp_path / "missing.mid"), "--out", str(out)])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "missing.mid: primer file not found" in err
     corrupt = tmp_path / "corrupt.mid"
@@ -369,7 +431,11 @@ def test_bad_inputs_end_in_one_line(melody_run, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_jsb_recipe_beats_the_plain_keras_lstm(tmp_path):
-    data = Path(os.environ.get("SEQKIT_DATA", ROOT.parent / "shared" / "data")) / "jsb_chorales" / "jsb-chorales-quarter.json"
+    data = (
+        Path(os.environ.get("SEQKIT_DATA", ROOT.parent / "shared" / "data"))
+        / "jsb_chorales"
+        / "jsb-chorales-quarter.json"
+    )
     if not data.exists():
         pytest.skip("JSB Chorales not available (set SEQKIT_DATA)")
     run = seqkit.run(ROOT / "recipes" / "music" / "jsb.yaml", overrides=[f"output.dir={tmp_path}"], quiet=True)

@@ -8,12 +8,21 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, Split
-from seqkit.plugin_api import require_file
-from seqkit.plugin_api import class_order, unknown_label
-from seqkit.plugin_api import split_indices
-from seqkit.plugin_api import detect_format, iter_rows, read_text, require_columns
-from seqkit.plugin_api import DataError, did_you_mean
+from seqkit.plugin_api import (
+    Adapter,
+    DataBundle,
+    DataError,
+    Split,
+    class_order,
+    detect_format,
+    did_you_mean,
+    iter_rows,
+    read_text,
+    require_columns,
+    require_file,
+    split_indices,
+    unknown_label,
+)
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 COMMON = {
@@ -24,9 +33,24 @@ COMMON = {
         "additionalProperties": False,
         "default": {},
         "description": "Held-out fractions of train (stratified by label, seeded).",
-        "properties": {"validation": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for validation (seeded)."}, "test": {**RATIO, "default": 0.2, "description": "Fraction of the training data held out for testing when no test file is given (seeded)."}},
+        "properties": {
+            "validation": {
+                **RATIO,
+                "default": 0.15,
+                "description": "Fraction of the training data held out for validation (seeded).",
+            },
+            "test": {
+                **RATIO,
+                "default": 0.2,
+                "description": "Fraction of the training data held out for testing when no test file is given (seeded).",
+            },
+        },
     },
-    "normalize": {"type": "boolean", "default": True, "description": "Standardise each feature with training statistics."},
+    "normalize": {
+        "type": "boolean",
+        "default": True,
+        "description": "Standardise each feature with training statistics.",
+    },
 }
 
 
@@ -54,7 +78,9 @@ class SequenceAdapter(Adapter):
         if not self.config.get("train"):
             raise DataError("data.train: give the training file")
         # Scoring a run on a test file of its own (seqkit evaluate): the training file is not read.
-        train = ([], [], [], []) if self.scoring_a_test_file() else self.read(self.context.resolve(self.config["train"]))
+        train = (
+            ([], [], [], []) if self.scoring_a_test_file() else self.read(self.context.resolve(self.config["train"]))
+        )
         test = self.read(self.context.resolve(self.config["test"])) if self.config.get("test") else None
         return train, test
 
@@ -74,7 +100,11 @@ class SequenceAdapter(Adapter):
         split = self.config.get("split") or {}
         carve_test = 0.0 if test else split.get("test", 0.2)
         empty = np.empty(0, dtype="int64")
-        tr, va, te = split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y) if x else (empty, empty, empty)
+        tr, va, te = (
+            split_indices(len(x), split.get("validation", 0.15), carve_test, self.context.seed, y)
+            if x
+            else (empty, empty, empty)
+        )
         if trained.get("mean") is not None:
             mean, std = np.asarray(trained["mean"]), np.asarray(trained["std"])
         elif self.config.get("normalize", True):
@@ -96,11 +126,13 @@ class SequenceAdapter(Adapter):
         }
         if trained.get("steps"):  # a model made when the input length was fixed
             info["steps"] = trained["steps"]
+
         def make(index=None, data=None):
             seqs, ys, named = data if data is not None else ([x[i] for i in index], y[index], [names[i] for i in index])
             if not len(seqs):
                 return None
             return Split(self.pad(seqs, info), ys, [f"{n} ({len(s)} steps)" for n, s in zip(named, seqs)])
+
         test_split = make(data=(test[0], self._encode(test[1], test[2], classes), test[3])) if test else make(te)
         return DataBundle(make(tr), make(va), test_split, info)
 
@@ -143,7 +175,9 @@ class SequenceAdapter(Adapter):
                 try:
                     item = json.loads(item)
                 except json.JSONDecodeError as exc:
-                    raise DataError(f"input {number}: not a JSON list of steps, {expected} ({exc.msg} at column {exc.colno})") from None
+                    raise DataError(
+                        f"input {number}: not a JSON list of steps, {expected} ({exc.msg} at column {exc.colno})"
+                    ) from None
             try:
                 array = np.asarray(item, dtype="float32")
             except (TypeError, ValueError) as exc:
@@ -167,7 +201,15 @@ class UeaTsAdapter(SequenceAdapter):
 
     name = "uea_ts"
     description = "UEA / UCR .ts files, or a data set shipped with sktime (JapaneseVowels, BasicMotions...)"
-    schema = {"properties": {**COMMON, "dataset": {"type": "string", "description": "A data set bundled with sktime (its TRAIN file, and its TEST file unless data.test is given)."}}}
+    schema = {
+        "properties": {
+            **COMMON,
+            "dataset": {
+                "type": "string",
+                "description": "A data set bundled with sktime (its TRAIN file, and its TEST file unless data.test is given).",
+            },
+        }
+    }
 
     @classmethod
     def check(cls, config):
@@ -187,7 +229,11 @@ class UeaTsAdapter(SequenceAdapter):
         if not (folder / f"{name}_TRAIN.ts").is_file():
             available = sorted(p.name for p in root.iterdir() if (p / f"{p.name}_TRAIN.ts").is_file())
             hint = did_you_mean(name, available)
-            raise DataError(f"data.dataset: sktime has no .ts data set {name!r}." + (f" {hint}" if hint else "") + f" Available: {', '.join(available)}")
+            raise DataError(
+                f"data.dataset: sktime has no .ts data set {name!r}."
+                + (f" {hint}" if hint else "")
+                + f" Available: {', '.join(available)}"
+            )
         test = self.context.resolve(self.config["test"]) if self.config.get("test") else folder / f"{name}_TEST.ts"
         return self.read(folder / f"{name}_TRAIN.ts"), self.read(test)
 
@@ -222,7 +268,9 @@ class UeaTsAdapter(SequenceAdapter):
                 columns = [np.asarray([float(v) for v in dim.split(",")], dtype="float32") for dim in dims]
             except ValueError:
                 if "?" in line:
-                    raise DataError(f"{path}:{number}: missing value '?'; fill in or drop the sequences with gaps") from None
+                    raise DataError(
+                        f"{path}:{number}: missing value '?'; fill in or drop the sequences with gaps"
+                    ) from None
                 raise DataError(f"{path}:{number}: values must be numbers separated by ',' and ':'") from None
             if len({len(c) for c in columns}) != 1:
                 raise DataError(f"{path}:{number}: dimensions have different lengths: {[len(c) for c in columns]}")
@@ -279,7 +327,9 @@ class SequenceNpzAdapter(SequenceAdapter):
         x = arrays["x"]
         y = arrays["y"] if "y" in arrays else np.full(len(x), None, dtype=object)
         if x.ndim != 3 or len(x) != len(y):
-            raise DataError(f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}")
+            raise DataError(
+                f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}"
+            )
         lengths = arrays.get("lengths", np.full(len(x), x.shape[1]))
         if lengths.shape != (len(x),):
             raise DataError(f"{path}: expected lengths of shape ({len(x)},). Received {lengths.shape}")
@@ -303,18 +353,43 @@ class SequenceCsvAdapter(SequenceAdapter):
     schema = {
         "properties": {
             **COMMON,
-            "id": {"type": "string", "default": "id", "description": "Column naming the sequence a row belongs to (and each prediction)."},
-            "step": {"type": "string", "default": "step", "description": "Column giving a row's position in its sequence (rows are sorted by it)."},
-            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "Columns holding the numeric features of a step, in model order."},
-            "label": {"type": "string", "default": "label", "description": "Column holding the sequence's class (same on each of its rows)."},
-            "format": {"enum": ["auto", "csv", "tsv", "jsonl"], "default": "auto", "description": "File format; auto: from the extension."},
+            "id": {
+                "type": "string",
+                "default": "id",
+                "description": "Column naming the sequence a row belongs to (and each prediction).",
+            },
+            "step": {
+                "type": "string",
+                "default": "step",
+                "description": "Column giving a row's position in its sequence (rows are sorted by it).",
+            },
+            "features": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "description": "Columns holding the numeric features of a step, in model order.",
+            },
+            "label": {
+                "type": "string",
+                "default": "label",
+                "description": "Column holding the sequence's class (same on each of its rows).",
+            },
+            "format": {
+                "enum": ["auto", "csv", "tsv", "jsonl"],
+                "default": "auto",
+                "description": "File format; auto: from the extension.",
+            },
         },
         "required": ["train", "features"],
     }
 
     def read(self, path: Path, labelled: bool = True):
         fmt = detect_format(path, self.config.get("format"))
-        key, step, label = self.config.get("id", "id"), self.config.get("step", "step"), self.config.get("label", "label")
+        key, step, label = (
+            self.config.get("id", "id"),
+            self.config.get("step", "step"),
+            self.config.get("label", "label"),
+        )
         features = list(self.config["features"])
         rows: dict[str, list] = {}
         seq_labels: dict[str, tuple[str, str]] = {}
@@ -332,12 +407,16 @@ class SequenceCsvAdapter(SequenceAdapter):
             ident = str(row[key])
             first = seen_steps.setdefault((ident, position), number)
             if first != number:
-                raise DataError(f"{path}:{number}: sequence {ident!r} has step {row[step]} twice (first on line {first})")
+                raise DataError(
+                    f"{path}:{number}: sequence {ident!r} has step {row[step]} twice (first on line {first})"
+                )
             rows.setdefault(ident, []).append((position, values))
             value = str(row[label]) if label in row else None
             previous = seq_labels.setdefault(ident, (value, f"{path}:{number}"))
             if previous[0] != value:
-                raise DataError(f"{path}:{number}: sequence {ident!r} has two labels: {previous[0]!r} and {row[label]!r}")
+                raise DataError(
+                    f"{path}:{number}: sequence {ident!r} has two labels: {previous[0]!r} and {row[label]!r}"
+                )
         if not rows:
             raise DataError(f"{path}: no rows found")
         sequences = [np.asarray([v for _, v in sorted(steps)], dtype="float32") for steps in rows.values()]

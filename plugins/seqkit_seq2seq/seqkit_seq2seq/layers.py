@@ -27,13 +27,17 @@ NEG = -1.0e4  # a logit that softmax turns into 0 (finite, so float16 and gradie
 
 def _positive(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}"
+        )
     return value
 
 
 def _rate(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -92,8 +96,14 @@ class SourceEmbedding(keras.layers.Layer):
         return (input_shape[0], self.source_length * self.upsample, self.dim)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "dim": self.dim,
-                "source_length": self.source_length, "upsample": self.upsample, "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "dim": self.dim,
+            "source_length": self.source_length,
+            "upsample": self.upsample,
+            "dropout": self.dropout,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -121,11 +131,25 @@ class AttentionDecoder(keras.layers.Layer):
     (2, 3, 12)
     """
 
-    def __init__(self, vocabulary_size, units=128, source_length=1, attention="luong", embedding_dim=32, dropout=0.0,
-                 scheduled_sampling=0.0, beam=1, length_penalty=0.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        units=128,
+        source_length=1,
+        attention="luong",
+        embedding_dim=32,
+        dropout=0.0,
+        scheduled_sampling=0.0,
+        beam=1,
+        length_penalty=0.0,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if attention not in ("luong", "bahdanau"):
-            raise ValueError(f"Invalid value received for argument `attention`. Expected 'luong' or 'bahdanau'. Received: attention={attention!r}")
+            raise ValueError(
+                f"Invalid value received for argument `attention`. Expected 'luong' or 'bahdanau'. Received: attention={attention!r}"
+            )
         self.vocabulary_size = _positive("vocabulary_size", vocabulary_size)
         self.units = _positive("units", units)
         self.source_length = _positive("source_length", source_length)
@@ -209,6 +233,7 @@ class AttentionDecoder(keras.layers.Layer):
         teacher = ops.equal(target_in[:, 0], BOS)
         token = ops.full_like(target_in[:, 0], BOS)
         outputs = []
+        previous = token
         for t in range(steps):
             if t:
                 forced = teacher
@@ -226,10 +251,19 @@ class AttentionDecoder(keras.layers.Layer):
         return (memory_shape[0], steps, self.vocabulary_size)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "units": self.units,
-                "source_length": self.source_length, "attention": self.attention, "embedding_dim": self.embedding_dim,
-                "dropout": self.dropout, "scheduled_sampling": self.scheduled_sampling, "beam": self.beam,
-                "length_penalty": self.length_penalty, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "units": self.units,
+            "source_length": self.source_length,
+            "attention": self.attention,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+            "scheduled_sampling": self.scheduled_sampling,
+            "beam": self.beam,
+            "length_penalty": self.length_penalty,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -274,8 +308,13 @@ class CTCHead(keras.layers.Layer):
         return (memory_shape[0], memory_shape[1], self.vocabulary_size + 1)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "source_length": self.source_length,
-                "dropout": self.dropout, "beam": self.beam}
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "source_length": self.source_length,
+            "dropout": self.dropout,
+            "beam": self.beam,
+        }
 
 
 # -- losses and metrics ----------------------------------------------------------------------------
@@ -328,7 +367,9 @@ class CTCLoss(keras.losses.Loss):
         frames = ops.sum(ops.cast(ops.greater(y_pred[..., 0], NEG / 2), "int32"), axis=-1)
         repeats = ops.sum(ops.cast(ops.equal(labels[:, 1:], labels[:, :-1]), "int32") * real[:, 1:], axis=-1)
         fits = ops.less_equal(label_length + repeats, frames)
-        loss = ops.ctc_loss(labels, y_pred, ops.where(fits, label_length, 0), ops.maximum(frames, 1), mask_index=self.vocabulary_size)
+        loss = ops.ctc_loss(
+            labels, y_pred, ops.where(fits, label_length, 0), ops.maximum(frames, 1), mask_index=self.vocabulary_size
+        )
         return ops.where(fits, loss, ops.zeros_like(loss))
 
     def get_config(self):

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from seqkit.plugin_api import pyplot, save_figure
-
 from seqkit_seq2seq import vocab
 
 

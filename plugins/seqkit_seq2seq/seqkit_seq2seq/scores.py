@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 LENGTH_BINS = ((1, 4), (5, 8), (9, 12), (13, 16), (17, None))
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from seqkit.plugin_api import Task, atomic_write_csv
-
 from seqkit_seq2seq import decoding, scores, vocab
 
 
@@ -37,7 +36,9 @@ def _by_length(lengths, hypotheses, references, info) -> dict:
 
 class Seq2SeqTask(Task):
     name = "seq2seq"
-    description = "sequence to sequence (G2P, transliteration ...): attention decoder or CTC, scored by WER / PER / BLEU"
+    description = (
+        "sequence to sequence (G2P, transliteration ...): attention decoder or CTC, scored by WER / PER / BLEU"
+    )
     default_adapter = "pairs"
     default_encoder = "source_embedding"
     default_head = "attention_decoder"
@@ -49,7 +50,9 @@ class Seq2SeqTask(Task):
         hypotheses = decoding.greedy_ids(y_pred, info)
         references = vocab.references_of(y_true)
         metrics = score_outputs(hypotheses, references, info)
-        metrics["by_target_length"] = _by_length([len(r[0]) if r else 0 for r in references], hypotheses, references, info)
+        metrics["by_target_length"] = _by_length(
+            [len(r[0]) if r else 0 for r in references], hypotheses, references, info
+        )
         metrics["decoding"] = "greedy"
         return metrics
 
@@ -115,7 +118,14 @@ class Seq2SeqTask(Task):
                 "correct": int(distance == 0),
             }
             if beam_ids is not None:
-                beam_distance, _ = scores.nearest_reference(beam_ids[index], refs) if refs else (len(beam_ids[index]), 0)
-                row.update({f"beam{beam}_prediction": decoding.text_of(beam_ids[index], info), f"beam{beam}_edit_distance": beam_distance})
+                beam_distance, _ = (
+                    scores.nearest_reference(beam_ids[index], refs) if refs else (len(beam_ids[index]), 0)
+                )
+                row.update(
+                    {
+                        f"beam{beam}_prediction": decoding.text_of(beam_ids[index], info),
+                        f"beam{beam}_edit_distance": beam_distance,
+                    }
+                )
             rows.append(row)
         atomic_write_csv(path, rows)

@@ -11,7 +11,7 @@ scored against several references (CMUdict's alternates) has ``(n, references, l
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

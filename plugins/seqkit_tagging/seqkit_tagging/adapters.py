@@ -13,12 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, Split
-from seqkit.plugin_api import require_file
-from seqkit.plugin_api import split_indices
-from seqkit.plugin_api import read_text
-from seqkit.plugin_api import DataError
-
+from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, read_text, require_file, split_indices
 from seqkit_tagging import schemes
 from seqkit_tagging.features import Sentence, build_vocabularies, encode_sentences, tokenize
 
@@ -39,8 +34,15 @@ def _columns(line: str, separator: str) -> list[str]:
     return line.split()
 
 
-def read_conll(path: Path, token_column: int = 0, tag_column: int | None = -1, separator: str = "auto",
-               scheme: str = "bio", skip_docstart: bool = True, encoding: str = "utf-8") -> list[TaggedSentence]:
+def read_conll(
+    path: Path,
+    token_column: int = 0,
+    tag_column: int | None = -1,
+    separator: str = "auto",
+    scheme: str = "bio",
+    skip_docstart: bool = True,
+    encoding: str = "utf-8",
+) -> list[TaggedSentence]:
     """Read sentences from a CoNLL-style file; ``tag_column=None`` reads tokens only.
 
     Raises DataError naming ``file:line`` for a missing column or a tag outside ``scheme``."""
@@ -74,7 +76,9 @@ def read_conll(path: Path, token_column: int = 0, tag_column: int | None = -1, s
             close()
             continue
         if not _columns_present(len(columns), token_column, tag_column):
-            what = f"a token (column {token_column})" + ("" if tag_column is None else f" and a tag (column {tag_column})")
+            what = f"a token (column {token_column})" + (
+                "" if tag_column is None else f" and a tag (column {tag_column})"
+            )
             raise DataError(f"{path}:{number}: expected {what}; found {len(columns)} column(s): {line.strip()[:60]!r}")
         token = columns[token_column]
         if not token:
@@ -111,32 +115,87 @@ class ConllAdapter(Adapter):
         "required": ["train"],
         "properties": {
             "train": {"type": "string", "format": "path", "description": "Training file."},
-            "extra_train": {"type": "array", "items": {"type": "string", "format": "path"}, "default": [],
-                            "description": "More training files, read like train (e.g. a development set to learn from)."},
-            "validation": {"type": "string", "format": "path", "description": "Validation file; else split.validation of train."},
+            "extra_train": {
+                "type": "array",
+                "items": {"type": "string", "format": "path"},
+                "default": [],
+                "description": "More training files, read like train (e.g. a development set to learn from).",
+            },
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation file; else split.validation of train.",
+            },
             "test": {"type": "string", "format": "path", "description": "Test file; else split.test of train."},
             "split": {
                 "type": "object",
                 "additionalProperties": False,
                 "default": {},
                 "description": "Sentences of train held out when no validation / test file is given (seeded).",
-                "properties": {"validation": {**RATIO, "default": 0.1, "description": "Fraction of the training sentences held out for validation."}, "test": {**RATIO, "default": 0.0, "description": "Fraction of the training sentences held out for testing."}},
+                "properties": {
+                    "validation": {
+                        **RATIO,
+                        "default": 0.1,
+                        "description": "Fraction of the training sentences held out for validation.",
+                    },
+                    "test": {
+                        **RATIO,
+                        "default": 0.0,
+                        "description": "Fraction of the training sentences held out for testing.",
+                    },
+                },
             },
             "token_column": {"type": "integer", "default": 0, "description": "Column of the token (0 first, -1 last)."},
             "tag_column": {"type": "integer", "default": -1, "description": "Column of the tag (0 first, -1 last)."},
-            "separator": {"enum": ["auto", "tab", "whitespace"], "default": "auto",
-                          "description": "Column separator; auto: tabs when a line has one, else runs of whitespace."},
-            "scheme": {"enum": list(schemes.SCHEMES), "default": "bio", "description": "Tag scheme of the files (BIO = IOB2)."},
-            "model_scheme": {"enum": list(schemes.SCHEMES),
-                             "description": "Scheme the model learns (default: the files'); entities are scored in the files' scheme."},
-            "docstart": {"type": "boolean", "default": True, "description": "Skip -DOCSTART- lines (they end a sentence)."},
-            "encoding": {"type": "string", "default": "utf-8", "description": "Text encoding of the files (e.g. latin-1)."},
-            "lowercase": {"type": "boolean", "default": False,
-                          "description": "Lower-case words for the word vocabulary (casing and characters keep the case)."},
-            "min_count": {"type": "integer", "minimum": 1, "default": 1, "description": "Words seen fewer times are unknown."},
-            "max_words": {"type": "integer", "minimum": 3, "maximum": 10000000, "default": 100000, "description": "Word vocabulary size cap (the most frequent training words)."},
-            "max_chars": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20,
-                          "description": "Characters kept per token for the character features."},
+            "separator": {
+                "enum": ["auto", "tab", "whitespace"],
+                "default": "auto",
+                "description": "Column separator; auto: tabs when a line has one, else runs of whitespace.",
+            },
+            "scheme": {
+                "enum": list(schemes.SCHEMES),
+                "default": "bio",
+                "description": "Tag scheme of the files (BIO = IOB2).",
+            },
+            "model_scheme": {
+                "enum": list(schemes.SCHEMES),
+                "description": "Scheme the model learns (default: the files'); entities are scored in the files' scheme.",
+            },
+            "docstart": {
+                "type": "boolean",
+                "default": True,
+                "description": "Skip -DOCSTART- lines (they end a sentence).",
+            },
+            "encoding": {
+                "type": "string",
+                "default": "utf-8",
+                "description": "Text encoding of the files (e.g. latin-1).",
+            },
+            "lowercase": {
+                "type": "boolean",
+                "default": False,
+                "description": "Lower-case words for the word vocabulary (casing and characters keep the case).",
+            },
+            "min_count": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 1,
+                "description": "Words seen fewer times are unknown.",
+            },
+            "max_words": {
+                "type": "integer",
+                "minimum": 3,
+                "maximum": 10000000,
+                "default": 100000,
+                "description": "Word vocabulary size cap (the most frequent training words).",
+            },
+            "max_chars": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 200,
+                "default": 20,
+                "description": "Characters kept per token for the character features.",
+            },
         },
     }
 
@@ -165,7 +224,9 @@ class ConllAdapter(Adapter):
         val_ratio = 0.0 if "validation" in given else split.get("validation", 0.1)
         test_ratio = 0.0 if "test" in given else split.get("test", 0.0)
         empty = np.empty(0, dtype="int64")
-        tr, va, te = split_indices(len(train), val_ratio, test_ratio, self.context.seed) if train else (empty, empty, empty)
+        tr, va, te = (
+            split_indices(len(train), val_ratio, test_ratio, self.context.seed) if train else (empty, empty, empty)
+        )
         parts = {
             "train": [train[i] for i in tr],
             "validation": given.get("validation", [train[i] for i in va]),
@@ -196,7 +257,10 @@ class ConllAdapter(Adapter):
             raise DataError(f"{self.context.resolve(self.config['train'])}: no entities in any split; nothing to learn")
         lowercase = bool(self.config.get("lowercase", False))
         words, chars = build_vocabularies(
-            (s.tokens for s in parts["train"]), lowercase, self.config.get("min_count", 1), self.config.get("max_words", 100000)
+            (s.tokens for s in parts["train"]),
+            lowercase,
+            self.config.get("min_count", 1),
+            self.config.get("max_words", 100000),
         )
         info = {
             "tags": schemes.tag_inventory(types, model_scheme),
@@ -233,7 +297,9 @@ class ConllAdapter(Adapter):
             elif isinstance(raw, str):
                 tokens = list(getattr(raw, "tokens", None) or tokenize(raw))
             else:
-                raise DataError(f"input {number}: expected a sentence (a string or a list of tokens). Received: {type(raw).__name__}")
+                raise DataError(
+                    f"input {number}: expected a sentence (a string or a list of tokens). Received: {type(raw).__name__}"
+                )
             if not tokens:
                 raise DataError(f"input {number}: no tokens to tag in {str(raw)[:60]!r}")
             sentences.append(tokens)
@@ -248,8 +314,14 @@ class ConllAdapter(Adapter):
         encoding = self.config.get("encoding", "utf-8")
         lines = read_text(path, encoding).replace("\ufeff", "").splitlines()
         if path.suffix.lower() in (".conll", ".bio", ".iob", ".bioes") or self._tagged(lines, info):
-            sentences = read_conll(path, self.config.get("token_column", 0), None, self.config.get("separator", "auto"),
-                                   skip_docstart=self.config.get("docstart", True), encoding=encoding)
+            sentences = read_conll(
+                path,
+                self.config.get("token_column", 0),
+                None,
+                self.config.get("separator", "auto"),
+                skip_docstart=self.config.get("docstart", True),
+                encoding=encoding,
+            )
             return [Sentence(s.tokens) for s in sentences]
         inputs = [line.strip() for line in lines if line.strip()]
         if not inputs:
@@ -268,7 +340,9 @@ class ConllAdapter(Adapter):
             columns = _columns(line.rstrip("\r\n"), separator)
             if columns[0] == "-DOCSTART-":
                 continue
-            if not _columns_present(len(columns), token_column, tag_column) or schemes.check_tag(columns[tag_column], scheme):
+            if not _columns_present(len(columns), token_column, tag_column) or schemes.check_tag(
+                columns[tag_column], scheme
+            ):
                 return False
             seen = True
         return seen

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -63,7 +63,18 @@ def tokens_of(raw) -> list[str]:
 
 # Casing classes (Reimers & Gurevych 2017 style, plus social-media shapes). 0 is padding.
 CASINGS = (
-    PAD, "other", "lower", "upper", "title", "mixed", "numeric", "has_digit", "punct", "mention", "hashtag", "url",
+    PAD,
+    "other",
+    "lower",
+    "upper",
+    "title",
+    "mixed",
+    "numeric",
+    "has_digit",
+    "punct",
+    "mention",
+    "hashtag",
+    "url",
 )
 _CASE_ID = {name: index for index, name in enumerate(CASINGS)}
 
@@ -94,7 +105,9 @@ def casing(token: str) -> int:
     return _CASE_ID[name]
 
 
-def build_vocabularies(sentences: Iterable[Sequence[str]], lowercase: bool, min_count: int, max_words: int) -> tuple[list[str], list[str]]:
+def build_vocabularies(
+    sentences: Iterable[Sequence[str]], lowercase: bool, min_count: int, max_words: int
+) -> tuple[list[str], list[str]]:
     """Word and character vocabularies of the training sentences: index 0 padding, 1 unknown,
     then by decreasing frequency (ties alphabetical, so the order is reproducible)."""
     words: Counter = Counter()

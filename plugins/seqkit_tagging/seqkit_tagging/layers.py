@@ -28,13 +28,17 @@ CHAR_ENCODERS = ("cnn", "lstm")
 
 def _positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a positive integer. Received: {name}={value!r}"
+        )
     return value
 
 
 def _rate(name, value):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}")
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float in [0, 1). Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -76,12 +80,29 @@ class WordCharEncoder(keras.layers.Layer):
     (2, 5, 16)
     """
 
-    def __init__(self, vocabulary_size, char_vocabulary_size, max_chars, word_dim=100, char_dim=25, char_encoder="cnn",
-                 char_units=50, char_kernel=3, casing_classes=12, casing_dim=8, word_dropout=0.0, dropout=0.0,
-                 trainable_words=True, seed=None, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        char_vocabulary_size,
+        max_chars,
+        word_dim=100,
+        char_dim=25,
+        char_encoder="cnn",
+        char_units=50,
+        char_kernel=3,
+        casing_classes=12,
+        casing_dim=8,
+        word_dropout=0.0,
+        dropout=0.0,
+        trainable_words=True,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if char_encoder not in CHAR_ENCODERS:
-            raise ValueError(f"Invalid value received for argument `char_encoder`. Expected one of {CHAR_ENCODERS}. Received: char_encoder={char_encoder!r}")
+            raise ValueError(
+                f"Invalid value received for argument `char_encoder`. Expected one of {CHAR_ENCODERS}. Received: char_encoder={char_encoder!r}"
+            )
         self.vocabulary_size = _positive_int("vocabulary_size", vocabulary_size)
         self.char_vocabulary_size = _positive_int("char_vocabulary_size", char_vocabulary_size)
         self.max_chars = _positive_int("max_chars", max_chars)
@@ -97,13 +118,25 @@ class WordCharEncoder(keras.layers.Layer):
         self.trainable_words = bool(trainable_words)
         self.seed = seed
         self.uses_chars = self.char_dim > 0 and self.char_units > 0
-        self.word_embedding = keras.layers.Embedding(vocabulary_size, self.word_dim, trainable=self.trainable_words, name="word_embedding")
-        self.casing_embedding = keras.layers.Embedding(casing_classes, self.casing_dim, name="casing_embedding") if self.casing_dim else None
-        self.char_embedding = keras.layers.Embedding(char_vocabulary_size, self.char_dim, name="char_embedding") if self.uses_chars else None
+        self.word_embedding = keras.layers.Embedding(
+            vocabulary_size, self.word_dim, trainable=self.trainable_words, name="word_embedding"
+        )
+        self.casing_embedding = (
+            keras.layers.Embedding(casing_classes, self.casing_dim, name="casing_embedding")
+            if self.casing_dim
+            else None
+        )
+        self.char_embedding = (
+            keras.layers.Embedding(char_vocabulary_size, self.char_dim, name="char_embedding")
+            if self.uses_chars
+            else None
+        )
         if not self.uses_chars:
             self.char_layer = None
         elif char_encoder == "cnn":
-            self.char_layer = keras.layers.Conv1D(self.char_units, self.char_kernel, padding="same", activation="tanh", name="char_cnn")
+            self.char_layer = keras.layers.Conv1D(
+                self.char_units, self.char_kernel, padding="same", activation="tanh", name="char_cnn"
+            )
         else:
             self.char_layer = keras.layers.Bidirectional(keras.layers.LSTM(self.char_units), name="char_lstm")
         self.drop = keras.layers.Dropout(self.dropout, seed=seed) if self.dropout else None
@@ -231,7 +264,9 @@ class TokenTagger(_TagHead):
 
     def __init__(self, num_tags, dropout=0.0, kernel_regularizer=None, **kwargs):
         super().__init__(num_tags, dropout, kernel_regularizer, **kwargs)
-        self.out = keras.layers.Dense(num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output")
+        self.out = keras.layers.Dense(
+            num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="output"
+        )
 
     def build(self, input_shape):
         self.out.build(input_shape)
@@ -264,7 +299,9 @@ def _scan_inputs(emissions, mask):
     steps = ops.shape(emissions)[1]
     first = ops.cast(ops.equal(ops.arange(steps), 0), emissions.dtype)
     first = ops.zeros_like(emissions[..., :1]) + ops.reshape(first, (1, -1, 1))
-    return _time_major(ops.concatenate([emissions, ops.expand_dims(ops.cast(mask, emissions.dtype), -1), first], axis=-1))
+    return _time_major(
+        ops.concatenate([emissions, ops.expand_dims(ops.cast(mask, emissions.dtype), -1), first], axis=-1)
+    )
 
 
 def _split_step(inputs):
@@ -375,13 +412,19 @@ class CRF(_TagHead):
 
     def __init__(self, num_tags, dropout=0.0, kernel_regularizer=None, **kwargs):
         super().__init__(num_tags, dropout, kernel_regularizer, **kwargs)
-        self.emission = keras.layers.Dense(num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="emission")
+        self.emission = keras.layers.Dense(
+            num_tags, kernel_regularizer=self.kernel_regularizer, dtype="float32", name="emission"
+        )
 
     def build(self, input_shape):
         self.emission.build(input_shape)
         k = self.num_tags
-        self.transitions = self.add_weight(shape=(k, k), initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=0),
-                                           name="transitions", dtype="float32")
+        self.transitions = self.add_weight(
+            shape=(k, k),
+            initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=0),
+            name="transitions",
+            dtype="float32",
+        )
         self.start_scores = self.add_weight(shape=(k,), initializer="zeros", name="start_scores", dtype="float32")
         self.end_scores = self.add_weight(shape=(k,), initializer="zeros", name="end_scores", dtype="float32")
 
@@ -398,7 +441,9 @@ class CRF(_TagHead):
             scores = ops.one_hot(path, self.num_tags, dtype="float32")
         k = self.num_tags
         constant = ops.concatenate([ops.reshape(self.transitions, (k * k,)), self.start_scores, self.end_scores])
-        constant = ops.broadcast_to(ops.reshape(ops.cast(constant, "float32"), (1, 1, -1)), (batch, steps, k * k + 2 * k))
+        constant = ops.broadcast_to(
+            ops.reshape(ops.cast(constant, "float32"), (1, 1, -1)), (batch, steps, k * k + 2 * k)
+        )
         return ops.concatenate([scores, emissions, constant], axis=-1)
 
     def compute_mask(self, inputs, mask=None):

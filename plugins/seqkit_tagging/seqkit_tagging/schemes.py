@@ -8,7 +8,8 @@ of its type starts one), so converting a BIO file to BIOES and back gives the sa
 
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 SCHEMES = ("bio", "bioes")
 PREFIXES = {"bio": ("B", "I"), "bioes": ("B", "I", "E", "S")}

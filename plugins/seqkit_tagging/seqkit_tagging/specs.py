@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqkit.plugin_api import SeqkitError
-from seqkit.plugin_api import EncoderSpec, HeadSpec
+from seqkit.plugin_api import EncoderSpec, HeadSpec, SeqkitError
 
 RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 LAYERS = "seqkit_tagging.layers"
@@ -23,20 +22,62 @@ class WordCharSpec(EncoderSpec):
     description = "per token: word embedding + character CNN / BiLSTM + casing embedding (Lample et al. 2016)"
     schema = {
         "properties": {
-            "word_dim": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 100, "description": "Size of the word embedding (the vectors file's size with pretrained)."},
-            "char_dim": {"type": "integer", "minimum": 0, "maximum": 1024, "default": 25, "description": "0: no character features."},
-            "char_encoder": {"enum": ["cnn", "lstm"], "default": "cnn",
-                             "description": "cnn: convolution + max over characters; lstm: BiLSTM final states (slower)."},
-            "char_units": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 50,
-                           "description": "CNN filters, or LSTM units per direction."},
-            "char_kernel": {"type": "integer", "minimum": 1, "maximum": 15, "default": 3, "description": "char_encoder cnn: convolution width in characters."},
-            "casing_dim": {"type": "integer", "minimum": 0, "maximum": 256, "default": 8, "description": "0: no casing features."},
-            "word_dropout": {**RATE, "default": 0.0,
-                             "description": "Rate at which known words are replaced by the unknown word while training."},
+            "word_dim": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 100,
+                "description": "Size of the word embedding (the vectors file's size with pretrained).",
+            },
+            "char_dim": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1024,
+                "default": 25,
+                "description": "0: no character features.",
+            },
+            "char_encoder": {
+                "enum": ["cnn", "lstm"],
+                "default": "cnn",
+                "description": "cnn: convolution + max over characters; lstm: BiLSTM final states (slower).",
+            },
+            "char_units": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 50,
+                "description": "CNN filters, or LSTM units per direction.",
+            },
+            "char_kernel": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 15,
+                "default": 3,
+                "description": "char_encoder cnn: convolution width in characters.",
+            },
+            "casing_dim": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 256,
+                "default": 8,
+                "description": "0: no casing features.",
+            },
+            "word_dropout": {
+                **RATE,
+                "default": 0.0,
+                "description": "Rate at which known words are replaced by the unknown word while training.",
+            },
             "dropout": {**RATE, "default": 0.0, "description": "Dropout on the concatenated token vectors."},
-            "pretrained": {"type": "string", "format": "path",
-                           "description": "GloVe / word2vec text file (dimension word_dim); relative to the recipe."},
-            "trainable": {"type": "boolean", "default": True, "description": "Update the word vectors during training."},
+            "pretrained": {
+                "type": "string",
+                "format": "path",
+                "description": "GloVe / word2vec text file (dimension word_dim); relative to the recipe.",
+            },
+            "trainable": {
+                "type": "boolean",
+                "default": True,
+                "description": "Update the word vectors during training.",
+            },
         }
     }
 
@@ -73,10 +114,14 @@ class WordCharSpec(EncoderSpec):
 
             path = Path(c["pretrained"]).expanduser()
             path = path if path.is_absolute() else Path(self.base_dir or ".") / path
-            matrix, found = load_pretrained_vectors(path, self.info["words"], c.get("word_dim", 100), lowercase=bool(self.info["lowercase"]))
+            matrix, found = load_pretrained_vectors(
+                path, self.info["words"], c.get("word_dim", 100), lowercase=bool(self.info["lowercase"])
+            )
             layer.build((None, None, width))
             layer.word_embedding.embeddings.assign(matrix)
-            self.notes.append(f"pretrained vectors: {found} of {len(self.info['words'])} vocabulary words found in {path.name}")
+            self.notes.append(
+                f"pretrained vectors: {found} of {len(self.info['words'])} vocabulary words found in {path.name}"
+            )
         return layer
 
 
@@ -103,7 +148,12 @@ class TokenClassifierSpec(_TagHeadSpec):
     def build(self, regularizer=None):
         from seqkit_tagging.layers import TokenTagger
 
-        return TokenTagger(self.num_tags, dropout=self.config.get("dropout", 0.0), kernel_regularizer=regularizer, name="token_classifier")
+        return TokenTagger(
+            self.num_tags,
+            dropout=self.config.get("dropout", 0.0),
+            kernel_regularizer=regularizer,
+            name="token_classifier",
+        )
 
     def loss(self):
         from seqkit_tagging.layers import TagCrossEntropy

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from seqkit.plugin_api import Task
-
 from seqkit_tagging import schemes
 from seqkit_tagging.features import tokens_of
 
@@ -55,7 +54,12 @@ class TaggingTask(Task):
         predicted = [_tag_names(row, len(g), info) for row, g in zip(ids, gold)]
         report = classification_report(gold, predicted, output_dict=True, zero_division=0)
         per_type = {
-            kind: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]), "support": int(v["support"])}
+            kind: {
+                "precision": float(v["precision"]),
+                "recall": float(v["recall"]),
+                "f1": float(v["f1-score"]),
+                "support": int(v["support"]),
+            }
             for kind, v in report.items()
             if not kind.endswith(" avg")
         }
@@ -101,8 +105,7 @@ class TaggingTask(Task):
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys if k in metrics)
 
     def plots(self, plot_dir, y_true, y_pred, info):
-        from seqkit.plugin_api import plot_confusion_matrix
-        from seqkit.plugin_api import confusion_matrix
+        from seqkit.plugin_api import confusion_matrix, plot_confusion_matrix
 
         # Token-level confusion between tags in the model's scheme (padding excluded).
         y_true = np.asarray(y_true)

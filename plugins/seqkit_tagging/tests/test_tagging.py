@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import seqkit
-from seqkit.plugin_api import DataContext
-from seqkit.plugin_api import DataError, SeqkitError
+from seqkit.plugin_api import DataContext, DataError, SeqkitError
 from seqkit_tagging import schemes
 from seqkit_tagging.adapters import ConllAdapter, read_conll
 from seqkit_tagging.features import casing, encode_sentences, tokenize
@@ -64,9 +63,11 @@ def write_conll(path: Path, sentences, docstart: bool = True) -> Path:
     return path
 
 
-def load(tmp_path, text: str, **config) -> "DataBundle":  # noqa: F821
+def load(tmp_path, text: str, **config) -> DataBundle:  # noqa: F821
     (tmp_path / "train.conll").write_text(text, encoding="utf-8")
-    return ConllAdapter({"train": "train.conll", "split": {"validation": 0.0}, **config}, DataContext(tmp_path, 1)).load()
+    return ConllAdapter(
+        {"train": "train.conll", "split": {"validation": 0.0}, **config}, DataContext(tmp_path, 1)
+    ).load()
 
 
 # -- reading and schemes ---------------------------------------------------------------------
@@ -134,7 +135,9 @@ def test_missing_file_and_bad_encoding(tmp_path):
     (tmp_path / "latin.conll").write_bytes("Ann\tB-PER\n\ncaf\xe9\tO\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"latin.conll:3: not valid UTF-8 text .*; set data.encoding"):
         read_conll(tmp_path / "latin.conll")
-    bundle = ConllAdapter({"train": "latin.conll", "encoding": "latin-1", "split": {"validation": 0.0}}, DataContext(tmp_path, 1)).load()
+    bundle = ConllAdapter(
+        {"train": "latin.conll", "encoding": "latin-1", "split": {"validation": 0.0}}, DataContext(tmp_path, 1)
+    ).load()
     assert list(bundle.train.raw) == ["Ann", "café"]
 
 
@@ -143,7 +146,9 @@ def test_prediction_files_in_conll_form_whatever_their_extension(tmp_path):
     column whatever its name; a file of raw sentences stays one sentence a line."""
     adapter = ConllAdapter({"train": "t.conll"}, DataContext(tmp_path, 1))
     info = {"scheme": "bio"}
-    (tmp_path / "test.annotated").write_text("\ufeff-DOCSTART-\tO\r\n\r\nLi\tB-PER\r\nWei\tI-PER\r\nran\tO\r\n\r\n\r\nOk\tO\r\n")
+    (tmp_path / "test.annotated").write_text(
+        "\ufeff-DOCSTART-\tO\r\n\r\nLi\tB-PER\r\nWei\tI-PER\r\nran\tO\r\n\r\n\r\nOk\tO\r\n"
+    )
     assert [str(s) for s in adapter.read_inputs(tmp_path / "test.annotated", info)] == ["Li Wei ran", "Ok"]
     (tmp_path / "raw.txt").write_text("Li Wei ran to Oslo\nno entities here O\n")
     assert adapter.read_inputs(tmp_path / "raw.txt", info) == ["Li Wei ran to Oslo", "no entities here O"]
@@ -180,7 +185,17 @@ def test_scheme_conversion_follows_conlleval():
 
 def test_tokenizer_and_casing():
     assert tokenize("It's @kev's #tbt at http://x.co/a, 3.5 U.S. e-mail!") == [
-        "It", "'s", "@kev", "'s", "#tbt", "at", "http://x.co/a,", "3.5", "U.S.", "e-mail", "!"
+        "It",
+        "'s",
+        "@kev",
+        "'s",
+        "#tbt",
+        "at",
+        "http://x.co/a,",
+        "3.5",
+        "U.S.",
+        "e-mail",
+        "!",
     ]
     assert tokenize("I don't") == ["I", "do", "n't"]
     names = [casing(t) for t in ["paris", "Paris", "NASA", "iPhone", "2017", "R2D2", "!!", "@x", "#y"]]
@@ -195,7 +210,12 @@ def test_entity_scores_match_conlleval():
     # conlleval: 2 correct of 4 predicted and 4 gold entities
     assert metrics["entity_precision"] == pytest.approx(0.5) and metrics["entity_recall"] == pytest.approx(0.5)
     assert metrics["entity_f1"] == pytest.approx(0.5)
-    assert metrics["per_type"]["PER"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "support": 2}
+    assert metrics["per_type"]["PER"] == {
+        "precision": pytest.approx(2 / 3),
+        "recall": 1.0,
+        "f1": pytest.approx(0.8),
+        "support": 2,
+    }
     assert metrics["per_type"]["LOC"]["recall"] == 0.0
     assert metrics["token_accuracy"] == pytest.approx(7 / 9)  # padding is not a token
 
@@ -221,7 +241,9 @@ def test_crf_log_partition_and_viterbi_match_enumeration():
         scores = {}
         for tags in itertools.product(range(k), repeat=length):
             scores[tags] = (
-                start[tags[0]] + end[tags[-1]] + sum(emissions[b, t, tags[t]] for t in range(length))
+                start[tags[0]]
+                + end[tags[-1]]
+                + sum(emissions[b, t, tags[t]] for t in range(length))
                 + sum(transitions[tags[t - 1], tags[t]] for t in range(1, length))
             )
         values = np.array(list(scores.values()), dtype="float64")
@@ -231,7 +253,9 @@ def test_crf_log_partition_and_viterbi_match_enumeration():
         assert best[b] == pytest.approx(scores[argmax], abs=1e-5)
         padded = np.zeros((1, steps), "int32")
         padded[0, :length] = argmax
-        score = ops.convert_to_numpy(crf_path_score(emissions[b : b + 1], padded, mask[b : b + 1], transitions, start, end))
+        score = ops.convert_to_numpy(
+            crf_path_score(emissions[b : b + 1], padded, mask[b : b + 1], transitions, start, end)
+        )
         assert score[0] == pytest.approx(scores[argmax], abs=1e-5)
 
 
@@ -277,10 +301,26 @@ def _round_trip(layer, x, **call):
 def test_word_char_encoder(char_encoder, weights):
     from seqkit_tagging.layers import WordCharEncoder
 
-    info = {"words": ["<pad>", "<unk>", "paris", "is"], "chars": ["<pad>", "<unk>", "P", "a", "r", "i", "s"], "lowercase": True, "max_chars": 6}
+    info = {
+        "words": ["<pad>", "<unk>", "paris", "is"],
+        "chars": ["<pad>", "<unk>", "P", "a", "r", "i", "s"],
+        "lowercase": True,
+        "max_chars": 6,
+    }
     x = encode_sentences([["Paris", "is"], ["is"]], info)
     assert x.shape == (2, 2, 8) and x[1, 1].tolist() == [0] * 8
-    layer = WordCharEncoder(4, 7, max_chars=6, word_dim=5, char_dim=3, char_encoder=char_encoder, char_units=4, casing_dim=2, word_dropout=0.5, dropout=0.1)
+    layer = WordCharEncoder(
+        4,
+        7,
+        max_chars=6,
+        word_dim=5,
+        char_dim=3,
+        char_encoder=char_encoder,
+        char_units=4,
+        casing_dim=2,
+        word_dropout=0.5,
+        dropout=0.1,
+    )
     out = _round_trip(layer, x)
     assert out.shape == (2, 2, 5 + 2 + (8 if char_encoder == "lstm" else 4))
     assert len(layer.weights) == weights
@@ -336,7 +376,11 @@ def tiny_recipe(tmp_path, head="crf", epochs=12, model_scheme="bioes", char_enco
     write_conll(tmp_path / "dev.conll", tiny_sentences(16, 2), docstart=False)
     write_conll(tmp_path / "test.conll", tiny_sentences(24, 3))
     path = tmp_path / "ner.yaml"
-    path.write_text(RECIPE.format(head=head, epochs=epochs, model_scheme=model_scheme, char_encoder=char_encoder, runs=tmp_path / "runs"))
+    path.write_text(
+        RECIPE.format(
+            head=head, epochs=epochs, model_scheme=model_scheme, char_encoder=char_encoder, runs=tmp_path / "runs"
+        )
+    )
     return path
 
 
@@ -366,15 +410,26 @@ def test_crf_run_predict_and_fresh_process_reload(tmp_path, capsys):
 
     sentences = ["Elena lives in Paris", "we met Hiro near New York", "the weather is nice today"]
     rows = seqkit.load_run(run.path).predict(sentences)
-    assert [str(r["entities"]) for r in rows] == ["Elena [person]  Paris [location]", "Hiro [person]  New York [location]", ""]
+    assert [str(r["entities"]) for r in rows] == [
+        "Elena [person]  Paris [location]",
+        "Hiro [person]  New York [location]",
+        "",
+    ]
     assert rows[1]["entities"][1] == {"text": "New York", "type": "location", "start": 4, "end": 6}
     assert rows[1]["tags"] == "O O B-person O B-location I-location"
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", FRESH, str(run.path), json.dumps(sentences), str(tmp_path / "fresh.npy")],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH, str(run.path), json.dumps(sentences), str(tmp_path / "fresh.npy")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == json.loads(json.dumps(rows))
-    np.testing.assert_array_equal(np.load(tmp_path / "fresh.npy"), run.model.predict(run.adapter.encode_inputs(sentences, run.info), verbose=0))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "fresh.npy"), run.model.predict(run.adapter.encode_inputs(sentences, run.info), verbose=0)
+    )
 
     assert main(["predict", str(run.path), "Elena lives in Paris"]) == 0
     assert capsys.readouterr().out.strip() == "Elena [person]  Paris [location]  <- Elena lives in Paris"
@@ -386,7 +441,9 @@ def test_crf_run_predict_and_fresh_process_reload(tmp_path, capsys):
 
 
 def test_token_classifier_run_with_char_lstm(tmp_path):
-    run = seqkit.run(tiny_recipe(tmp_path, head="token_classifier", model_scheme="bio", char_encoder="lstm", epochs=10), quiet=True)
+    run = seqkit.run(
+        tiny_recipe(tmp_path, head="token_classifier", model_scheme="bio", char_encoder="lstm", epochs=10), quiet=True
+    )
     assert run.metrics["test"]["entity_f1"] >= 0.7, run.metrics["test"]
     assert run.metrics["validation"]["token_accuracy"] > 0.9
 
@@ -396,12 +453,15 @@ def test_tagging_parts_refuse_other_tasks_data(tmp_path):
 
     write_reviews(tmp_path / "reviews.csv")
     recipe = {
-        "task": "sentiment", "data": {"path": str(tmp_path / "reviews.csv"), "text": "review", "label": "sentiment"},
+        "task": "sentiment",
+        "data": {"path": str(tmp_path / "reviews.csv"), "text": "review", "label": "sentiment"},
         "model": {"encoder": {"type": "token_embedding"}, "head": {"type": "crf"}},
         "output": {"dir": str(tmp_path / "runs"), "tensorboard": False},
     }
     # A built-in task names the heads it takes: refused by validation, before any data is read.
-    with pytest.raises(SeqkitError, match=r"model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier"):
+    with pytest.raises(
+        SeqkitError, match=r"model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier"
+    ):
         seqkit.run(recipe, quiet=True)
     assert not (tmp_path / "runs").exists()
 

@@ -13,7 +13,11 @@ __version__ = "0.1.0"
 
 # The hooks import their classes when seqkit asks for them, so `seqkit --help` (which loads
 # every plugin to list its verbs) stays fast.
-_LAZY = {"SentimentTask": "seqkit_text.tasks", "TextClassificationTask": "seqkit_text.tasks", "TextTableAdapter": "seqkit_text.adapters"}
+_LAZY = {
+    "SentimentTask": "seqkit_text.tasks",
+    "TextClassificationTask": "seqkit_text.tasks",
+    "TextTableAdapter": "seqkit_text.adapters",
+}
 
 
 def __getattr__(name):

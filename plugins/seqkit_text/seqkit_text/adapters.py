@@ -6,12 +6,20 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, Split
-from seqkit.plugin_api import require_file
-from seqkit.plugin_api import split_indices
-from seqkit.plugin_api import detect_format, iter_rows, read_text, require_columns
-from seqkit.plugin_api import class_order, unknown_label
-from seqkit.plugin_api import DataError
+from seqkit.plugin_api import (
+    Adapter,
+    DataBundle,
+    DataError,
+    Split,
+    class_order,
+    detect_format,
+    iter_rows,
+    read_text,
+    require_columns,
+    require_file,
+    split_indices,
+    unknown_label,
+)
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
@@ -26,11 +34,27 @@ class TextTableAdapter(Adapter):
     description = "labelled texts from CSV / TSV / JSONL files or 'LABEL text' lines (SST)"
     schema = {
         "properties": {
-            "path": {"type": "string", "format": "path", "description": "One file, split by `split` ratios. Relative to the recipe."},
+            "path": {
+                "type": "string",
+                "format": "path",
+                "description": "One file, split by `split` ratios. Relative to the recipe.",
+            },
             "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
-            "validation": {"type": "string", "format": "path", "description": "Validation file; else taken from path / train by `split.validation`."},
-            "test": {"type": "string", "format": "path", "description": "Test file; else taken from path / train by `split.test`."},
-            "format": {"enum": ["auto", "csv", "tsv", "jsonl", "label_text"], "default": "auto", "description": "File format; auto: from the extension (label_text: \"LABEL text\" lines, as SST-2)."},
+            "validation": {
+                "type": "string",
+                "format": "path",
+                "description": "Validation file; else taken from path / train by `split.validation`.",
+            },
+            "test": {
+                "type": "string",
+                "format": "path",
+                "description": "Test file; else taken from path / train by `split.test`.",
+            },
+            "format": {
+                "enum": ["auto", "csv", "tsv", "jsonl", "label_text"],
+                "default": "auto",
+                "description": 'File format; auto: from the extension (label_text: "LABEL text" lines, as SST-2).',
+            },
             "text": {"type": "string", "default": "text", "description": "Column (field) holding the text."},
             "label": {"type": "string", "default": "label", "description": "Column (field) holding the label."},
             "labels": {
@@ -40,20 +64,45 @@ class TextTableAdapter(Adapter):
                 "uniqueItems": True,
                 "description": "Class names in index order; integer labels in the data index into this list.",
             },
-            "multilabel": {"type": "boolean", "default": False, "description": "Each text may carry several labels, joined by label_separator (sigmoid outputs)."},
-            "label_separator": {"type": "string", "minLength": 1, "default": "|", "description": "multilabel: the separator between a text's labels."},
+            "multilabel": {
+                "type": "boolean",
+                "default": False,
+                "description": "Each text may carry several labels, joined by label_separator (sigmoid outputs).",
+            },
+            "label_separator": {
+                "type": "string",
+                "minLength": 1,
+                "default": "|",
+                "description": "multilabel: the separator between a text's labels.",
+            },
             "split": {
                 "type": "object",
                 "additionalProperties": False,
                 "default": {},
                 "description": "Held-out fractions of path / train (a validation or test file replaces its ratio).",
                 "properties": {
-                    "validation": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for validation (seeded)."},
-                    "test": {**RATIO, "default": 0.15, "description": "Fraction of the training data held out for testing when no test file is given (seeded)."},
-                    "stratify": {"type": "boolean", "default": True, "description": "Keep class proportions in each split (single-label data)."},
+                    "validation": {
+                        **RATIO,
+                        "default": 0.15,
+                        "description": "Fraction of the training data held out for validation (seeded).",
+                    },
+                    "test": {
+                        **RATIO,
+                        "default": 0.15,
+                        "description": "Fraction of the training data held out for testing when no test file is given (seeded).",
+                    },
+                    "stratify": {
+                        "type": "boolean",
+                        "default": True,
+                        "description": "Keep class proportions in each split (single-label data).",
+                    },
                 },
             },
-            "encoding": {"type": "string", "default": "utf-8", "description": "Text encoding of the files (e.g. latin-1)."},
+            "encoding": {
+                "type": "string",
+                "default": "utf-8",
+                "description": "Text encoding of the files (e.g. latin-1).",
+            },
         }
     }
 
@@ -61,7 +110,9 @@ class TextTableAdapter(Adapter):
     def check(cls, config):
         problems = []
         if bool(config.get("path")) == bool(config.get("train")):
-            problems.append(("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)"))
+            problems.append(
+                ("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)")
+            )
         split = config.get("split") or {}
         if split.get("validation", 0) + split.get("test", 0) >= 1:
             problems.append(("split", "validation + test must be less than 1"))
@@ -148,7 +199,9 @@ class TextTableAdapter(Adapter):
         split = self.config.get("split") or {}
         if self.scoring_a_test_file():  # seqkit evaluate RUN --set data.test=FILE: that file only
             test = self._file_split("test")
-            return DataBundle(train=None, validation=None, test=test, info=self._facts(self._classes([]), None, None, test))
+            return DataBundle(
+                train=None, validation=None, test=test, info=self._facts(self._classes([]), None, None, test)
+            )
         texts, labels, origins = self._read("path" if self.config.get("path") else "train")
         classes = self._classes(labels)
         y = self._encode_labels(labels, origins, classes)
@@ -194,7 +247,11 @@ class TextTableAdapter(Adapter):
 
     def _facts(self, classes: list[str], *splits) -> dict:
         """data_info of a text run; with the (train, validation, test) splits, their sizes."""
-        facts = {"classes": classes, "multilabel": bool(self.config.get("multilabel")), "text_column": self.config.get("text", "text")}
+        facts = {
+            "classes": classes,
+            "multilabel": bool(self.config.get("multilabel")),
+            "text_column": self.config.get("text", "text"),
+        }
         if splits:
             facts["sizes"] = dict(zip(("train", "validation", "test"), (len(part or []) for part in splits)))
         return facts

@@ -9,8 +9,15 @@ from seqkit.plugin_api import DataContext, DataError
 from seqkit.testing import write_reviews
 from seqkit_text.adapters import TextTableAdapter
 
-DEFAULTS = {"format": "auto", "text": "review", "label": "sentiment", "multilabel": False, "label_separator": "|",
-            "split": {"validation": 0.2, "test": 0.2, "stratify": True}, "encoding": "utf-8"}
+DEFAULTS = {
+    "format": "auto",
+    "text": "review",
+    "label": "sentiment",
+    "multilabel": False,
+    "label_separator": "|",
+    "split": {"validation": 0.2, "test": 0.2, "stratify": True},
+    "encoding": "utf-8",
+}
 
 
 def adapter(tmp_path, **config):
@@ -39,8 +46,14 @@ def test_split_is_seeded(tmp_path):
 def test_label_text_files_with_integer_labels_named_by_labels(tmp_path):
     (tmp_path / "train.txt").write_text("1 a fine film\n0 a dull film\n1 great fun\n0 so boring\n")
     (tmp_path / "test.txt").write_text("1 fun film\n0 dull\n")
-    bundle = adapter(tmp_path, train="train.txt", test="test.txt", format="label_text", labels=["negative", "positive"],
-                     split={"validation": 0.5, "test": 0.0, "stratify": True}).load()
+    bundle = adapter(
+        tmp_path,
+        train="train.txt",
+        test="test.txt",
+        format="label_text",
+        labels=["negative", "positive"],
+        split={"validation": 0.5, "test": 0.0, "stratify": True},
+    ).load()
     assert bundle.info["classes"] == ["negative", "positive"]
     assert bundle.test.y.tolist() == [1, 0] and bundle.test.raw == ["fun film", "dull"]
     assert len(bundle.train) == 2 and len(bundle.validation) == 2
@@ -67,7 +80,9 @@ def test_unknown_extension_asks_for_format(tmp_path):
 def test_multilabel(tmp_path):
     rows = [("fast and cheap", "speed|price"), ("slow", "speed"), ("pricey", "price"), ("ok", "other")] * 4
     write_reviews(tmp_path / "r.csv", rows)
-    bundle = adapter(tmp_path, path="r.csv", multilabel=True, split={"validation": 0.25, "test": 0.25, "stratify": False}).load()
+    bundle = adapter(
+        tmp_path, path="r.csv", multilabel=True, split={"validation": 0.25, "test": 0.25, "stratify": False}
+    ).load()
     assert bundle.info["classes"] == ["other", "price", "speed"]
     assert bundle.train.y.shape[1] == 3 and set(bundle.train.y.sum(axis=1)) <= {1.0, 2.0}
 
@@ -86,7 +101,9 @@ def test_empty_text_and_label(tmp_path):
 
 def test_semicolon_separated_csv_gets_a_hint(tmp_path):
     (tmp_path / "r.csv").write_text("review;sentiment\ngood;positive\n")
-    with pytest.raises(DataError, match=r"r.csv:2: missing column 'review' \(data.text\). The header is one column holding ';'"):
+    with pytest.raises(
+        DataError, match=r"r.csv:2: missing column 'review' \(data.text\). The header is one column holding ';'"
+    ):
         adapter(tmp_path, path="r.csv", text="review", label="sentiment").load()
 
 

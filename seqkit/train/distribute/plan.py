@@ -59,7 +59,9 @@ def parse_workers(text: str) -> list[str]:
     return workers
 
 
-def overrides_for(workers: str | list[str] | None = None, worker_index: int | None = None, strategy: str | None = None) -> dict:
+def overrides_for(
+    workers: str | list[str] | None = None, worker_index: int | None = None, strategy: str | None = None
+) -> dict:
     """Recipe overrides (dotted keys) for the command line's / API's distribution options.
 
     ``workers`` without a strategy means ``multi_worker`` on TensorFlow and
@@ -115,25 +117,38 @@ def plan_for(recipe, env: dict | None = None) -> Plan:
                 "(--workers HOST:PORT,HOST:PORT) or the TF_CONFIG environment variable"
             )
         if index is None:
-            raise SeqkitError("distribution.strategy multi_worker needs this worker's index: --worker-index I (0 = chief)")
+            raise SeqkitError(
+                "distribution.strategy multi_worker needs this worker's index: --worker-index I (0 = chief)"
+            )
         if index >= len(workers):
             raise SeqkitError(f"--worker-index {index}: expected 0..{len(workers) - 1} (one of {len(workers)} workers)")
         return Plan("multi_worker", workers, int(index), num_processes=len(workers), timeout=timeout, source=source)
     # data_parallel (JAX)
     coordinator = section.get("coordinator") or (workers[0] if workers else None) or env.get("JAX_COORDINATOR_ADDRESS")
-    processes = section.get("num_processes") or (len(workers) if workers else None) or _env_int(env, "JAX_NUM_PROCESSES") or 1
+    processes = (
+        section.get("num_processes") or (len(workers) if workers else None) or _env_int(env, "JAX_NUM_PROCESSES") or 1
+    )
     if index is None:
         index = _env_int(env, "JAX_PROCESS_ID")
     if processes > 1 and (coordinator is None or index is None):
-        missing = "the coordinator's HOST:PORT (--workers / distribution.coordinator / JAX_COORDINATOR_ADDRESS)" if coordinator is None else (
-            "this process's id (--worker-index / JAX_PROCESS_ID)"
+        missing = (
+            "the coordinator's HOST:PORT (--workers / distribution.coordinator / JAX_COORDINATOR_ADDRESS)"
+            if coordinator is None
+            else ("this process's id (--worker-index / JAX_PROCESS_ID)")
         )
         raise SeqkitError(f"distribution.strategy data_parallel with {processes} processes needs {missing}")
     index = int(index or 0)
     if index >= processes:
         raise SeqkitError(f"--worker-index {index}: expected 0..{processes - 1} (one of {processes} processes)")
-    return Plan("data_parallel", workers, index, coordinator=coordinator, num_processes=int(processes), timeout=timeout,
-                source="recipe" if section.get("coordinator") or workers else "environment")
+    return Plan(
+        "data_parallel",
+        workers,
+        index,
+        coordinator=coordinator,
+        num_processes=int(processes),
+        timeout=timeout,
+        source="recipe" if section.get("coordinator") or workers else "environment",
+    )
 
 
 def _env_int(env, name: str) -> int | None:
@@ -158,10 +173,14 @@ def _from_tf_config(text: str | None) -> tuple[list[str], int | None]:
         task = config.get("task") or {}
         kind, index = task.get("type"), task.get("index")
     except (ValueError, AttributeError, TypeError):
-        raise SeqkitError('environment variable TF_CONFIG: expected JSON like {"cluster": {"worker": ["HOST:PORT", ...]}, '
-                          '"task": {"type": "worker", "index": 0}}') from None
+        raise SeqkitError(
+            'environment variable TF_CONFIG: expected JSON like {"cluster": {"worker": ["HOST:PORT", ...]}, '
+            '"task": {"type": "worker", "index": 0}}'
+        ) from None
     if kind not in (None, "chief", "worker") or (index is not None and not isinstance(index, int)):
-        raise SeqkitError(f"environment variable TF_CONFIG: task must be chief or worker with an integer index. Received: {task}")
+        raise SeqkitError(
+            f"environment variable TF_CONFIG: task must be chief or worker with an integer index. Received: {task}"
+        )
     if index is not None and kind == "worker":
         index += len(chief)
     return workers, index

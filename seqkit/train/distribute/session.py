@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from seqkit.compat.keras_trainer import install_keras_fixes
 from seqkit.errors import SeqkitError
@@ -18,7 +18,6 @@ from seqkit.train.distribute.rendezvous import wait_for_workers
 COLLECTIVE_TIMEOUT = 600.0
 # Workers wait this long for the chief to export, test and write the run directory.
 FINISH_TIMEOUT = 24 * 3600.0
-
 
 
 class Session:
@@ -82,7 +81,9 @@ class Session:
         except Exception as exc:  # TensorFlow's runtime errors
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if not self.is_chief:
-                raise SeqkitError(f"worker {self.plan.worker_index}: the chief did not finish the run: {message}") from None
+                raise SeqkitError(
+                    f"worker {self.plan.worker_index}: the chief did not finish the run: {message}"
+                ) from None
             echo(f"seqkit: note: not every worker reached the end: {message}")
 
     def local_model(self, model, loss, make_metrics: Callable[[], list]):
@@ -160,7 +161,9 @@ def _start_multi_worker(plan: Plan, echo) -> Session:
 
     install_keras_fixes()
     own = plan.workers[plan.worker_index]
-    echo(f"seqkit: worker {plan.worker_index} of {plan.num_processes} at {own}; waiting for the others (up to {plan.timeout:g} s)")
+    echo(
+        f"seqkit: worker {plan.worker_index} of {plan.num_processes} at {own}; waiting for the others (up to {plan.timeout:g} s)"
+    )
     wait_for_workers(plan, plan.workers, own)
     os.environ["TF_CONFIG"] = json.dumps(
         {"cluster": {"worker": plan.workers}, "task": {"type": "worker", "index": plan.worker_index}}
@@ -169,7 +172,9 @@ def _start_multi_worker(plan: Plan, echo) -> Session:
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (RuntimeError, ValueError) as exc:
-        raise SeqkitError(f"distribution.strategy multi_worker: TensorFlow could not start the cluster: {exc}".splitlines()[0]) from None
+        raise SeqkitError(
+            f"distribution.strategy multi_worker: TensorFlow could not start the cluster: {exc}".splitlines()[0]
+        ) from None
     echo(f"seqkit: multi_worker: {strategy.num_replicas_in_sync} replicas on {plan.num_processes} workers")
     return Session(plan, strategy)
 
@@ -179,7 +184,9 @@ def _start_jax(plan: Plan, echo) -> Session:
     import keras
 
     if plan.multi_process:
-        echo(f"seqkit: process {plan.worker_index} of {plan.num_processes}; coordinator {plan.coordinator} (up to {plan.timeout:g} s)")
+        echo(
+            f"seqkit: process {plan.worker_index} of {plan.num_processes}; coordinator {plan.coordinator} (up to {plan.timeout:g} s)"
+        )
         # The coordinator serves on its address once initialize() runs; the others wait for it
         # here so that a missing coordinator is one line, not JAX's long retry loop.
         if not plan.is_chief:

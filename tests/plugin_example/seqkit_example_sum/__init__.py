@@ -43,7 +43,10 @@ class RandomSequences(Adapter):
     def load(self):
         rng = np.random.default_rng(self.context.seed)
         steps = self.config.get("max_steps", 10)
-        sequences = [rng.uniform(0.1, 1.0, rng.integers(1, steps + 1)).round(2).tolist() for _ in range(self.config.get("samples", 200))]
+        sequences = [
+            rng.uniform(0.1, 1.0, rng.integers(1, steps + 1)).round(2).tolist()
+            for _ in range(self.config.get("samples", 200))
+        ]
         x = self._pad(sequences)
         y = np.array([[sum(s)] for s in sequences], dtype="float32")
         cut1, cut2 = int(len(x) * 0.7), int(len(x) * 0.85)
