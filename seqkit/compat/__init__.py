@@ -13,6 +13,8 @@ changes them stops with an error that says so, and a test fails (as pytest's
   KerasTuner that seqkit's distributed-search chief uses (``seqkit.tune.distributed``);
   checked by attribute against KerasTuner ``VERIFIED_KERAS_TUNER``. Checked by
   ``tests/test_tune.py::test_keras_tuner_internals_used_by_the_chief_still_exist``.
+* :mod:`seqkit.compat.keras_saving`: Keras's private ``saving_lib.save_model`` to write a
+  model to memory (checkpoints), with a temporary-file fallback when it is gone.
 
 Nothing here imports Keras, TensorFlow or KerasTuner at import time.
 """

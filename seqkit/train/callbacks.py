@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import math
 import os
@@ -37,6 +36,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from seqkit.compat.keras_saving import model_bytes as compat_model_bytes
 from seqkit.errors import Interrupted
 from seqkit.train import faults
 from seqkit.train.rundir import (
@@ -82,20 +82,7 @@ COMMIT_STEPS = (
 
 def model_bytes(model: keras.Model) -> bytes:
     """The model as a ``.keras`` archive, in memory (no file is open while Keras and h5py write)."""
-    buffer = io.BytesIO()
-    try:  # Keras 3 (3.0 to 3.15 checked) writes an archive to a file object; keras.saving.save_model wants a path
-        from keras.src.saving import saving_lib
-    except ImportError:
-        saving_lib = None
-    if saving_lib is not None and hasattr(saving_lib, "save_model"):
-        saving_lib.save_model(model, buffer)
-        return buffer.getvalue()
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:  # the archive's h5 part is built in memory by Keras too
-        path = Path(folder) / "model.keras"
-        model.save(path)
-        return path.read_bytes()
+    return compat_model_bytes(model)
 
 
 def save_model_atomic(model: keras.Model, path: Path) -> None:
