@@ -16,6 +16,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from seqkit.commands import Command
+from seqkit.errors import DataError, PluginError, RecipeError, RunError, SeqkitError, TrainingError, did_you_mean
+from seqkit.hookspecs import hookimpl
+
 # name -> module that defines it; loaded on first use (PEP 562).
 _LAZY: dict[str, str] = {
     # tasks and their metrics
@@ -96,4 +100,38 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for real
-    pass
+    from seqkit.api import Run, load_model, load_run
+    from seqkit.data.adapter import (
+        Adapter,
+        DataBundle,
+        DataContext,
+        DataInfo,
+        PreprocessingAdapter,
+        Split,
+        StreamingAdapter,
+        require_file,
+    )
+    from seqkit.data.labels import class_order, unknown_label
+    from seqkit.data.splits import split_indices
+    from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
+    from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
+    from seqkit.export.plots import plot_confusion_matrix, pyplot, save_figure
+    from seqkit.models.encoders import load_pretrained_vectors
+    from seqkit.models.parts import EncoderSpec, HeadSpec
+    from seqkit.recipe import Recipe
+    from seqkit.task import (
+        ClassificationTask,
+        GeneratingTask,
+        RegressionTask,
+        Task,
+        classification_metrics,
+        confusion_matrix,
+        multilabel_metrics,
+    )
+    from seqkit.train.rundir import (
+        atomic_write_bytes,
+        atomic_write_csv,
+        atomic_write_json,
+        atomic_write_text,
+        check_output_file,
+    )
