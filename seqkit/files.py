@@ -80,3 +80,23 @@ def read_bounded(
 def require_regular(path, what: str = "file", error: type[SeqkitError] = SeqkitError) -> None:
     """Refuse a path that is missing or not a regular file, without reading it."""
     open_regular(path, what, error).close()
+
+
+def check_output_dir(folder, where: str) -> list[str]:
+    """``output.dir`` must be a folder, or a path that can be made one: not a file, not under a
+    file, not in /proc or /sys, and writable. Checked when a recipe is loaded, before any work."""
+    if not folder:
+        return []
+    path = Path(folder).expanduser().absolute()
+    prefix = f"{where}: output.dir: {folder}"
+    resolved = Path(os.path.realpath(path))
+    if any(resolved == Path(top) or Path(top) in resolved.parents for top in ("/proc", "/sys")):
+        return [f"{prefix}: lies in /{resolved.parts[1]}, which holds no run folders"]
+    if path.exists() and not path.is_dir():
+        return [f"{prefix}: is a file, expected a folder for run directories"]
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return [f"{prefix}: lies under {existing}, which is a file, not a folder"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"{prefix}: cannot be created or written (no permission to write in {existing})"]
+    return []

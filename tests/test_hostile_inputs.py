@@ -176,6 +176,10 @@ def test_corrupted_run_directory_files_are_one_line_errors(name, data, trained, 
     with tempfile.TemporaryDirectory() as scratch:
         run_dir = _copy(trained, Path(scratch), status)
         target = run_dir / name
+        if (
+            name == "checkpoints/state.json"
+        ):  # each checkpoint is a folder: damage the newest (here the only) one's state
+            target = sorted(run_dir.glob("checkpoints/epoch-*/state.json"))[-1]
         target.write_bytes(data.draw(json_corruptions(target.read_text(), keys)))
         _cli([a.format(run=run_dir) for a in argv], capsys, target)
 

@@ -82,7 +82,6 @@ def test_load_model_imports_the_layer_modules_it_is_given(manager, tmp_path, mon
     """saving.load_model imports only seqkit's own layers and the modules passed to it;
     seqkit.api.load_model passes those the installed plugins' specs name in keras_module."""
     import sys
-    from types import SimpleNamespace
 
     import seqkit
     from seqkit.api import load_model as load_with_plugins
@@ -103,11 +102,15 @@ def test_load_model_imports_the_layer_modules_it_is_given(manager, tmp_path, mon
         sys.modules.pop("doubling_layers", None)
 
     class DoublingHead(HeadSpec):
+        name = "doubling_head"
         keras_module = "doubling_layers"
 
-    plugin = SimpleNamespace(
-        seqkit_register_heads=seqkit.hookimpl(lambda register: register("doubling_head", DoublingHead))
-    )
+    class Plugin:
+        @seqkit.hookimpl
+        def seqkit_register_heads(self, register):
+            register(DoublingHead)
+
+    plugin = Plugin()
     registered = False
     try:
         forget()

@@ -372,7 +372,7 @@ def recipe_from_dict(data: dict, overrides=None, base_dir: str | os.PathLike | N
 
 
 def _finish(data, source, path, overrides, manager) -> Recipe:
-    from seqkit.train.rundir import check_output_dir
+    from seqkit.files import check_output_dir
 
     data = apply_overrides(data, overrides, source)
     data = interpolate(data, source, _environment(path))
