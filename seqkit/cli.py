@@ -163,8 +163,8 @@ def _add_plugin_commands(sub) -> None:
 
     manager = get_plugin_manager()
     PLUGIN_COMMANDS.clear()
-    PLUGIN_WARNINGS[:] = [str(problem) for problem in manager.problems]
-    commands = manager.commands
+    commands = manager.commands  # only the commands: the other kinds are built when a verb needs them
+    PLUGIN_WARNINGS[:] = [str(problem) for problem in manager.problems_so_far]
     for name, command in commands.items():
         if name in COMMANDS:
             PLUGIN_WARNINGS.append(
@@ -381,6 +381,17 @@ COMMANDS = {
 }
 
 
+def _warn_about_the_other_plugin_parts() -> None:
+    """After parsing (so `seqkit --help` stays instant), the problems of the registries that
+    building the parser did not need (two plugins registering one task ...), once each."""
+    from seqkit.plugins import get_plugin_manager
+
+    for problem in get_plugin_manager().problems:
+        if str(problem) not in PLUGIN_WARNINGS:
+            PLUGIN_WARNINGS.append(str(problem))
+            print(f"seqkit: warning: {problem}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ log lines (oneDNN notices, "falling back to Eigen" ...) hide seqkit's own
     # output; its errors reach the user as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows all.
@@ -392,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqkit: warning: {warning}", file=sys.stderr)
     args = parser.parse_args(argv)
     try:
+        _warn_about_the_other_plugin_parts()
         handler = COMMANDS.get(args.command) or PLUGIN_COMMANDS[args.command]
         return handler(args)
     except SeqkitError as exc:

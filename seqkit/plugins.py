@@ -13,6 +13,7 @@ that hook call, or that name.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import inspect
 import threading
@@ -131,14 +132,16 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self._load_entry_points = load_entry_points
         self._loaded = False
-        self._registries: dict[str, Registry] | None = None
+        # Built per kind on first use: `seqkit --help` builds only the commands (plugins import
+        # their task and adapter modules, with NumPy, only when asked for them).
+        self._registries: dict[str, Registry] = {}
+        self._build_problems: dict[str, list[PluginProblem]] = {}
         self._versions: dict[str, tuple[str, str]] = {}
         # Entry points that did not load: name -> (version, distribution, reason).
         self._failed: dict[str, tuple[str, str, str]] = {}
         # Entry points seen: plugin name -> (entry point value, distribution).
         self._sources: dict[str, tuple[str, str]] = {}
         self._load_problems: list[PluginProblem] = []
-        self._build_problems: list[PluginProblem] = []
         self._lock = threading.RLock()
 
     # -- loading ---------------------------------------------------------------------------
@@ -237,7 +240,7 @@ class PluginManager:
                 raise PluginError(f"cannot register plugin {name!r}: {_one_line(exc)}") from None
             self._versions[name] = (version, "in-process")
             self._load_problems.extend(self._marker_problems(name, plugin))
-            self._registries = None
+            self._registries, self._build_problems = {}, {}
 
     def unregister(self, name: str) -> None:
         with self._lock:
@@ -246,29 +249,27 @@ class PluginManager:
                 self.pm.unregister(plugin, name=name)
             self._versions.pop(name, None)
             self._load_problems = [p for p in self._load_problems if name not in p.plugins]
-            self._registries = None
+            self._registries, self._build_problems = {}, {}
 
     # -- registries ------------------------------------------------------------------------
 
-    def _build(self) -> dict[str, Registry]:
+    def _build(self, kind: str) -> None:
+        """Build the registry of one kind (and its problems) from every plugin's hook."""
         self._ensure_loaded()
-        from seqkit.commands import Command
-        from seqkit.data.adapter import Adapter
-        from seqkit.models.parts import EncoderSpec, HeadSpec
-        from seqkit.task import Task
-
-        expected = {
-            "task": (Task, False),
-            "adapter": (Adapter, True),
-            "encoder": (EncoderSpec, True),
-            "head": (HeadSpec, True),
-            "command": (Command, False),
-        }
+        # The base class a registration must be (an instance of, or a subclass of); imported for
+        # this kind only, since the task base classes load NumPy.
+        module, class_name, is_class = {
+            "task": ("seqkit.task", "Task", False),
+            "adapter": ("seqkit.data.adapter", "Adapter", True),
+            "encoder": ("seqkit.models.parts", "EncoderSpec", True),
+            "head": ("seqkit.models.parts", "HeadSpec", True),
+            "command": ("seqkit.commands", "Command", False),
+        }[kind]
+        base = getattr(importlib.import_module(module), class_name)
         problems: list[PluginProblem] = []
-        registrations: dict[str, list[tuple[str, Any, str]]] = {kind: [] for kind in HOOKS}
+        registrations: dict[str, list[tuple[str, Any, str]]] = {kind: []}
         plugins = [plugin for _name, plugin in self.pm.list_name_plugin()]
-        for kind, hook_name in HOOKS.items():
-            base, is_class = expected[kind]
+        for hook_name in (HOOKS[kind],):
             for owner, plugin in self._implementers(hook_name):
                 staged: list[tuple[str, Any, str]] = []
 
@@ -291,14 +292,10 @@ class PluginManager:
                 registrations[kind].extend(staged)
         loaded = [name for name, _plugin in self.pm.list_name_plugin() if name != CORE_PLUGIN]
         failed = {name: reason for name, (_v, _d, reason) in self._failed.items()}
-        registries = {kind: Registry(kind, registrations[kind], loaded, failed) for kind in HOOKS}
-        for kind, registry in registries.items():
-            for name, owners in registry.disabled().items():
-                problems.append(
-                    PluginProblem(_clash_message(kind, name, owners), tuple(dict.fromkeys(owners)), kind, name)
-                )
-        self._build_problems = problems
-        return registries
+        registry = Registry(kind, registrations[kind], loaded, failed)
+        for name, owners in registry.disabled().items():
+            problems.append(PluginProblem(_clash_message(kind, name, owners), tuple(dict.fromkeys(owners)), kind, name))
+        self._registries[kind], self._build_problems[kind] = registry, problems
 
     def _implementers(self, hook_name: str) -> list[tuple[str, Any]]:
         """(name, plugin) of every plugin with an implementation of the hook, in pluggy's call
@@ -308,11 +305,16 @@ class PluginManager:
             seen.setdefault(impl.plugin_name, impl.plugin)
         return list(seen.items())
 
+    def registry(self, kind: str) -> Registry:
+        """The registry of one kind (task, adapter, encoder, head, command), built on first use."""
+        with self._lock:
+            if kind not in self._registries:
+                self._build(kind)
+            return self._registries[kind]
+
     def registries(self) -> dict[str, Registry]:
         with self._lock:
-            if self._registries is None:
-                self._registries = self._build()
-            return self._registries
+            return {kind: self.registry(kind) for kind in HOOKS}
 
     @property
     def problems(self) -> list[PluginProblem]:
@@ -320,27 +322,36 @@ class PluginManager:
         registered twice), one line each; empty when all is well."""
         with self._lock:
             self.registries()
-            return [*self._load_problems, *self._build_problems]
+            return self.problems_so_far
+
+    @property
+    def problems_so_far(self) -> list[PluginProblem]:
+        """The problems found by what has been loaded and built until now (``seqkit --help``
+        builds only the commands); :attr:`problems` builds everything first."""
+        with self._lock:
+            self._ensure_loaded()
+            built = [problem for kind in HOOKS for problem in self._build_problems.get(kind, [])]
+            return [*self._load_problems, *built]
 
     @property
     def tasks(self) -> Registry:
-        return self.registries()["task"]
+        return self.registry("task")
 
     @property
     def adapters(self) -> Registry:
-        return self.registries()["adapter"]
+        return self.registry("adapter")
 
     @property
     def encoders(self) -> Registry:
-        return self.registries()["encoder"]
+        return self.registry("encoder")
 
     @property
     def heads(self) -> Registry:
-        return self.registries()["head"]
+        return self.registry("head")
 
     @property
     def commands(self) -> Registry:
-        return self.registries()["command"]
+        return self.registry("command")
 
     def plugin_infos(self) -> list[PluginInfo]:
         """Every plugin, loaded or not, with what it registered and what went wrong."""

@@ -12,11 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from seqkit.errors import DataError, PluginError
+
+if TYPE_CHECKING:  # annotations only: `seqkit --help` checks adapter classes without loading NumPy
+    import numpy as np
 
 
 @dataclass
