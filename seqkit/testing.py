@@ -1,5 +1,7 @@
 """Helpers for testing seqkit plugins (the built-in plugins' tests use them too).
 
+- :func:`check_round_trip`: the config round trip and registry check alone, for layers with
+  several inputs or call arguments.
 - :func:`run_layer_test`: a Keras layer's output shape, weight counts, ``get_config`` ->
   ``from_config`` round trip with identical outputs, and serialization through Keras's registry,
   in the style of ``keras.src.testing.TestCase.run_layer_test``.
@@ -28,6 +30,7 @@ __all__ = [
     "TINY_REVIEWS",
     "registered_plugin",
     "run_cli",
+    "check_round_trip",
     "run_layer_test",
     "run_tiny_recipe",
     "write_recipe",
@@ -141,6 +144,29 @@ def registered_plugin(plugin: Any, name: str, version: str = "0") -> Iterator[An
         manager.unregister(name)
 
 
+def check_round_trip(layer, *inputs, rtol: float = 1e-5, atol: float = 1e-6, **call_kwargs):
+    """A built layer's ``get_config`` -> ``from_config`` clone has the same config and, given the
+    same weights, the same outputs on ``inputs`` (``rtol=0, atol=0``: identical); and Keras's
+    serialization registry (what a saved ``.keras`` file uses) gives back the same class.
+    Returns the layer's outputs as NumPy."""
+    import keras
+    import numpy as np
+
+    first = keras.ops.convert_to_numpy(layer(*inputs, **call_kwargs))
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config, "from_config(get_config()) gives another config"
+    clone(*inputs, **call_kwargs)
+    clone.set_weights(layer.get_weights())
+    assert len(clone.weights) == len(layer.weights)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(*inputs, **call_kwargs)), first, rtol=rtol, atol=atol)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(restored) is type(layer), (
+        f"Keras's registry gives {type(restored).__name__}, not {type(layer).__name__}"
+    )
+    return first
+
+
 def run_layer_test(
     layer_cls,
     init_kwargs: dict,
@@ -155,8 +181,6 @@ def run_layer_test(
     (and trainable weights), a ``get_config`` -> ``from_config`` clone with the same config and,
     given the same weights, the same outputs, and a round trip through Keras's serialization
     registry (what a saved ``.keras`` file uses). Returns the built layer."""
-    import keras
-    import numpy as np
 
     call_kwargs = call_kwargs or {}
     layer = layer_cls(**init_kwargs)
@@ -169,17 +193,5 @@ def run_layer_test(
         assert len(layer.trainable_weights) == expected_trainable
     if not call_kwargs:
         assert tuple(layer.compute_output_shape(input_data.shape)) == tuple(expected_output_shape)
-    config = layer.get_config()
-    clone = layer_cls.from_config(config)
-    assert clone.get_config() == config, "from_config(get_config()) gives another config"
-    clone(input_data, **call_kwargs)
-    clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(clone(input_data, **call_kwargs)),
-        keras.ops.convert_to_numpy(output),
-        rtol=1e-5,
-        atol=1e-6,
-    )
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert type(restored) is layer_cls, f"Keras's registry gives {type(restored).__name__}, not {layer_cls.__name__}"
+    check_round_trip(layer, input_data, **call_kwargs)
     return layer

@@ -10,32 +10,7 @@ import pytest
 from seqkit.models.backbone import StackedLSTM
 from seqkit.models.encoders import NumericProjection, TokenEmbedding
 from seqkit.models.heads import ClassifierHead, RegressorHead
-
-
-def run_layer_test(
-    layer_cls, init_kwargs, input_data, expected_output_shape, expected_num_weights, expected_trainable=None
-):
-    layer = layer_cls(**init_kwargs)
-    output = layer(input_data)
-    assert tuple(output.shape) == expected_output_shape
-    assert len(layer.weights) == expected_num_weights
-    if expected_trainable is not None:
-        assert len(layer.trainable_weights) == expected_trainable
-    assert tuple(layer.compute_output_shape(input_data.shape)) == expected_output_shape
-    # Config round trip: same config, and same outputs once weights are copied.
-    config = layer.get_config()
-    clone = layer_cls.from_config(config)
-    assert clone.get_config() == config
-    clone(input_data)
-    clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(clone(input_data)), keras.ops.convert_to_numpy(output), rtol=1e-5, atol=1e-6
-    )
-    # Serialization through Keras's registry (what a saved .keras file uses).
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert type(restored) is layer_cls
-    return layer
-
+from seqkit.testing import run_layer_test
 
 X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
 

@@ -16,7 +16,7 @@ import pytest
 
 import seqkit
 from seqkit.plugin_api import DataContext, DataError
-from seqkit.testing import run_cli, run_tiny_recipe
+from seqkit.testing import check_round_trip, run_cli, run_tiny_recipe
 from seqkit_seq2seq import decoding, scores, vocab
 from seqkit_seq2seq.adapters import CmudictAdapter, PairsAdapter, read_cmudict
 from seqkit_seq2seq.tasks import Seq2SeqTask
@@ -169,16 +169,7 @@ def test_too_long_inputs_to_predict_are_refused():
 
 
 def _round_trip(layer, *args):
-    import keras
-
-    first = keras.ops.convert_to_numpy(layer(*args))
-    clone = type(layer).from_config(layer.get_config())
-    clone(*args)
-    clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(*args)), first, rtol=1e-6, atol=1e-6)
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert type(restored) is type(layer)
-    return first
+    return check_round_trip(layer, *args, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("attention", ["luong", "bahdanau"])
