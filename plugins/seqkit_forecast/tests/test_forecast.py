@@ -806,3 +806,24 @@ def test_predict_examples_a_task_cannot_take_stop_the_run_before_training(tmp_pa
     (run_dir,) = (tmp_path / "runs").glob("*/*")
     assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape, weights",
+    [
+        ({"lookback": 4, "normalized": [0]}, (2, 4, 3), 0),
+        ({"lookback": 4, "normalized": [0, 2], "norm": "mean", "dim": 5}, (2, 4, 5), 2),
+        ({"lookback": 3, "norm": "none"}, (2, 3, 3), 0),
+    ],
+)
+def test_window_encoder_layer(kwargs, shape, weights):
+    from seqkit.testing import run_layer_test
+    from seqkit_forecast.layers import WindowEncoder
+
+    windows = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
+    layer = run_layer_test(WindowEncoder, kwargs, windows, shape, weights)
+    if kwargs.get("norm", "last") == "last" and not kwargs.get("dim"):
+        # levelled by the last observed value: channel 0 is 0 at the last lookback step
+        out = np.asarray(layer(windows))
+        np.testing.assert_allclose(out[:, -1, 0], 0.0, atol=1e-6)
+        np.testing.assert_allclose(out[:, :, 1], windows[:, : kwargs["lookback"], 1])

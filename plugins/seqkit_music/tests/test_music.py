@@ -441,3 +441,30 @@ def test_jsb_recipe_beats_the_plain_keras_lstm(tmp_path):
     run = seqkit.run(ROOT / "recipes" / "music" / "jsb.yaml", overrides=[f"output.dir={tmp_path}"], quiet=True)
     assert run.metrics["test"]["frames"] == 4725 - 77
     assert run.metrics["test"]["nll_per_step"] < 8.45
+
+
+# -- layers, with seqkit.testing's Keras-style layer test --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape, weights", [({"dim": 0}, (2, 5, 88), 0), ({"dim": 4, "dropout": 0.1}, (2, 5, 4), 2)]
+)
+def test_frame_encoder_layer(kwargs, shape, weights):
+    from seqkit.testing import run_layer_test
+    from seqkit_music.layers import FrameEncoder
+
+    frames = (np.random.default_rng(0).random((2, 5, 88)) > 0.9).astype("float32")
+    run_layer_test(FrameEncoder, kwargs, frames, shape, weights)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "softmax"])
+def test_step_output_layer(activation):
+    from seqkit.testing import run_layer_test
+    from seqkit_music.layers import StepOutput
+
+    features = np.random.default_rng(1).normal(size=(2, 5, 8)).astype("float32")
+    layer = run_layer_test(StepOutput, {"units": 88, "activation": activation, "dropout": 0.2}, features, (2, 5, 88), 2)
+    out = np.asarray(layer(features))
+    assert ((out > 0) & (out < 1)).all()
+    if activation == "softmax":
+        np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
