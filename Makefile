@@ -25,8 +25,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/seqkit run $(RECIPE)
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its module fixtures are built once.
+# PYTEST_ARGS="-n 0" runs the suite in one process.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n auto --dist loadfile $(PYTEST_ARGS)
 
 # ruff (configured in pyproject.toml): the tree must be formatted and lint-clean; `make format` fixes both.
 lint: $(STAMP)
