@@ -58,11 +58,11 @@ def load_run(path):
     return _load_run(path)
 
 
-def search(recipe, overrides=None, quiet=False, **kwargs):
+def search(recipe, overrides=None, quiet=False, data=None, **kwargs):
     """Hyperparameter search over the recipe's ``tune.space`` (path, dict or Recipe), as
     ``seqkit tune`` does; returns a :class:`seqkit.tune.search.TuneResult` (rows, best,
-    best_recipe). ``quiet=True`` prints nothing. (``seqkit.tune`` is the package of the
-    tuning code.)"""
+    best_recipe). ``quiet=True`` prints nothing. ``data``: in-memory data, as
+    :func:`seqkit.run` takes it. (``seqkit.tune`` is the package of the tuning code.)"""
     from seqkit.api import _as_recipe
     from seqkit.tune import search
 
@@ -71,7 +71,7 @@ def search(recipe, overrides=None, quiet=False, **kwargs):
 
         kwargs.setdefault("echo", silent)
     _quiet_tensorflow()
-    return search.tune(_as_recipe(recipe, overrides), **kwargs)
+    return search.tune(_as_recipe(recipe, overrides, data), **kwargs)
 
 
 def load_recipe(path, overrides=None):

@@ -68,14 +68,28 @@ class Run:
             self._model = load_model(self.run_dir.file("model.keras"))
         return self._model
 
-    def predict(self, inputs: Sequence[Any]) -> list[dict]:
-        """Predict raw inputs (e.g. texts); one decoded dict per input."""
+    def predict(self, inputs: Sequence[Any]) -> list[dict] | Any:
+        """Predict raw inputs: one decoded dict per input. ``inputs`` is a list (texts, token
+        lists, sequences), a NumPy array of sequences, or in-memory data as training takes it
+        (a DataFrame with the run's input column; labels, if there, are ignored): given a
+        DataFrame, the predictions come back as a DataFrame with the same index."""
+        from seqkit.data.memory import InMemoryData, is_data_object
+
+        frame = inputs if type(inputs).__name__ == "DataFrame" else None
+        if frame is not None or (is_data_object(inputs) and not isinstance(inputs, list)):
+            source = InMemoryData(inputs, "predict")
+            inputs = self.adapter.read_inputs(source, self.info) if len(source) else []
         inputs = list(inputs)
-        if not inputs:
-            return []
-        outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
-        with self._model_must_fit():
-            return self.task.decode(outputs, self.info, inputs=inputs)
+        rows = []
+        if inputs:
+            outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
+            with self._model_must_fit():
+                rows = self.task.decode(outputs, self.info, inputs=inputs)
+        if frame is None:
+            return rows
+        import pandas as pd
+
+        return pd.DataFrame(rows, index=frame.index)
 
     @contextlib.contextmanager
     def _model_must_fit(self):
@@ -141,14 +155,18 @@ class WorkerRun:
     model: Any  # the trained network (preprocessed inputs), an undistributed copy
 
 
-def _as_recipe(recipe, overrides) -> Recipe:
+def _as_recipe(recipe, overrides, data=None) -> Recipe:
+    """A Recipe from a path, a dict or a Recipe, with ``data`` (in-memory data objects, see
+    :func:`run`) put in its data section."""
     if isinstance(recipe, Recipe):
-        if overrides:
-            return recipe_from_dict(recipe.to_dict(), overrides, base_dir=recipe.base_dir)
+        if overrides or data is not None:
+            rebuilt = recipe_from_dict(recipe.to_dict(), overrides, base_dir=recipe.base_dir, in_memory=data)
+            rebuilt.in_memory += recipe.in_memory
+            return rebuilt
         return recipe
     if isinstance(recipe, dict):
-        return recipe_from_dict(recipe, overrides)
-    return load_recipe(recipe, overrides)
+        return recipe_from_dict(recipe, overrides, in_memory=data)
+    return load_recipe(recipe, overrides, in_memory=data)
 
 
 def overrides_dict(overrides: list[str] | dict | None) -> dict:
@@ -161,9 +179,16 @@ def overrides_dict(overrides: list[str] | dict | None) -> dict:
 
 
 def run(
-    recipe, overrides=None, evaluate: bool = True, quiet: bool = False, workers=None, worker_index=None
+    recipe, overrides=None, evaluate: bool = True, quiet: bool = False, workers=None, worker_index=None, data=None
 ) -> Run | WorkerRun:
     """Train (and, unless ``evaluate=False``, test) a recipe: a path, a dict or a Recipe.
+
+    ``data`` is the data itself, held in memory, instead of the recipe's files: a pandas
+    DataFrame (columns named as in the recipe), a tuple ``(x, y)`` / ``(x, y, lengths)`` of
+    NumPy arrays or lists, a list of ``(tokens, tags)`` pairs, or a dict of them by split
+    (``{"train": df, "test": test_df}``). One object replaces ``data.path`` (or ``data.train``);
+    the recipe's split, stratification and checks apply as to files. The run directory records
+    it (kind, rows, sha256) where a path would be. See docs/python-api.md.
 
     ``workers`` (``"HOST:PORT,HOST:PORT"`` or a list, the chief first) and ``worker_index``
     make this process one worker of a distributed run (like ``--workers`` / ``--worker-index``).
@@ -176,7 +201,7 @@ def run(
     distribution = overrides_for(workers, worker_index)
     if distribution:
         overrides = {**overrides_dict(overrides), **distribution}
-    result = start_run(_as_recipe(recipe, overrides), evaluate=evaluate, echo=silent if quiet else print)
+    result = start_run(_as_recipe(recipe, overrides, data), evaluate=evaluate, echo=silent if quiet else print)
     if result.model is None:
         return WorkerRun(result.metrics["worker"], result.metrics["history"], result.trained)
     return Run(result.run_dir, result.recipe, model=result.model)

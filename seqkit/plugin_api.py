@@ -46,6 +46,10 @@ _LAZY: dict[str, str] = {
     "iter_rows": "seqkit.data.tables",
     "read_text": "seqkit.data.tables",
     "require_columns": "seqkit.data.tables",
+    "text_lines": "seqkit.data.tables",
+    "BadLines": "seqkit.data.tables",
+    "InMemoryData": "seqkit.data.memory",
+    "is_in_memory": "seqkit.data.memory",
     "expand_shards": "seqkit.data.stream_rows",
     "hashed_split": "seqkit.data.stream_rows",
     "stream_labelled_texts": "seqkit.data.stream_rows",
@@ -112,9 +116,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
         require_file,
     )
     from seqkit.data.labels import class_order, unknown_label
+    from seqkit.data.memory import InMemoryData, is_in_memory
     from seqkit.data.splits import split_indices
     from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
-    from seqkit.data.tables import detect_format, iter_rows, read_text, require_columns
+    from seqkit.data.tables import BadLines, detect_format, iter_rows, read_text, require_columns, text_lines
     from seqkit.export.plots import plot_confusion_matrix, pyplot, save_figure
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec

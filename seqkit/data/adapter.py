@@ -175,8 +175,36 @@ class DataContext:
     info: DataInfo | None = None
 
     def resolve(self, path: str) -> Path:
+        """A recipe's path made absolute against the recipe's folder; for in-memory data (its
+        placeholder in the recipe) the :class:`~seqkit.data.memory.InMemoryData` itself."""
+        from seqkit.data import memory
+
+        if isinstance(path, memory.InMemoryData):
+            return path
+        if memory.is_in_memory(path):
+            return memory.lookup(path)
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (self.base_dir / candidate)
+
+    def resolve_files(self, value: Any, key: str) -> list:
+        """``data.<key>`` as the files it names: one path, a glob (``data/part-*.csv``,
+        ``**`` for any depth; matches sorted by name) or a list of both; in-memory data as
+        itself. A pattern that matches nothing is an error naming it."""
+        import glob
+
+        from seqkit.data import memory
+
+        if isinstance(value, (list, tuple)) and not isinstance(value, memory.InMemoryData):
+            if not value:
+                raise DataError(f"data.{key}: the list of files is empty")
+            return [found for item in value for found in self.resolve_files(item, key)]
+        resolved = self.resolve(value)
+        if isinstance(resolved, memory.InMemoryData) or not any(c in str(value) for c in "*?["):
+            return [resolved]
+        matches = sorted(Path(p) for p in glob.glob(str(resolved), recursive=True) if Path(p).is_file())
+        if not matches:
+            raise DataError(f"data.{key}: the pattern {str(value)!r} matches no files (in {resolved.parent})")
+        return matches
 
 
 class Adapter:
@@ -195,6 +223,8 @@ class Adapter:
     def __init__(self, config: dict, context: DataContext):
         self.config = config
         self.context = context
+        # Lines seqkit prints after load() (e.g. bad lines skipped with data.on_bad_lines: warn).
+        self.notes: list[str] = []
 
     def scoring_a_test_file(self, key: str = "test") -> bool:
         """True when the data is loaded to score a trained run (``context.info``) and
@@ -261,8 +291,13 @@ class PreprocessingAdapter(Protocol):
 def require_file(path: Path, what: str = "data file") -> Path:
     """Fail with one line if a data file is missing, not a regular file (a directory, FIFO or
     device such as /dev/zero), unreadable or empty."""
+    from seqkit.data.memory import InMemoryData
     from seqkit.files import open_regular
 
+    if isinstance(path, InMemoryData):
+        if not len(path):
+            raise DataError(f"{path}: no rows (the in-memory data is empty)")
+        return path
     with open_regular(path, what, DataError) as handle:
         try:
             first = handle.read(1)

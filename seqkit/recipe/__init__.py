@@ -28,10 +28,13 @@ __all__ = ["Recipe", "load_recipe", "recipe_from_dict"]
 class Recipe:
     """A validated recipe: plain nested dicts plus where each key came from."""
 
-    def __init__(self, data: dict, source: SourceMap, path: Path | None):
+    def __init__(self, data: dict, source: SourceMap, path: Path | None, in_memory: list | None = None):
         self.data = data
         self.source = source
         self.path = path
+        # In-memory data (seqkit.data.memory.InMemoryData) the data section's placeholders
+        # stand for: kept alive as long as the recipe is.
+        self.in_memory = list(in_memory or [])
 
     @property
     def name(self) -> str:
@@ -275,11 +278,22 @@ def _absolute_paths(schema: dict, data: Any, base: Path) -> None:
         return
     for key, prop in schema.get("properties", {}).items():
         value = data.get(key)
-        if prop.get("format") == "path" and isinstance(value, str) and "${" not in value:
-            if not Path(value).expanduser().is_absolute():
-                data[key] = str(base / value)
+        if prop.get("format") == "path" and isinstance(value, (str, list)):
+            data[key] = _absolute(value, base)
         elif isinstance(value, dict):
             _absolute_paths(prop, value, base)
+
+
+def _absolute(value, base: Path):
+    """A path (or each of a list of paths, or a glob) made absolute against ``base``; in-memory
+    data's placeholders and ``${VAR}`` references stay as they are."""
+    from seqkit.data.memory import is_in_memory
+
+    if isinstance(value, list):
+        return [_absolute(item, base) for item in value]
+    if not isinstance(value, str) or not value or "${" in value or is_in_memory(value):
+        return value
+    return value if Path(value).expanduser().is_absolute() else str(base / value)
 
 
 def resolve_override_paths(data: dict, source: SourceMap, manager=None, cwd: Path | None = None) -> None:
@@ -300,13 +314,8 @@ def resolve_override_paths(data: dict, source: SourceMap, manager=None, cwd: Pat
         else:
             prop = prop.get("properties", {}).get(parts[-1], {})
             value = node.get(parts[-1])
-            if (
-                prop.get("format") == "path"
-                and isinstance(value, str)
-                and value
-                and not Path(value).expanduser().is_absolute()
-            ):
-                node[parts[-1]] = str(cwd / value)
+            if prop.get("format") == "path" and isinstance(value, (str, list)):
+                node[parts[-1]] = _absolute(value, cwd)
             elif isinstance(value, dict):  # a whole section given with --set: its paths too
                 _absolute_paths(prop, value, cwd)
 
@@ -354,21 +363,57 @@ def _environment(path: Path | None) -> dict[str, str]:
     return env
 
 
-def load_recipe(path: str | os.PathLike, overrides: list[str] | dict | None = None, manager=None) -> Recipe:
-    """Read, override, interpolate and validate a recipe file."""
+def load_recipe(
+    path: str | os.PathLike, overrides: list[str] | dict | None = None, manager=None, in_memory=None
+) -> Recipe:
+    """Read, override, interpolate and validate a recipe file (``in_memory``: data objects
+    for its data section, as in :func:`recipe_from_dict`)."""
     path = Path(path)
     data, source = read_recipe_file(path)
-    return _finish(data, source, path, overrides, manager)
+    sources = []
+    if in_memory is not None:
+        data, sources = _extract_in_memory(data, in_memory, manager)
+    recipe = _finish(data, source, path, overrides, manager)
+    recipe.in_memory = sources
+    return recipe
 
 
-def recipe_from_dict(data: dict, overrides=None, base_dir: str | os.PathLike | None = None, manager=None) -> Recipe:
-    """Build a recipe from a dict (Python API). Relative paths resolve against base_dir."""
+def recipe_from_dict(
+    data: dict, overrides=None, base_dir: str | os.PathLike | None = None, manager=None, in_memory=None
+) -> Recipe:
+    """Build a recipe from a dict (Python API). Relative paths resolve against base_dir.
+
+    The ``data`` section may hold in-memory data (DataFrames, arrays, lists) where it names
+    files, and ``in_memory`` gives more (see :func:`seqkit.data.memory.extract`)."""
     if not isinstance(data, dict):
         raise RecipeError(f"<dict>: a recipe must be a mapping. Received: {type(data).__name__}")
+    data, sources = _extract_in_memory(data, in_memory, manager)
     source = SourceMap("<dict>")
     fake_path = Path(base_dir or Path.cwd()) / "<dict>"
     recipe = _finish(copy.deepcopy(data), source, fake_path, overrides, manager)
+    recipe.in_memory = sources
     return recipe
+
+
+def _extract_in_memory(data: dict, given, manager) -> tuple[dict, list]:
+    """The recipe with its in-memory data replaced by placeholders, and that data."""
+    from seqkit.data.memory import DATA_KEYS, extract
+
+    section = data.get("data")
+    if given is None and not isinstance(section, dict):
+        return data, []
+    if section is not None and not isinstance(section, dict):
+        return data, []
+    keys = DATA_KEYS
+    try:
+        from seqkit.plugins import get_plugin_manager
+
+        adapter = (manager or get_plugin_manager()).adapters.get((section or {}).get("adapter"))
+        keys = tuple(adapter.schema.get("properties", {}))
+    except (UnknownNameError, TypeError):  # an unknown adapter: validation names it
+        pass
+    section, sources = extract(section or {}, given, keys)
+    return {**data, "data": section}, sources
 
 
 def _finish(data, source, path, overrides, manager) -> Recipe:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from seqkit.data import DataBundle, DataContext, pipeline, stream
+from seqkit.data import DataBundle, DataContext, memory, pipeline, stream
 from seqkit.errors import RunError, SeqkitError, TrainingError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe
@@ -67,6 +67,11 @@ def load_data(recipe: Recipe, manager=None, echo: Echo = print, info: dict | Non
     adapter_cls = manager.adapters.get(recipe.get("data.adapter"))
     adapter = adapter_cls(recipe.section("data"), DataContext(recipe.base_dir, recipe.seed, task, info))
     bundle = adapter.load()
+    for note in adapter.notes:
+        echo(f"seqkit: warning: {note}")
+    in_memory = memory.records(recipe.section("data"))
+    if in_memory:  # what was trained on, where a file path would be
+        bundle.info["in_memory"] = in_memory
     sizes = {
         k: len(v)
         for k, v in (("train", bundle.train), ("validation", bundle.validation), ("test", bundle.test))

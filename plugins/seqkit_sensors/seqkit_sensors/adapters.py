@@ -16,18 +16,22 @@ from seqkit.plugin_api import (
     class_order,
     detect_format,
     did_you_mean,
+    is_in_memory,
     iter_rows,
     read_text,
     require_columns,
     require_file,
     split_indices,
+    text_lines,
     unknown_label,
 )
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+# One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
+FILES = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1, "format": "path"}
 COMMON = {
-    "train": {"type": "string", "format": "path", "description": "Training file."},
-    "test": {"type": "string", "format": "path", "description": "Test file; else taken from train by split.test."},
+    "train": {**FILES, "description": "Training file(s): a path, a glob or a list."},
+    "test": {**FILES, "description": "Test file(s); else taken from train by split.test."},
     "split": {
         "type": "object",
         "additionalProperties": False,
@@ -78,11 +82,17 @@ class SequenceAdapter(Adapter):
         if not self.config.get("train"):
             raise DataError("data.train: give the training file")
         # Scoring a run on a test file of its own (seqkit evaluate): the training file is not read.
-        train = (
-            ([], [], [], []) if self.scoring_a_test_file() else self.read(self.context.resolve(self.config["train"]))
-        )
-        test = self.read(self.context.resolve(self.config["test"])) if self.config.get("test") else None
+        train = ([], [], [], []) if self.scoring_a_test_file() else self._read_all("train")
+        test = self._read_all("test") if self.config.get("test") else None
         return train, test
+
+    def _read_all(self, key: str):
+        """read() of every file data.<key> names (a path, a glob or a list), joined."""
+        joined = ([], [], [], [])
+        for path in self.context.resolve_files(self.config[key], key):
+            for whole, part in zip(joined, self.read(path)):
+                whole.extend(part)
+        return joined
 
     def load(self) -> DataBundle:
         (x, labels, origins, names), test = self._files()
@@ -242,7 +252,7 @@ class UeaTsAdapter(SequenceAdapter):
         sequences, labels, origins = [], [], []
         in_data = False
         has_label = True
-        for number, line in enumerate(read_text(path).splitlines(), start=1):
+        for number, line in enumerate(text_lines(read_text(path)), start=1):
             line = line.strip().lstrip("\ufeff")
             if not line or line.startswith("#"):
                 continue
@@ -313,19 +323,21 @@ class SequenceNpzAdapter(SequenceAdapter):
 
     def read(self, path: Path, labelled: bool = True):
         require_file(path)
-        with path.open("rb") as handle:
-            if handle.read(4) != b"PK\x03\x04":
-                raise DataError(f"{path}: not a NumPy .npz archive (np.savez: arrays x, y and optional lengths)")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-        except (ValueError, OSError) as exc:
-            raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        if is_in_memory(path):  # (x, y[, lengths]) arrays, or a dict of them
+            arrays = path.arrays(("x", "y") if labelled else ("x",))
+        else:
+            arrays = self._load_npz(path)
+        if arrays["x"].ndim == 2 and arrays["x"].dtype != object:  # one feature per step
+            arrays["x"] = arrays["x"][:, :, None]
         for key in ("x", "y") if labelled else ("x",):
             if key not in arrays:
                 raise DataError(f"{path}: missing array {key!r}. Arrays: {', '.join(arrays) or '(none)'}")
         x = arrays["x"]
         y = arrays["y"] if "y" in arrays else np.full(len(x), None, dtype=object)
+        if labelled:
+            for i, value in enumerate(y.tolist()):
+                if value is None or (isinstance(value, float) and value != value):
+                    raise DataError(f"{path}[{i}]: no label (y[{i}] is {value!r})")
         if x.ndim != 3 or len(x) != len(y):
             raise DataError(
                 f"{path}: expected x of shape (n, steps, features) and y of shape (n,). Received x {x.shape}, y {y.shape}"
@@ -342,6 +354,17 @@ class SequenceNpzAdapter(SequenceAdapter):
                 raise DataError(f"{path}: sequence {i + 1}: NaN or infinite value")
         origins = [f"{path}[{i}]" for i in range(len(x))]
         return sequences, [None if v is None else str(v) for v in y.tolist()], origins, list(origins)
+
+    @staticmethod
+    def _load_npz(path: Path) -> dict:
+        with path.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":
+                raise DataError(f"{path}: not a NumPy .npz archive (np.savez: arrays x, y and optional lengths)")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return {k: archive[k] for k in archive.files}
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{path}: not a readable .npz file ({exc})") from None
 
 
 class SequenceCsvAdapter(SequenceAdapter):

@@ -25,6 +25,7 @@ from seqkit.plugin_api import (
     require_columns,
     require_file,
     split_indices,
+    text_lines,
 )
 from seqkit_seq2seq import vocab
 
@@ -259,7 +260,7 @@ class _PairsBase(Adapter):
         else:
             inputs = [
                 line.strip()
-                for line in read_text(path, self.config.get("encoding", "utf-8")).splitlines()
+                for line in text_lines(read_text(path, self.config.get("encoding", "utf-8")))
                 if line.strip()
             ]
         if not inputs:
@@ -376,7 +377,7 @@ def read_cmudict(path: Path, stress: bool = False, encoding: str = "utf-8") -> l
     """``word PH ON EMES  # comment`` lines; ``word(2)`` alternates join their word."""
     require_file(path, "CMUdict file")
     pairs = []
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+    for number, line in enumerate(text_lines(read_text(path, encoding)), start=1):
         text = line.split("#", 1)[0].strip()
         if not text or text.startswith(";;;"):
             continue

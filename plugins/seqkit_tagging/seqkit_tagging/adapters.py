@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, read_text, require_file, split_indices
+from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, read_text, require_file, split_indices, text_lines
 from seqkit_tagging import schemes
 from seqkit_tagging.features import Sentence, build_vocabularies, encode_sentences, tokenize
 
@@ -312,7 +312,7 @@ class ConllAdapter(Adapter):
         path = Path(path)
         require_file(path, "input file")
         encoding = self.config.get("encoding", "utf-8")
-        lines = read_text(path, encoding).replace("\ufeff", "").splitlines()
+        lines = text_lines(read_text(path, encoding).replace("\ufeff", ""))
         if path.suffix.lower() in (".conll", ".bio", ".iob", ".bioes") or self._tagged(lines, info):
             sentences = read_conll(
                 path,

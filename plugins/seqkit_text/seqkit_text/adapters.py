@@ -8,20 +8,25 @@ import numpy as np
 
 from seqkit.plugin_api import (
     Adapter,
+    BadLines,
     DataBundle,
     DataError,
     Split,
     class_order,
     detect_format,
+    is_in_memory,
     iter_rows,
     read_text,
     require_columns,
     require_file,
     split_indices,
+    text_lines,
     unknown_label,
 )
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+# One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
+FILES = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1, "format": "path"}
 
 
 class TextTableAdapter(Adapter):
@@ -35,20 +40,17 @@ class TextTableAdapter(Adapter):
     schema = {
         "properties": {
             "path": {
-                "type": "string",
-                "format": "path",
-                "description": "One file, split by `split` ratios. Relative to the recipe.",
+                **FILES,
+                "description": "One file (or a glob, or a list of files), split by `split` ratios. Relative to the recipe.",
             },
-            "train": {"type": "string", "format": "path", "description": "Training file (instead of `path`)."},
+            "train": {**FILES, "description": "Training file(s) (instead of `path`): a path, a glob or a list."},
             "validation": {
-                "type": "string",
-                "format": "path",
-                "description": "Validation file; else taken from path / train by `split.validation`.",
+                **FILES,
+                "description": "Validation file(s); else taken from path / train by `split.validation`.",
             },
             "test": {
-                "type": "string",
-                "format": "path",
-                "description": "Test file; else taken from path / train by `split.test`.",
+                **FILES,
+                "description": "Test file(s); else taken from path / train by `split.test`.",
             },
             "format": {
                 "enum": ["auto", "csv", "tsv", "jsonl", "label_text"],
@@ -103,12 +105,46 @@ class TextTableAdapter(Adapter):
                 "default": "utf-8",
                 "description": "Text encoding of the files (e.g. latin-1).",
             },
+            "header": {
+                "type": "boolean",
+                "default": True,
+                "description": "CSV / TSV: the first line names the columns; false: every line is data "
+                "and `columns` names them by position.",
+            },
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "description": "CSV / TSV column names by position, e.g. [text, label] for a header-less "
+                "`text<TAB>label` file (with a header: replaces its names).",
+            },
+            "quoting": {
+                "enum": ["double", "none"],
+                "default": "double",
+                "description": 'CSV / TSV quoting: double (CSV rules, "..." quotes a field) or none '
+                '(a " is an ordinary character, as in most TSV exports).',
+            },
+            "on_bad_lines": {
+                "enum": ["error", "skip", "warn"],
+                "default": "error",
+                "description": "A line that cannot be read (wrong field count, no text or no label): error "
+                "(stop, naming the first bad lines and their count), skip (drop them; the count is in "
+                "data_info.json), warn (drop them and print the count and the first ones).",
+            },
         }
     }
+
+    def __init__(self, config, context):
+        super().__init__(config, context)
+        self.bad_lines: dict[str, dict] = {}  # data key -> lines skipped (data.on_bad_lines)
 
     @classmethod
     def check(cls, config):
         problems = []
+        if config.get("header") is False and not config.get("columns"):
+            problems.append(
+                ("header", "a header-less file needs its column names: set data.columns (e.g. [text, label])")
+            )
         if bool(config.get("path")) == bool(config.get("train")):
             problems.append(
                 ("", "give either `path` (one file, split by ratio) or `train` (with optional validation / test files)")
@@ -121,39 +157,65 @@ class TextTableAdapter(Adapter):
     # -- reading ---------------------------------------------------------------------------
 
     def _read(self, key: str) -> tuple[list[str], list[str], list[str]]:
-        """Return (texts, raw labels, 'file:line' origins) of the file named by data.<key>."""
-        path = self.context.resolve(self.config[key])
+        """Return (texts, raw labels, 'file:line' origins) of the files (or in-memory data)
+        named by data.<key>; bad lines go by data.on_bad_lines."""
+        bad = BadLines(self.config.get("on_bad_lines", "error"), f"data.{key}")
+        texts, labels, origins = [], [], []
+        for path in self.context.resolve_files(self.config[key], key):
+            self._read_one(path, bad, texts, labels, origins)
+        bad.check()
+        if bad.count:
+            self.bad_lines[key] = bad.record()
+            if bad.policy == "warn":
+                self.notes.append(bad.note())
+        if not texts:
+            where = self.config[key] if isinstance(self.config[key], list) else self.context.resolve(self.config[key])
+            raise DataError(f"{where}: no rows found")
+        return texts, labels, origins
+
+    def _read_one(self, path, bad: BadLines, texts: list, labels: list, origins: list) -> None:
         fmt = detect_format(path, self.config.get("format"))
         encoding = self.config.get("encoding", "utf-8")
-        texts, labels, origins = [], [], []
         if fmt == "label_text":
             require_file(path)
-            for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+            for number, line in enumerate(text_lines(read_text(path, encoding)), start=1):
                 if not line.strip():
                     continue
                 label, sep, text = line.strip().partition(" ")
                 if not sep or not text.strip():
-                    raise DataError(f"{path}:{number}: expected 'LABEL text' (a label, a space, then the text)")
+                    bad.add(f"{path}:{number}: expected 'LABEL text' (a label, a space, then the text)")
+                    continue
                 texts.append(text.strip())
                 labels.append(label)
                 origins.append(f"{path}:{number}")
-        else:
-            columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
-            for number, row in iter_rows(path, fmt, encoding):
-                require_columns(path, number, row, columns)
-                text, label = row[columns["text"]], row[columns["label"]]
-                if text is None or (isinstance(text, str) and not text.strip()):
-                    raise DataError(f"{path}:{number}: empty text in column {columns['text']!r}")
-                if label is None or str(label).strip() == "":
-                    raise DataError(f"{path}:{number}: empty label in column {columns['label']!r}")
-                if not isinstance(text, str):
-                    raise DataError(f"{path}:{number}: column {columns['text']!r} must hold text. Received: {text!r}")
-                texts.append(text.strip())
-                labels.append(str(label).strip())
-                origins.append(f"{path}:{number}")
-        if not texts:
-            raise DataError(f"{path}: no rows found")
-        return texts, labels, origins
+            return
+        columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
+        names = self.config.get("columns")
+        if names is None and is_in_memory(path) and path.positional:  # (texts, labels): by position
+            names = [columns["text"], columns["label"]]
+        rows = iter_rows(
+            path,
+            fmt,
+            encoding,
+            header=self.config.get("header", True),
+            columns=names,
+            quoting=self.config.get("quoting", "double"),
+            bad_lines=bad,
+        )
+        for number, row in rows:
+            require_columns(path, number, row, columns)
+            text, label = row[columns["text"]], row[columns["label"]]
+            if text is None or (isinstance(text, str) and not text.strip()):
+                bad.add(f"{path}:{number}: empty text in column {columns['text']!r}")
+                continue
+            if label is None or str(label).strip() == "":
+                bad.add(f"{path}:{number}: empty label in column {columns['label']!r}")
+                continue
+            if not isinstance(text, str):
+                raise DataError(f"{path}:{number}: column {columns['text']!r} must hold text. Received: {text!r}")
+            texts.append(text.strip())
+            labels.append(str(label).strip())
+            origins.append(f"{path}:{number}")
 
     # -- labels ----------------------------------------------------------------------------
 
@@ -164,7 +226,9 @@ class TextTableAdapter(Adapter):
         declared = self.config.get("labels")
         if declared:
             return list(declared)
-        origin = str(self.context.resolve(self.config.get("path") or self.config["train"]))
+        key = "path" if self.config.get("path") else "train"
+        value = self.config[key]
+        origin = str(self.context.resolve(value)) if isinstance(value, str) else f"data.{key}"
         return class_order((part for label in raw_labels for part in self._parts(label)), origin)
 
     def _parts(self, label: str) -> list[str]:
@@ -254,6 +318,8 @@ class TextTableAdapter(Adapter):
         }
         if splits:
             facts["sizes"] = dict(zip(("train", "validation", "test"), (len(part or []) for part in splits)))
+        if self.bad_lines:
+            facts["bad_lines"] = dict(self.bad_lines)
         return facts
 
     def _file_split(self, key: str, classes: list[str] | None = None) -> Split:
@@ -274,9 +340,10 @@ class TextTableAdapter(Adapter):
         return np.asarray(texts, dtype=object)
 
     def read_inputs(self, path: Path, info: dict) -> list[str]:
-        """Texts to predict: a .txt file (one text a line) or a CSV / TSV / JSONL table."""
-        if path.suffix.lower() in (".txt", ""):
-            lines = [line.strip() for line in read_text(path).splitlines()]
+        """Texts to predict: a .txt file (one text a line), a CSV / TSV / JSONL table, or
+        in-memory data (a DataFrame with the run's text column, a list or array of texts)."""
+        if not is_in_memory(path) and path.suffix.lower() in (".txt", ""):
+            lines = [line.strip() for line in text_lines(read_text(path))]
             texts = [line for line in lines if line]
             if not texts:
                 raise DataError(f"{path}: no texts found (one text a line)")
@@ -284,7 +351,7 @@ class TextTableAdapter(Adapter):
         fmt = detect_format(path, None)
         column = info.get("text_column", "text")
         texts = []
-        for number, row in iter_rows(path, fmt):
+        for number, row in iter_rows(path, fmt, columns=[column] if is_in_memory(path) and path.positional else None):
             require_columns(path, number, row, {"text": column})
             text = row[column]
             if text is None or not str(text).strip():
