@@ -338,7 +338,8 @@ def extract(section: dict, data: Any = None, schema_keys: Sequence[str] = DATA_K
             section.pop("train", None)
     for key in DATA_KEYS:
         value = section.get(key)
-        if isinstance(value, InMemoryData) or is_data_object(value):
+        paths = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        if value is not None and not paths:  # data, or something that is neither (named by InMemoryData)
             source = value if isinstance(value, InMemoryData) else InMemoryData(value, key)
             source.key = key
             sources.append(source)

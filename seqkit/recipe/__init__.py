@@ -95,7 +95,10 @@ def _expected(schema: dict) -> str:
         "object": "a mapping",
         "array": "a list",
     }
-    text = words.get(kind, str(kind)) if kind else "a valid value"
+    if isinstance(kind, list):
+        text = " or ".join(words.get(k, str(k)) for k in kind)
+    else:
+        text = words.get(kind, str(kind)) if kind else "a valid value"
     bounds = []
     if "minimum" in schema:
         bounds.append(f">= {schema['minimum']}")

@@ -64,7 +64,13 @@ class TimeSeriesAdapter(Adapter):
     )
     schema = {
         "properties": {
-            "path": {"type": "string", "format": "path", "description": "CSV or Parquet file; relative to the recipe."},
+            "path": {
+                "type": ["string", "array"],
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "format": "path",
+                "description": "CSV or Parquet file (or a glob, or a list: one table's rows); relative to the recipe.",
+            },
             "dataset": {
                 "enum": list(STATSMODELS_DATASETS),
                 "description": "A data set that statsmodels ships, instead of path.",

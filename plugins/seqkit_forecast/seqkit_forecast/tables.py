@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import DataError, require_file
+from seqkit.plugin_api import DataError, is_in_memory, require_file
 
 FILL_POLICIES = ("none", "ffill", "interpolate", "zero")
 CALENDAR_FEATURES = ("hour", "weekday", "month", "dayofyear", "minute", "holiday")
@@ -65,7 +65,22 @@ def read_frame(config: dict, base_resolve, what: str = "data file"):
         return frame, f"statsmodels {name} data", 1
     if not config.get("path"):
         raise DataError("data.path: give a CSV or Parquet file (or data.dataset for a statsmodels data set)")
-    path = base_resolve(config["path"])
+    value = config["path"]
+    if isinstance(value, list):  # several files (or globs) of one table: rows joined in order
+        frames = [read_frame({**config, "path": item}, base_resolve, what)[0] for item in value]
+        return pd.concat(frames, ignore_index=True), f"data.path ({len(value)} files)", 1
+    path = base_resolve(value)
+    if is_in_memory(path):  # a DataFrame: long or wide, timestamps in a column or the index
+        return path.frame(index_name=config.get("time", "date")), str(path), 1
+    if any(c in str(value) for c in "*?["):
+        import glob
+
+        matches = sorted(glob.glob(str(path), recursive=True))
+        if not matches:
+            raise DataError(f"data.path: the pattern {value!r} matches no files (in {path.parent})")
+        if len(matches) > 1:
+            return read_frame({**config, "path": matches}, base_resolve, what)
+        path = Path(matches[0])
     return read_file(path, what), str(path), row_offset(path)
 
 

@@ -13,11 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, read_text, require_file, split_indices, text_lines
+from seqkit.plugin_api import (
+    Adapter,
+    DataBundle,
+    DataError,
+    Split,
+    is_in_memory,
+    read_text,
+    require_file,
+    split_indices,
+    text_lines,
+)
 from seqkit_tagging import schemes
 from seqkit_tagging.features import Sentence, build_vocabularies, encode_sentences, tokenize
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+# One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
+FILES = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1, "format": "path"}
 PADDING_TAG = -1
 
 
@@ -45,8 +57,12 @@ def read_conll(
 ) -> list[TaggedSentence]:
     """Read sentences from a CoNLL-style file; ``tag_column=None`` reads tokens only.
 
-    Raises DataError naming ``file:line`` for a missing column or a tag outside ``scheme``."""
+    Raises DataError naming ``file:line`` for a missing column or a tag outside ``scheme``.
+    ``path`` may be in-memory data: ``(tokens, tags)`` pairs, or a DataFrame / dict with list
+    columns ``tokens`` and ``tags``."""
     require_file(path, "CoNLL file")
+    if is_in_memory(path):
+        return _read_pairs(path, tag_column is not None, scheme)
     sentences: list[TaggedSentence] = []
     tokens: list[str] = []
     tags: list[str] = []
@@ -98,6 +114,35 @@ def read_conll(
     return sentences
 
 
+def _read_pairs(source, tagged: bool, scheme: str) -> list[TaggedSentence]:
+    """Sentences from in-memory ``(tokens, tags)`` pairs (see read_conll)."""
+    sentences = []
+    for row, tokens, tags in source.pairs("tokens", "tags" if tagged else None):
+        where = f"{source}:{row}"
+        if isinstance(tokens, str) or not isinstance(tokens, (list, tuple)) or not tokens:
+            raise DataError(f"{where}: tokens must be a non-empty list of strings. Received: {tokens!r:.60}")
+        tokens = [str(t) for t in tokens]
+        if any(not t.strip() for t in tokens):
+            raise DataError(f"{where}: empty token")
+        if tagged:
+            if isinstance(tags, str) or not isinstance(tags, (list, tuple)) or len(tags) != len(tokens):
+                count = len(tags) if isinstance(tags, (list, tuple)) else type(tags).__name__
+                raise DataError(f"{where}: expected one tag per token ({len(tokens)} tokens). Received: {count}")
+            tags = [str(t) for t in tags]
+            for position, tag in enumerate(tags):
+                problem = schemes.check_tag(tag, scheme)
+                if problem:
+                    raise DataError(f"{where}: token {position}: {problem} (data.scheme is {scheme!r})")
+            if scheme == "bioes":
+                problem = schemes.check_bioes_sequence(tags)
+                if problem:
+                    raise DataError(f"{where}: token {problem[0]}: {problem[1]}")
+        sentences.append(TaggedSentence(tokens, list(tags) if tagged else [], f"{where}"))
+    if not sentences:
+        raise DataError(f"{source}: no sentences")
+    return sentences
+
+
 def _columns_present(count: int, token_column: int, tag_column: int | None) -> bool:
     token = token_column if token_column >= 0 else count + token_column
     if not 0 <= token < count:
@@ -114,19 +159,15 @@ class ConllAdapter(Adapter):
     schema = {
         "required": ["train"],
         "properties": {
-            "train": {"type": "string", "format": "path", "description": "Training file."},
+            "train": {**FILES, "description": "Training file(s): a path, a glob or a list."},
             "extra_train": {
                 "type": "array",
                 "items": {"type": "string", "format": "path"},
                 "default": [],
                 "description": "More training files, read like train (e.g. a development set to learn from).",
             },
-            "validation": {
-                "type": "string",
-                "format": "path",
-                "description": "Validation file; else split.validation of train.",
-            },
-            "test": {"type": "string", "format": "path", "description": "Test file; else split.test of train."},
+            "validation": {**FILES, "description": "Validation file(s); else split.validation of train."},
+            "test": {**FILES, "description": "Test file(s); else split.test of train."},
             "split": {
                 "type": "object",
                 "additionalProperties": False,
@@ -202,15 +243,19 @@ class ConllAdapter(Adapter):
     # -- reading -------------------------------------------------------------------------------
 
     def _read(self, key: str, path: str | None = None) -> list[TaggedSentence]:
-        return read_conll(
-            self.context.resolve(path or self.config[key]),
-            token_column=self.config.get("token_column", 0),
-            tag_column=self.config.get("tag_column", -1),
-            separator=self.config.get("separator", "auto"),
-            scheme=self.config.get("scheme", "bio"),
-            skip_docstart=self.config.get("docstart", True),
-            encoding=self.config.get("encoding", "utf-8"),
-        )
+        """The sentences of every file data.<key> names (a path, a glob or a list)."""
+        sentences = []
+        for found in self.context.resolve_files(path or self.config[key], key):
+            sentences += read_conll(
+                found,
+                token_column=self.config.get("token_column", 0),
+                tag_column=self.config.get("tag_column", -1),
+                separator=self.config.get("separator", "auto"),
+                scheme=self.config.get("scheme", "bio"),
+                skip_docstart=self.config.get("docstart", True),
+                encoding=self.config.get("encoding", "utf-8"),
+            )
+        return sentences
 
     def load(self) -> DataBundle:
         if not self.config.get("train"):
@@ -254,7 +299,9 @@ class ConllAdapter(Adapter):
         # training still has its tags (its scores then show how badly it is learnt).
         types = {e.type for sents in parts.values() for s in sents for e in schemes.entities(s.tags)}
         if not types:
-            raise DataError(f"{self.context.resolve(self.config['train'])}: no entities in any split; nothing to learn")
+            train = self.config["train"]
+            where = self.context.resolve(train) if isinstance(train, str) else "data.train"
+            raise DataError(f"{where}: no entities in any split; nothing to learn")
         lowercase = bool(self.config.get("lowercase", False))
         words, chars = build_vocabularies(
             (s.tokens for s in parts["train"]),
@@ -308,7 +355,10 @@ class ConllAdapter(Adapter):
     def read_inputs(self, path: Path, info):
         """``.conll`` / ``.bio`` / ``.iob`` files, and files of any name whose every line holds
         a token and a tag (e.g. WNUT's ``emerging.test.annotated``): their token column,
-        sentence by sentence; other files: one raw sentence a line (blank lines skipped)."""
+        sentence by sentence; other files: one raw sentence a line (blank lines skipped);
+        in-memory data: its ``tokens`` (a DataFrame or dict column, or the first of pairs)."""
+        if is_in_memory(path):
+            return [Sentence(s.tokens) for s in read_conll(path, tag_column=None)]
         path = Path(path)
         require_file(path, "input file")
         encoding = self.config.get("encoding", "utf-8")
