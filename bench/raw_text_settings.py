@@ -2,8 +2,8 @@
 raw review sentences? Test accuracy of recipes/sentiment/reviews.yaml with sst2.yaml's
 settings applied all together and one at a time, same data, same seed.
 
-Usage:  python bench/raw_text_settings.py [--only NAME ...]
-Prints JSON and writes bench/results/raw_text_settings.json.
+Usage:  python bench/raw_text_settings.py [--only NAME ...] [--seed N] [--out NAME]
+Prints JSON and writes bench/results/raw_text_settings.json (or NAME.json).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
+    parser.add_argument("--seed", type=int, default=42, help="the recipe's seed (split and initialisation)")
+    parser.add_argument("--out", default="raw_text_settings", help="name of the JSON under bench/results/")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as runs:
@@ -64,14 +66,14 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             started = time.perf_counter()
-            run = seqkit.run(RECIPE, overrides=[*overrides, f"output.dir={runs}"], quiet=True)
+            run = seqkit.run(RECIPE, overrides=[*overrides, f"seed={args.seed}", f"output.dir={runs}"], quiet=True)
             results[name] = {
                 "overrides": overrides,
                 "test_accuracy": round(run.metrics["test"]["accuracy"], 4),
                 "seconds": round(time.perf_counter() - started, 1),
             }
             print(name, results[name], file=sys.stderr, flush=True)
-    write_report("raw_text_settings", {"recipe": str(RECIPE.relative_to(ROOT)), "seed": 42, "variants": results})
+    write_report(args.out, {"recipe": str(RECIPE.relative_to(ROOT)), "seed": args.seed, "variants": results})
 
 
 if __name__ == "__main__":

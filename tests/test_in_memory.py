@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,9 +57,6 @@ def test_dataframe_trains_predicts_and_is_recorded(tmp_path):
     assert isinstance(out, pd.DataFrame) and list(out.index) == [7, 9]
     assert set(out["label"]) <= {"pos", "neg"} and {"p_pos", "p_neg"} <= set(out.columns)
     assert [row["label"] for row in run.predict(["good great", "bad poor"])] == list(out["label"])
-    # the run directory reopens; its in-memory training data is named if asked for again
-    reopened = seqkit.load_run(run.path)
-    assert len(reopened.predict(["good"])) == 1
 
 
 def test_numpy_pair_trains_and_predicts(tmp_path):
@@ -248,3 +246,46 @@ def test_raw_text_warning_for_pretokenized_settings():
     note = raw_text_note(["Great product, works well!", "Broke after a week."] * 5, "lower")
     assert note.startswith("warning: model.encoder.standardize is 'lower', meant for pre-tokenized text, but 100%")
     assert raw_text_note(["a great product , works well !", "broke after a week ."] * 5, "lower") is None
+
+
+# -- the README's examples -------------------------------------------------------------------
+
+
+def test_python_api_page_shows_the_readme_in_memory_example():
+    root = Path(__file__).resolve().parents[1]
+    assert _block((root / "README.md").read_text()) == _block((root / "docs" / "python-api.md").read_text())
+
+
+def _block(text: str) -> str:
+    import re
+
+    return re.search(r"<!-- in-memory-example -->\s*```python\n(.*?)```", text, flags=re.S).group(1)
+
+
+@pytest.mark.slow  # five trainings (about 2 min on a loaded 2-core machine); the default suite trains two above
+def test_readme_in_memory_examples_run(tmp_path, monkeypatch):
+    from seqkit.testing import write_reviews
+
+    root = Path(__file__).resolve().parents[1]
+    code = _block((root / "README.md").read_text())
+    write_reviews(tmp_path / "reviews.csv")
+    monkeypatch.chdir(tmp_path)
+    # The same examples, tiny: the tiny review table, one epoch, small layers, fewer rows.
+    tiny = '["train.epochs=1", "model.backbone.units=4", "model.backbone.layers=1", "train.verbose=0"]'
+    replacements = {
+        'quick = ["train.epochs=2"]': f"quick = {tiny}",
+        '"recipes/sentiment/data/reviews.csv"': repr(str(tmp_path / "reviews.csv")),
+        '"recipes/sentiment/reviews.yaml"': repr(str(root / "recipes/sentiment/reviews.yaml")),
+        "size=(300, 20, 3)": "size=(40, 6, 3)",
+        "] * 40": "] * 6",
+        "periods=500": "periods=120",
+        "np.arange(500)": "np.arange(120)",
+        "0.2, 500)": "0.2, 120)",
+        '"lookback": 48, "horizon": 12': '"lookback": 12, "horizon": 3',
+    }
+    for old, new in replacements.items():
+        assert old in code, old
+        code = code.replace(old, new)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["run"].status == "completed" and "mae" in namespace["run"].metrics["test"]

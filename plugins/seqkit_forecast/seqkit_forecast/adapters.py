@@ -66,7 +66,7 @@ class TimeSeriesAdapter(Adapter):
         "properties": {
             "path": {
                 "type": ["string", "array"],
-                "items": {"type": "string", "minLength": 1},
+                "items": {"type": "string", "format": "path", "minLength": 1},
                 "minItems": 1,
                 "format": "path",
                 "description": "CSV or Parquet file (or a glob, or a list: one table's rows); relative to the recipe.",

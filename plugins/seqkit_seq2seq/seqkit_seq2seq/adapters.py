@@ -29,6 +29,13 @@ from seqkit.plugin_api import (
 )
 from seqkit_seq2seq import vocab
 
+# One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
+FILES = {
+    "type": ["string", "array"],
+    "items": {"type": "string", "format": "path", "minLength": 1},
+    "minItems": 1,
+    "format": "path",
+}
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 LENGTH = {"type": "integer", "minimum": 1, "maximum": 10000}
 
@@ -145,7 +152,8 @@ class _PairsBase(Adapter):
         return DataBundle(bundle["train"], bundle["validation"], bundle["test"], info)
 
     def _describe(self, key: str) -> str:
-        return str(self.context.resolve(self.config[key])) if self.config.get(key) else f"data.{key}"
+        value = self.config.get(key)
+        return str(self.context.resolve(value)) if isinstance(value, str) else f"data.{key}"
 
     def _info(self, parts: dict[str, list[Item]]) -> tuple[dict, dict]:
         max_s = self.config.get("max_source_length")
@@ -274,18 +282,10 @@ class PairsAdapter(_PairsBase):
     schema = {
         "required": ["source", "target"],
         "properties": {
-            "path": {
-                "type": "string",
-                "format": "path",
-                "description": "Table of all pairs, split by split.* (or use train).",
-            },
-            "train": {"type": "string", "format": "path", "description": "Training table (instead of path)."},
-            "validation": {
-                "type": "string",
-                "format": "path",
-                "description": "Validation table; else split.validation of train.",
-            },
-            "test": {"type": "string", "format": "path", "description": "Test table; else split.test of train."},
+            "path": {**FILES, "description": "Table(s) of all pairs, split by split.* (or use train)."},
+            "train": {**FILES, "description": "Training table(s) (instead of path): a path, a glob or a list."},
+            "validation": {**FILES, "description": "Validation table(s); else split.validation of train."},
+            "test": {**FILES, "description": "Test table(s); else split.test of train."},
             "format": {
                 "enum": ["auto", "csv", "tsv", "jsonl"],
                 "default": "auto",
@@ -328,8 +328,11 @@ class PairsAdapter(_PairsBase):
         return []
 
     def _read(self, key: str, path: str | None = None) -> list[Item]:
+        """The pairs of every file data.<key> names (a path, a glob or a list), or of in-memory data."""
         name = path or self.config.get(key) or (self.config.get("path") if key == "train" else None)
-        file = self.context.resolve(name)
+        return [item for file in self.context.resolve_files(name, key) for item in self._read_file(file)]
+
+    def _read_file(self, file) -> list[Item]:
         require_file(file, "pairs file")
         fmt = detect_format(file, self.config.get("format", "auto"))
         columns = {"source": self.config["source"], "target": self.config["target"]}

@@ -29,7 +29,12 @@ from seqkit_tagging.features import Sentence, build_vocabularies, encode_sentenc
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 # One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
-FILES = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1, "format": "path"}
+FILES = {
+    "type": ["string", "array"],
+    "items": {"type": "string", "format": "path", "minLength": 1},
+    "minItems": 1,
+    "format": "path",
+}
 PADDING_TAG = -1
 
 

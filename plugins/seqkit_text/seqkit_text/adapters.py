@@ -26,7 +26,12 @@ from seqkit.plugin_api import (
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 # One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
-FILES = {"type": ["string", "array"], "items": {"type": "string", "minLength": 1}, "minItems": 1, "format": "path"}
+FILES = {
+    "type": ["string", "array"],
+    "items": {"type": "string", "format": "path", "minLength": 1},
+    "minItems": 1,
+    "format": "path",
+}
 
 
 class TextTableAdapter(Adapter):
