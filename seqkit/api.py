@@ -73,10 +73,11 @@ class Run:
         lists, sequences), a NumPy array of sequences, or in-memory data as training takes it
         (a DataFrame with the run's input column; labels, if there, are ignored): given a
         DataFrame, the predictions come back as a DataFrame with the same index."""
-        from seqkit.data.memory import InMemoryData, is_data_object
+        from seqkit.data.memory import InMemoryData
 
         frame = inputs if type(inputs).__name__ == "DataFrame" else None
-        if frame is not None or (is_data_object(inputs) and not isinstance(inputs, list)):
+        # A DataFrame, Series or array is read as training reads it; lists and tuples are inputs.
+        if type(inputs).__name__ in ("DataFrame", "Series", "ndarray"):
             source = InMemoryData(inputs, "predict")
             inputs = self.adapter.read_inputs(source, self.info) if len(source) else []
         inputs = list(inputs)

@@ -57,6 +57,7 @@ def test_dataframe_trains_predicts_and_is_recorded(tmp_path):
     assert isinstance(out, pd.DataFrame) and list(out.index) == [7, 9]
     assert set(out["label"]) <= {"pos", "neg"} and {"p_pos", "p_neg"} <= set(out.columns)
     assert [row["label"] for row in run.predict(["good great", "bad poor"])] == list(out["label"])
+    assert len(run.predict(("good great", "bad poor"))) == 2  # a tuple of texts is inputs, not (x, y)
 
 
 def test_numpy_pair_trains_and_predicts(tmp_path):
@@ -289,3 +290,31 @@ def test_readme_in_memory_examples_run(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["run"].status == "completed" and "mae" in namespace["run"].metrics["test"]
+
+
+@pytest.mark.slow  # a search of one trial
+def test_search_takes_in_memory_data(tmp_path):
+    recipe = text_recipe(tmp_path)
+    recipe["tune"] = {
+        "tuner": "random",
+        "max_trials": 1,
+        "objective": "val_loss",
+        "space": {"model.backbone.units": {"choice": [2, 4]}},
+    }
+    result = seqkit.search(recipe, data=pd.DataFrame({"text": TEXTS, "label": LABELS}), quiet=True)
+    assert len(result.rows) == 1 and result.best is not None
+
+
+def test_prepare_refuses_options_the_streaming_reader_lacks(tmp_path):
+    from seqkit.plugins import get_plugin_manager
+    from seqkit.data import DataContext
+
+    (tmp_path / "t.tsv").write_text("good\tpos\nbad\tneg\n")
+    recipe = recipe_from_dict(
+        text_recipe(tmp_path, path="t.tsv", header=False, columns=["text", "label"]), base_dir=tmp_path
+    )
+    adapter = get_plugin_manager().adapters.get("text_table")(recipe.section("data"), DataContext(tmp_path, 1))
+    with pytest.raises(
+        DataError, match=r"data.header: seqkit prepare \(streaming\) reads .* remove data.header, data.columns"
+    ):
+        list(adapter.iter_examples())

@@ -294,8 +294,19 @@ class TextTableAdapter(Adapter):
         Ratio splits (``split.validation`` / ``split.test``) are drawn per row from a seeded
         hash of the row's position, so they need no pass over the whole file (and are not
         stratified, unlike the in-memory split)."""
-        from seqkit.plugin_api import expand_shards, hashed_split, stream_labelled_texts
+        from seqkit.plugin_api import hashed_split, stream_labelled_texts
 
+        unsupported = [
+            key
+            for key, default in (("header", True), ("columns", None), ("quoting", "double"), ("on_bad_lines", "error"))
+            if self.config.get(key, default) != default
+        ]
+        if unsupported:  # the streaming reader knows headed, quoted files only: refuse, never misread
+            raise DataError(
+                f"data.{unsupported[0]}: seqkit prepare (streaming) reads CSV / TSV files with a header and CSV "
+                f"quoting, stopping at bad lines; remove {', '.join('data.' + k for k in unsupported)} or train "
+                "without prepare"
+            )
         split = self.config.get("split") or {}
         encoding = self.config.get("encoding", "utf-8")
         columns = {"text": self.config.get("text", "text"), "label": self.config.get("label", "label")}
@@ -306,7 +317,7 @@ class TextTableAdapter(Adapter):
         carve_test = 0.0 if self.config.get("test") else split.get("test", 0.15)
         for key, fixed in sources:
             index = 0
-            for path in expand_shards(self.context.resolve(self.config[key]), f"data.{key}"):
+            for path in self.context.resolve_files(self.config[key], key):
                 for text, label, origin in stream_labelled_texts(path, fmt_declared, encoding, columns):
                     yield fixed or hashed_split(index, self.context.seed, carve_val, carve_test), text, label, origin
                     index += 1
