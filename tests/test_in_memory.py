@@ -306,8 +306,8 @@ def test_search_takes_in_memory_data(tmp_path):
 
 
 def test_prepare_refuses_options_the_streaming_reader_lacks(tmp_path):
-    from seqkit.plugins import get_plugin_manager
     from seqkit.data import DataContext
+    from seqkit.plugins import get_plugin_manager
 
     (tmp_path / "t.tsv").write_text("good\tpos\nbad\tneg\n")
     recipe = recipe_from_dict(
