@@ -60,6 +60,7 @@ def test_dataframe_trains_predicts_and_is_recorded(tmp_path):
     assert len(run.predict(("good great", "bad poor"))) == 2  # a tuple of texts is inputs, not (x, y)
 
 
+@pytest.mark.slow  # a second training; the arrays' reading is tested without training below
 def test_numpy_pair_trains_and_predicts(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(24, 6, 2)).astype("float32")
@@ -202,13 +203,18 @@ def test_headerless_tsv_with_lone_quotes(tmp_path):
 
 
 def test_latin1_nel_byte_keeps_line_numbers(tmp_path):
-    lines = [f"{label},{text}".encode("latin-1") for text, label in zip(TEXTS, LABELS)]
-    lines[2] = b"pos,caf\xe9 ok \x85 fine"  # 0x85 is NEL in latin-1: not a line break in a file
+    lines = [f"{label} {text}".encode("latin-1") for text, label in zip(TEXTS, LABELS)]
+    lines[2] = b"pos caf\xe9 ok \x85 fine"  # 0x85 is NEL in latin-1: not a line break in a file
     lines[5] = b"neg"  # label only: the bad line
     (tmp_path / "train.txt").write_bytes(b"\n".join(lines) + b"\n")
     recipe = text_recipe(tmp_path, path="train.txt", format="label_text", encoding="latin-1")
     with pytest.raises(DataError, match=r"train.txt:6: expected 'LABEL text'"):
         bundle(recipe, base_dir=tmp_path)
+    lines[5] = b"neg bad"
+    (tmp_path / "train.txt").write_bytes(b"\n".join(lines) + b"\n")
+    loaded = bundle(recipe, base_dir=tmp_path).bundle
+    texts = [*loaded.train.x, *loaded.validation.x, *loaded.test.x]
+    assert len(texts) == 24 and "caf\xe9 ok \x85 fine" in texts
 
 
 def test_on_bad_lines_error_lists_several_skip_and_warn_drop_them(tmp_path):
