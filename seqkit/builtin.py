@@ -140,8 +140,8 @@ _ATTACHED_PUNCTUATION = re.compile(r"\w[.,!?;:)\"]+(\s|$)")
 def raw_text_note(texts, standardize: str, sample: int = 2000, share: float = 0.2) -> str | None:
     """A warning when ``standardize`` keeps punctuation (``lower`` / ``none``, settings meant for
     pre-tokenized text) but the texts are raw: punctuation attached to words makes
-    "great!" and "great" two tokens (on the shipped reviews: 71.7 % test accuracy instead of
-    76.4 %, bench/raw_text_settings.py)."""
+    "great!" and "great" two tokens (on the shipped reviews a seed's test accuracy moves by 3 to 5
+    points either way with it: docs/recipes-guide.md, bench/raw_text_settings.py)."""
     checked = [str(t) for t in texts[:sample]]
     if not checked:
         return None
