@@ -109,6 +109,14 @@ class Run:
             raise RunError(f"{self.path}: task {self.recipe.task!r} does not generate sequences")
         return self.task.generate(self, **options)
 
+    def export(self, format: str, output: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the model as ``format`` (``saved_model``, ``tflite`` or ``onnx``) into the folder
+        ``output``, with ``export.json`` (signature, classes, versions) beside it; loads without
+        seqkit. See docs/deploy.md for what each format carries."""
+        from seqkit.export.formats import export_run
+
+        return export_run(self, format, output, overwrite=overwrite)
+
     def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)
         return inputs, self.predict(inputs)

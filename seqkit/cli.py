@@ -134,6 +134,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", metavar="FILE", help="write predictions to FILE (.csv or .jsonl)")
 
+    p = sub.add_parser(
+        "export",
+        help="write a run's model as a SavedModel, TFLite or ONNX file that loads without seqkit",
+        description="Export a run's model with named outputs (class names beside probabilities) and export.json. "
+        "TFLite and ONNX cannot carry text preprocessing: they take token ids, with tokenizer.json beside them "
+        "(docs/deploy.md).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--format", required=True, choices=["saved_model", "tflite", "onnx"])
+    p.add_argument("--output", required=True, metavar="DIR", help="folder to write (model, export.json ...)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
+
+    p = sub.add_parser(
+        "serve",
+        help="serve runs' models over HTTP JSON (POST /predict, GET /health, /metadata, /docs)",
+        description="Load each run's model once and answer POST /predict (and /models/NAME/predict) with the "
+        "predictions seqkit predict prints; concurrent requests are micro-batched (docs/deploy.md).",
+    )
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument(
+        "--max-batch", type=int, default=256, metavar="N", help="most inputs in one model call (default 256)"
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=2.0,
+        metavar="MS",
+        help="how long a request waits for others to join its model call (default 2)",
+    )
+    p.add_argument(
+        "--max-body-bytes", type=int, default=1 << 20, metavar="N", help="larger request bodies get 413 (default 1 MiB)"
+    )
+
     p = sub.add_parser("validate", help="check recipes against the schema of every installed plugin")
     p.add_argument("recipes", nargs="+", metavar="RECIPE")
     p.add_argument(
@@ -301,6 +336,36 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from seqkit import api
+
+    run = api.load_run(args.run_dir)
+    path = run.export(args.format, args.output, overwrite=args.overwrite)
+    print(f"seqkit: wrote {args.format} export to {path} (see {path / 'export.json'})")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from seqkit.serve import serve
+
+    for flag, value in (("--max-batch", args.max_batch), ("--max-body-bytes", args.max_body_bytes)):
+        if value < 1:
+            raise SeqkitError(f"{flag}: expected a positive integer. Received: {value}")
+    if not 0 <= args.batch_wait_ms <= 1000:
+        raise SeqkitError(f"--batch-wait-ms: expected 0 to 1000. Received: {args.batch_wait_ms}")
+    if not 0 <= args.port <= 65535:
+        raise SeqkitError(f"--port: expected 0 to 65535. Received: {args.port}")
+    serve(
+        args.run_dirs,
+        host=args.host,
+        port=args.port,
+        max_batch=args.max_batch,
+        batch_wait=args.batch_wait_ms / 1000,
+        max_body_bytes=args.max_body_bytes,
+    )
+    return 0
+
+
 def cmd_validate(args) -> int:
     from seqkit.errors import RecipeError
     from seqkit.recipe import load_recipe
@@ -375,6 +440,8 @@ COMMANDS = {
     "prepare": cmd_prepare,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "export": cmd_export,
+    "serve": cmd_serve,
     "validate": cmd_validate,
     "schema": cmd_schema,
     "plugins": cmd_plugins,

@@ -112,6 +112,32 @@ class Task:
         ``echo`` prints. The returned entries are added to ``metrics.json``. Default: none."""
         return {}
 
+    # -- export (seqkit export; TensorFlow only, called inside a traced tf.function) --------------
+
+    def export_inputs(self, info: dict, model_input: Any) -> dict[str, Any]:
+        """The named inputs of an exported model: ``{name: tf.TensorSpec}``.
+
+        ``model_input`` is the ``tf.TensorSpec`` of what the exported network takes (raw
+        strings when the format carries the text preprocessing, token ids when it does not; the
+        batch dimension is None, or 1 for TFLite). Default: that one input, named ``text``
+        (strings), ``token_ids`` (integers) or ``inputs``."""
+        dtype = getattr(model_input.dtype, "name", str(model_input.dtype))
+        name = "text" if dtype == "string" else "token_ids" if dtype.startswith("int") else "inputs"
+        return {name: model_input}
+
+    def export_prepare(self, inputs: dict[str, Any], info: dict) -> Any:
+        """The exported inputs (tensors named as :meth:`export_inputs`) -> the network's input,
+        with TensorFlow / ``keras.ops`` operations (e.g. standardising raw numbers with the
+        run's scaling). Default: the one input unchanged."""
+        if len(inputs) != 1:
+            raise NotImplementedError(f"task {self.name!r} exports several inputs; it must define export_prepare")
+        return next(iter(inputs.values()))
+
+    def export_outputs(self, outputs: Any, info: dict) -> dict[str, Any]:
+        """The network's output tensor -> the exported model's named outputs (``{name: tensor}``,
+        TensorFlow ops; string tensors are allowed: class names). Default: ``{"outputs": outputs}``."""
+        return {"outputs": outputs}
+
 
 @runtime_checkable
 class GeneratingTask(Protocol):
@@ -199,6 +225,22 @@ class ClassificationTask(Task):
     def summary(self, metrics):
         keys = [k for k in ("accuracy", "macro_f1", "micro_f1") if k in metrics]
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys)
+
+    def export_outputs(self, outputs, info):
+        """``probabilities`` (batch, classes) as :meth:`probabilities` gives them and, for
+        single-label runs, ``label`` (the class name, a string) and ``label_index``; for
+        multilabel runs ``labels`` (batch, classes) 0/1 at the 0.5 threshold."""
+        import tensorflow as tf
+
+        probs = tf.cast(outputs, tf.float32)
+        if not info.get("multilabel") and probs.shape[-1] == 1:
+            p = tf.reshape(probs, [-1])
+            probs = tf.stack([1.0 - p, p], axis=1)
+        if info.get("multilabel"):
+            return {"probabilities": probs, "labels": tf.cast(probs >= 0.5, tf.int32)}
+        index = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        names = tf.constant([str(c) for c in info["classes"]])  # made inside the traced function: a graph constant
+        return {"label": tf.gather(names, index), "label_index": index, "probabilities": probs}
 
     def plots(self, plot_dir, y_true, y_pred, info):
         if info.get("multilabel"):

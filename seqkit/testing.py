@@ -8,6 +8,8 @@
 - :func:`run_tiny_recipe`: train a small recipe (a dict or YAML text) into a folder, quietly,
   and return the :class:`seqkit.api.Run`.
 - :func:`run_cli`: the ``seqkit`` command in-process; returns its exit status.
+- :func:`predict_without_seqkit`: run an export (``seqkit export``) in a fresh Python process
+  that does not import seqkit (seqkit/export/standalone.py) and return its outputs.
 - :func:`registered_plugin`: a plugin object registered in-process for the ``with`` block.
 - :data:`TINY_REVIEWS`, :func:`write_reviews`, :data:`TINY_RECIPE`, :func:`write_recipe`: a
   small three-class review table and a recipe that trains on it in seconds.
@@ -28,6 +30,7 @@ from typing import Any
 __all__ = [
     "TINY_RECIPE",
     "TINY_REVIEWS",
+    "predict_without_seqkit",
     "registered_plugin",
     "run_cli",
     "check_round_trip",
@@ -128,6 +131,38 @@ def run_cli(argv: list[str]) -> int:
     from seqkit.cli import main
 
     return main([str(arg) for arg in argv])
+
+
+def predict_without_seqkit(export_dir: Path, inputs: dict, timeout: float = 300) -> dict:
+    """Load the export in ``export_dir`` in a fresh Python process that never imports seqkit
+    (TensorFlow's ``saved_model.load``, ``tf.lite.Interpreter`` or ``onnxruntime``, by the
+    export's format) and predict ``inputs`` ({input name: values}; ``text`` for token-id
+    exports). Returns ``{output name: list}``; fails if the process imported seqkit."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    script = Path(__file__).resolve().parent / "export" / "standalone.py"
+    with tempfile.TemporaryDirectory() as folder:
+        feed = Path(folder) / "inputs.json"
+        feed.write_text(json.dumps(inputs), encoding="utf-8")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # -I: no user site or PYTHONPATH, and the script's folder (not seqkit's parent) on sys.path
+        done = subprocess.run(
+            [sys.executable, "-I", str(script), str(export_dir), str(feed)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            cwd=folder,
+        )
+    if done.returncode != 0:
+        raise AssertionError(f"standalone predict failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result.pop("_seqkit_imported"):
+        raise AssertionError("the standalone process imported seqkit")
+    return result
 
 
 @contextlib.contextmanager
