@@ -133,8 +133,8 @@ def run_cli(argv: list[str]) -> int:
     return main([str(arg) for arg in argv])
 
 
-def predict_without_seqkit(export_dir: Path, inputs: dict, timeout: float = 300) -> dict:
-    """Load the export in ``export_dir`` in a fresh Python process that never imports seqkit
+def predict_without_seqkit(export_dir: Path | list[Path], inputs: dict, timeout: float = 300) -> dict:
+    """Load the export in ``export_dir`` (or each of a list: then ``{str(dir): outputs}``) in a fresh Python process that never imports seqkit
     (TensorFlow's ``saved_model.load``, ``tf.lite.Interpreter`` or ``onnxruntime``, by the
     export's format) and predict ``inputs`` ({input name: values}; ``text`` for token-id
     exports). Returns ``{output name: list}``; fails if the process imported seqkit."""
@@ -144,13 +144,14 @@ def predict_without_seqkit(export_dir: Path, inputs: dict, timeout: float = 300)
     import tempfile
 
     script = Path(__file__).resolve().parent / "export" / "standalone.py"
+    dirs = export_dir if isinstance(export_dir, list) else [export_dir]
     with tempfile.TemporaryDirectory() as folder:
         feed = Path(folder) / "inputs.json"
         feed.write_text(json.dumps(inputs), encoding="utf-8")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         # -I: no user site or PYTHONPATH, and the script's folder (not seqkit's parent) on sys.path
         done = subprocess.run(
-            [sys.executable, "-I", str(script), str(export_dir), str(feed)],
+            [sys.executable, "-I", str(script), *map(str, dirs), str(feed)],
             capture_output=True,
             text=True,
             env=env,

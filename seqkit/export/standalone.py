@@ -1,6 +1,7 @@
 """Predict with a seqkit export in a program that does not have seqkit.
 
     python standalone.py EXPORT_DIR INPUTS.json     # prints {output name: values} as JSON
+    python standalone.py DIR_A DIR_B ... INPUTS.json  # {DIR: {output name: values}} for several
 
 ``INPUTS.json`` maps the export's input names (export.json ``inputs``) to values, e.g.
 ``{"text": ["great product"]}`` or ``{"sequences": [[[0.1, 0.2], ...]], "lengths": [3]}``.
@@ -90,8 +91,11 @@ def predict(folder: str | Path, inputs: dict) -> dict[str, list]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python standalone.py EXPORT_DIR INPUTS.json")
-    result = predict(sys.argv[1], json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))
+    if len(sys.argv) < 3:
+        raise SystemExit("usage: python standalone.py EXPORT_DIR [EXPORT_DIR ...] INPUTS.json")
+    feed = json.loads(Path(sys.argv[-1]).read_text(encoding="utf-8"))
+    folders = sys.argv[1:-1]
+    result = {folder: predict(folder, feed) for folder in folders}
+    result = result[folders[0]] if len(folders) == 1 else result
     result["_seqkit_imported"] = "seqkit" in sys.modules
     print(json.dumps(result))
