@@ -83,7 +83,7 @@ class Run:
         inputs = list(inputs)
         rows = []
         if inputs:
-            outputs = self.model.predict(self.adapter.encode_inputs(inputs, self.info), verbose=0)
+            outputs = self._predict_encoded(self.adapter.encode_inputs(inputs, self.info))
             with self._model_must_fit():
                 rows = self.task.decode(outputs, self.info, inputs=inputs)
         if frame is None:
@@ -91,6 +91,17 @@ class Run:
         import pandas as pd
 
         return pd.DataFrame(rows, index=frame.index)
+
+    #: Up to this many inputs are one ``predict_on_batch`` call: no tf.data pipeline is built
+    #: (about 0.2 s less per call, and less tracing for a cold ``seqkit predict``).
+    ONE_BATCH = 256
+
+    def _predict_encoded(self, x):
+        import numpy as np
+
+        if isinstance(x, np.ndarray) and len(x) <= self.ONE_BATCH:
+            return np.asarray(self.model.predict_on_batch(x))
+        return self.model.predict(x, verbose=0)
 
     @contextlib.contextmanager
     def _model_must_fit(self):

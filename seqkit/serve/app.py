@@ -361,10 +361,13 @@ def create_app(
 
 
 def _warm_up(run) -> None:
-    """Trace the model's predict function before the first request, with a text when the run
-    takes texts (other runs trace on their first request)."""
+    """Trace the model's predict function before the first request, with texts when the run
+    takes texts (other runs trace on their first requests)."""
     try:
         run.adapter.encode_inputs(["warm up"], run.info)
     except SeqkitError:
         return
+    # Two batch sizes: TensorFlow traces the predict function for the first shape, then once
+    # more for a relaxed (any batch size) shape; both before the first request, not during one.
     run.predict(["warm up"])
+    run.predict(["warm up", "and again"])

@@ -204,3 +204,36 @@ def test_scoring_a_run_uses_its_classes_and_scaling(tmp_path):
     (tmp_path / "wide.ts").write_text("@data\n1:2:3:up\n")
     with pytest.raises(DataError, match=r"wide.ts:2: 3 features per step; the run's model takes 2"):
         UeaTsAdapter({"train": "t.ts", "test": "wide.ts"}, context).load()
+
+
+@pytest.mark.slow  # about 60 s on a loaded 2-core machine: three exports and a fresh TensorFlow process
+def test_export_takes_raw_sequences_and_agrees_with_predict(tmp_path):
+    """seqkit export of a sequence model: raw (unstandardised) steps and their lengths in, the
+    run's scaling inside the export, class names out; reloaded without seqkit (SavedModel,
+    TFLite, ONNX) it predicts what Run.predict does."""
+    pytest.importorskip("tf2onnx", reason="--format onnx needs tf2onnx (pip install 'seqkit[export]')")
+    pytest.importorskip("onnxruntime", reason="the ONNX check needs onnxruntime (pip install 'seqkit[export]')")
+    from seqkit.testing import predict_without_seqkit
+
+    ts_file(tmp_path / "t.ts", n=12)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "task: sequence_classification\nseed: 3\n"
+        "data: {train: t.ts, split: {validation: 0.25, test: 0.25}}\n"
+        "model: {backbone: {units: 4}, head: {type: classifier, pooling: mean}}\n"
+        f"train: {{epochs: 1, batch_size: 4, verbose: 0}}\n"
+        f"output: {{dir: {tmp_path / 'runs'}, tensorboard: false}}\n"
+    )
+    run = seqkit.run(recipe, quiet=True)
+    sequences = [[[0.0, 0.0], [0.5, 1.0], [1.0, 2.0]], [[0.0, 0.0], [-0.5, -1.0], [-1.0, -2.0], [-1.2, -2.4]]]
+    rows = run.predict(sequences)
+    padded = [s + [[0.0, 0.0]] * (4 - len(s)) for s in sequences]
+    folders = []
+    for fmt in ("saved_model", "tflite", "onnx"):
+        folders.append(run.export(fmt, tmp_path / fmt))
+    results = predict_without_seqkit(folders, {"sequences": padded, "lengths": [3, 4]})
+    for folder in folders:
+        result = results[str(folder)]
+        assert result["label"] == [row["label"] for row in rows], folder.name
+        for probs, row in zip(result["probabilities"], rows):
+            assert probs == pytest.approx([row["p_down"], row["p_up"]], abs=1e-5), folder.name
