@@ -256,6 +256,9 @@ def test_model_that_does_not_fit_the_run_is_one_line(tiny_recipe, tmp_path, caps
         def predict(self, x, verbose=0):
             return np.full((len(x), 5), 0.2)
 
+        def predict_on_batch(self, x):  # Run.predict's call for small batches
+            return self.predict(x)
+
     run._model = OtherModel()
     with pytest.raises(
         seqkit.errors.RunError,
