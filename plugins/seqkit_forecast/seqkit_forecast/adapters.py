@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seqkit.plugin_api import Adapter, DataBundle, DataError, Split
+from seqkit_forecast.classical import CLASSICAL, M4_SEASONALITY
 from seqkit_forecast.tables import (
     CALENDAR_FEATURES,
     FILL_POLICIES,
@@ -76,9 +77,21 @@ class TimeSeriesAdapter(Adapter):
                 "description": "A data set that statsmodels ships, instead of path.",
             },
             "layout": {
-                "enum": ["long", "wide"],
+                "enum": ["long", "wide", "rows"],
                 "default": "long",
-                "description": "long: rows of (series id, time, values); wide: one column per series.",
+                "description": "long: rows of (series id, time, values); wide: one column per series; rows: one row per "
+                "series (M4's files: an id column, then the values in time order, rows of any length, integer steps).",
+            },
+            "test": {
+                "type": "string",
+                "format": "path",
+                "description": "rows layout: a file of the same shape holding the values that follow each series "
+                "(M4's *-test.csv); they are its test part (instead of data.split.test).",
+            },
+            "frequency": {
+                "enum": list(M4_SEASONALITY),
+                "description": "The data's frequency in M4's terms; sets data.seasonal_period to M4's m "
+                "(yearly 1, quarterly 4, monthly 12, weekly 1, daily 1, hourly 24).",
             },
             "time": {
                 "type": "string",
@@ -117,6 +130,11 @@ class TimeSeriesAdapter(Adapter):
             "lookback": {**POSITIVE, "default": 48, "description": "Observed steps per window."},
             "horizon": {**POSITIVE, "default": 12, "description": "Steps forecast at once."},
             "stride": {**POSITIVE, "default": 1, "description": "Steps between training windows."},
+            "max_windows_per_series": {
+                **POSITIVE,
+                "description": "Keep at most this many training windows per series, its most recent ones (after "
+                "data.stride), so long series do not drown short ones (default: all).",
+            },
             "eval_stride": {**POSITIVE, "default": 1, "description": "Steps between validation and test windows."},
             "split": {
                 "type": "object",
@@ -154,9 +172,12 @@ class TimeSeriesAdapter(Adapter):
             },
             "baselines": {
                 "type": "array",
-                "items": {"enum": ["naive", "seasonal_naive", "ets"]},
+                "items": {"enum": list(dict.fromkeys(["naive", "seasonal_naive", "ets", *CLASSICAL]))},
                 "default": ["naive", "seasonal_naive", "ets"],
-                "description": "Baselines scored on the same windows (ets: statsmodels Holt-Winters).",
+                "description": "Baselines scored on the same windows (ets: statsmodels Holt-Winters fitted on the "
+                "training part). M4's benchmarks, refitted at each origin on the whole history before it: naive2 "
+                "(naive after M4's seasonality test and multiplicative decomposition), ses, holt, damped, theta, comb "
+                "(mean of ses, holt, damped); with naive2 the tables give OWA.",
             },
             "backtest": {
                 "type": "object",
@@ -192,6 +213,14 @@ class TimeSeriesAdapter(Adapter):
             )
         if backtest.get("window") == "sliding" and not backtest.get("train_size"):
             problems.append(("backtest.train_size", "a sliding window needs train_size"))
+        if config.get("test") and config.get("layout") != "rows":
+            problems.append(("test", "a continuation file needs data.layout: rows (one row per series)"))
+        if config.get("test") and "test" in (config.get("split") or {}):
+            problems.append(("split.test", "data.test gives each series' test part; leave data.split.test out"))
+        if config.get("layout") == "rows":
+            for key in ("past_covariates", "future_covariates", "calendar", "targets", "freq"):
+                if config.get(key):
+                    problems.append((key, "the rows layout holds one target per series and no timestamps"))
         if config.get("layout") == "wide" and config.get("targets"):
             problems.append(("targets", "the wide layout takes data.columns (one per series), not data.targets"))
         seen: dict[str, str] = {}
@@ -229,7 +258,7 @@ class TimeSeriesAdapter(Adapter):
 
     def channel_layout(self, table: Table) -> dict:
         config = self.config
-        if config.get("layout") == "wide":
+        if config.get("layout") in ("wide", "rows"):
             targets = [config.get("target_name", "value")]
         else:
             targets = list(config.get("targets") or [])
@@ -268,6 +297,7 @@ class TimeSeriesAdapter(Adapter):
         lookback, horizon = int(config.get("lookback", 48)), int(config.get("horizon", 12))
         stride, eval_stride = int(config.get("stride", 1)), int(config.get("eval_stride", 1))
         n_targets = len(layout["targets"])
+        per_series_cap = int(config.get("max_windows_per_series") or 0)
         backtest = dict(config.get("backtest") or {})
         if backtest:
             backtest.setdefault("folds", 5)
@@ -280,7 +310,10 @@ class TimeSeriesAdapter(Adapter):
         }
         series_data = []
         for s in table.series:
-            bounds = split_bounds(len(s), config.get("split") or {}, s.id)
+            split_config = dict(config.get("split") or {})
+            if config.get("test"):
+                split_config["test"] = s.test_steps
+            bounds = split_bounds(len(s), split_config, s.id)
             scaler = Scaler.fit(config.get("scaler", "standard"), s.values[: bounds.train])
             features = self.series_features(s, layout, scaler)
             targets = features[:, :n_targets]
@@ -291,6 +324,8 @@ class TimeSeriesAdapter(Adapter):
                 ("test", bounds.validation, bounds.test, eval_stride),
             ):
                 origins = window_origins(start, end, lookback, horizon, step)
+                if name == "train" and per_series_cap:
+                    origins = origins[-per_series_cap:]
                 if name == "test":
                     data.test_origins = origins
                 parts[f"{name}_x"].append(
@@ -299,8 +334,20 @@ class TimeSeriesAdapter(Adapter):
                 parts[f"{name}_y"].append(make_targets(targets, origins, horizon))
                 parts[f"{name}_raw"] += [origin_label(s.id, s.time[o]) for o in origins]
             series_data.append(data)
+        if config.get("test"):
+            short = [d for d in series_data if not len(d.test_origins)]
+            if short:
+                d = short[0]
+                raise DataError(
+                    f"{config['test']}: series {d.id!r}: no test window: it needs data.lookback ({lookback}) steps before "
+                    f"its test part (it has {d.bounds.validation}) and data.horizon ({horizon}) test values "
+                    f"(it has {d.bounds.test - d.bounds.validation})"
+                )
         freq = table.freq
-        period = int(config.get("seasonal_period") or default_seasonal_period(freq))
+        period = int(
+            config.get("seasonal_period")
+            or (M4_SEASONALITY[config["frequency"]] if config.get("frequency") else default_seasonal_period(freq))
+        )
         info = {
             **layout,
             "lookback": lookback,
@@ -311,6 +358,7 @@ class TimeSeriesAdapter(Adapter):
             "freq": freq,
             "step": table.step,
             "time_column": config.get("time", "date"),
+            "layout": config.get("layout", "long"),
             "seasonal_period": period,
             "series": [s.id for s in series_data],
             "scalers": {s.id: s.scaler.to_dict() for s in series_data},

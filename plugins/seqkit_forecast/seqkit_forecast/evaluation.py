@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit_forecast import baselines, outputs
+from seqkit_forecast import baselines, classical, outputs
 from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast.windows import make_targets, make_windows, window_origins
 
@@ -29,14 +29,22 @@ class _Scores:
     def __init__(self):
         self.parts = {k: [] for k in ("y", "p", "y_scaled", "p_scaled", "lower", "upper", "scales")}
         self.level = None
+        self.per_series: dict[str, dict] = {}
 
-    def add(self, series, y_scaled, p_scaled, interval_scaled, scale, n_targets):
+    def add(self, series, y_scaled, p_scaled, interval_scaled, scales, n_targets):
+        """``scales``: MASE's scale of each window (windows, targets), from the history before its origin."""
         inverse = lambda a: series.scaler.inverse(a, slice(0, n_targets))  # noqa: E731
         self.parts["y_scaled"].append(y_scaled)
         self.parts["p_scaled"].append(p_scaled)
-        self.parts["y"].append(inverse(y_scaled))
-        self.parts["p"].append(inverse(p_scaled))
-        self.parts["scales"].append(np.repeat(scale[None, :], len(y_scaled), axis=0))
+        y, p = inverse(y_scaled), inverse(p_scaled)
+        self.parts["y"].append(y)
+        self.parts["p"].append(p)
+        self.parts["scales"].append(scales)
+        # M4 scores each series (the mean over its windows), then averages the series.
+        self.per_series[series.id] = {
+            "smape": float(forecast_metrics.smape_per_window(y, p).mean()),
+            "mase": float(forecast_metrics.mase_per_window(y, p, scales).mean()),
+        }
         if interval_scaled is not None:
             lower, upper, self.level = interval_scaled
             # A scaler with a negative scale cannot occur (std, range > 0), so bounds keep their order.
@@ -51,6 +59,8 @@ class _Scores:
     def result(self) -> dict:
         cat = {k: np.concatenate(v) for k, v in self.parts.items() if v}
         scores = forecast_metrics.score(cat["y"], cat["p"], cat["scales"])
+        scores["smape"] = float(np.mean([v["smape"] for v in self.per_series.values()]))
+        scores["mase"] = float(np.mean([v["mase"] for v in self.per_series.values()]))
         has = np.isfinite(cat["lower"]).all(axis=(1, 2))
         if has.any():
             scores["coverage"] = forecast_metrics.coverage(cat["y"][has], cat["lower"][has], cat["upper"][has])
@@ -75,6 +85,20 @@ def _baseline_forecasts(name, series, origins, horizon, period, ets_params):
     return baselines.ets_forecasts(y, origins, horizon, ets_params)
 
 
+def _classical_forecasts(names, series, origins, horizon, period, n_targets) -> dict[str, np.ndarray]:
+    """M4's benchmarks refitted at every origin on the whole history before it (in the
+    data's units: the seasonal adjustment is multiplicative), returned on the scaled data."""
+    if not names or not len(origins):
+        return {}
+    history = series.scaler.inverse(series.targets, slice(0, n_targets))
+    out = {name: np.empty((len(origins), horizon, n_targets)) for name in names}
+    for i, o in enumerate(origins):
+        for j in range(n_targets):
+            for name, forecast in classical.forecast_all(history[:o, j], horizon, period, names).items():
+                out[name][i, :, j] = forecast
+    return {name: series.scaler.transform(values) for name, values in out.items()}
+
+
 def _model_forecasts(model, series, origins, info, batch_size=512):
     x = make_windows(series.features, origins, info["lookback"], info["horizon"], info["observed_channels"])
     return model.predict(x, batch_size=batch_size, verbose=0)
@@ -87,6 +111,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     names = [
         b for b in bundle.config.get("baselines", list(baselines.BASELINES)) if b != "ets" or baselines.ets_available()
     ]
+    refitted = [b for b in names if b not in baselines.BASELINES]  # M4's benchmarks, refitted per origin
     level = outputs.interval_level(info)
     backtest = bundle.config.get("backtest") or {}
     test_scores = {name: _Scores() for name in [MODEL] + names}
@@ -95,8 +120,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     examples = []
     for series in bundle.series:
         train_end = series.bounds.train
-        history = series.scaler.inverse(series.targets[:train_end], slice(0, n_targets))
-        scale = forecast_metrics.seasonal_scale(history, period)
+        history = series.scaler.inverse(series.targets, slice(0, n_targets))
         ets_params = None
         if "ets" in names:
             ets_params = [baselines.fit_ets(series.targets[:train_end, j], period) for j in range(n_targets)]
@@ -104,6 +128,8 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
         in_sample = window_origins(0, train_end, max(lookback, period), horizon, 1)
         spreads = {}
         for name in names:
+            if name in refitted:
+                continue
             if len(in_sample) >= 10:
                 errors = make_targets(series.targets, in_sample, horizon) - _baseline_forecasts(
                     name, series, in_sample, horizon, period, ets_params
@@ -119,11 +145,15 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
         origins = series.test_origins
         if len(origins):
             y = make_targets(series.targets, origins, horizon)
+            scale = forecast_metrics.origin_scales(history, origins, period)
             raw = _model_forecasts(model, series, origins, info)
             test_scores[MODEL].add(series, y, outputs.point(raw, info), outputs.interval(raw, info), scale, n_targets)
             forecasts = {MODEL: outputs.point(raw, info)}
+            refits = _classical_forecasts(refitted, series, origins, horizon, period, n_targets)
             for name in names:
-                forecast = _baseline_forecasts(name, series, origins, horizon, period, ets_params)
+                forecast = refits.get(name)
+                if forecast is None:
+                    forecast = _baseline_forecasts(name, series, origins, horizon, period, ets_params)
                 forecasts[name] = forecast
                 test_scores[name].add(series, y, forecast, with_spread(name, forecast), scale, n_targets)
             if len(examples) < 4:
@@ -132,14 +162,18 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
             bh = int(backtest["horizon"])
             origins = series.backtest_origins
             y = make_targets(series.targets, origins, bh)
+            scale = forecast_metrics.origin_scales(history, origins, period)
             raw = _model_forecasts(model, series, origins, info)
             point = outputs.point(raw, info)[:, :bh]
             band = outputs.interval(raw, info)
             band = (band[0][:, :bh], band[1][:, :bh], band[2]) if band else None
             fold_scores[MODEL].add(series, y, point, band, scale, n_targets)
             fold_forecasts = {MODEL: point}
+            refits = _classical_forecasts(refitted, series, origins, bh, period, n_targets)
             for name in names:
-                if name == "ets":
+                if name in refits:
+                    forecast = refits[name]
+                elif name == "ets":
                     forecast = np.stack([_refit_ets(series, o, bh, period, backtest) for o in origins])
                 else:
                     forecast = _baseline_forecasts(name, series, origins, horizon, period, ets_params)[:, :bh]
@@ -156,7 +190,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
                     pk = series.scaler.inverse(forecast[k], slice(0, n_targets))
                     entry[name] = {
                         "mae": forecast_metrics.mae(yk, pk),
-                        "mase": forecast_metrics.mase(yk[None], pk[None], scale[None]),
+                        "mase": forecast_metrics.mase(yk[None], pk[None], scale[k : k + 1]),
                     }
                 per_fold.append(entry)
     result = {
@@ -164,18 +198,44 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
             "windows": int(sum(len(s.test_origins) for s in bundle.series)),
             "horizon": horizon,
             "seasonal_period": period,
-            "models": {name: s.result() for name, s in test_scores.items() if s.parts["y"]},
+            "models": _with_owa({name: s.result() for name, s in test_scores.items() if s.parts["y"]}),
+            "per_series": _per_series(test_scores),
         }
     }
     if backtest:
         result["backtest"] = {
             **{k: backtest[k] for k in ("folds", "step", "horizon", "window")},
             **({"train_size": backtest["train_size"]} if backtest.get("train_size") else {}),
-            "models": {name: s.result() for name, s in fold_scores.items() if s.parts["y"]},
+            "models": _with_owa({name: s.result() for name, s in fold_scores.items() if s.parts["y"]}),
             "per_fold": per_fold,
         }
     result["_examples"] = examples
     return result
+
+
+def _with_owa(models: dict) -> dict:
+    """Each model's OWA (M4: the mean of its sMAPE and MASE relative to Naive2's) when Naive2 was scored."""
+    reference = models.get("naive2")
+    if reference:
+        for scores in models.values():
+            scores["owa"] = forecast_metrics.owa(scores["smape"], scores["mase"], reference["smape"], reference["mase"])
+    return models
+
+
+def _per_series(scores: dict) -> dict:
+    """{series id: {model: {smape, mase, owa}}}; OWA per series against that series' Naive2."""
+    out: dict[str, dict] = {}
+    for name, collected in scores.items():
+        for sid, values in collected.per_series.items():
+            out.setdefault(sid, {})[name] = dict(values)
+    for entry in out.values():
+        reference = entry.get("naive2")
+        if reference:
+            for values in entry.values():
+                values["owa"] = forecast_metrics.owa(
+                    values["smape"], values["mase"], reference["smape"], reference["mase"]
+                )
+    return out
 
 
 def _refit_ets(series, origin, horizon, period, backtest):
@@ -191,6 +251,7 @@ COLUMNS = (
     ("mape", "MAPE%"),
     ("smape", "sMAPE%"),
     ("mase", "MASE"),
+    ("owa", "OWA"),
     ("coverage", "cover"),
 )
 
@@ -211,19 +272,23 @@ def table(title: str, models: dict, scaler: str = "standard") -> str:
                 "model": name,
                 "mse": s["scaled"]["mse"],
                 "mae_scaled": s["scaled"]["mae"],
-                **{k: s.get(k) for k in ("mae", "rmse", "mape", "smape", "mase", "coverage")},
+                **{k: s.get(k) for k in ("mae", "rmse", "mape", "smape", "mase", "owa", "coverage")},
             }
         )
     level = next((s.get("interval") for s in models.values() if s.get("interval")), None)
     header = f"{'model':<16}" + "".join(
         f"{label if key != 'coverage' else f'cover{int(round((level or 0) * 100))}':>10}" for key, label in COLUMNS
     )
+    if not any(isinstance(r.get("owa"), float) for r in rows):
+        header = header.replace(f"{'OWA':>10}", "")
     lines = [title, header]
     for row in rows:
-        cells = "".join(_cell(row[key]) for key, _ in COLUMNS)
+        cells = "".join(_cell(row[key]) for key, _ in COLUMNS if key != "owa" or "OWA" in header)
         lines.append(f"{row['model']:<16}{cells}")
     lines.append(
-        f"(* on the scaled data: {SCALED.get(scaler, scaler)}; the rest in the data's units; MASE against the training part's seasonal naive)"
+        f"(* on the scaled data: {SCALED.get(scaler, scaler)}; the rest in the data's units; sMAPE and MASE averaged over series as M4 does, "
+        "MASE against the seasonal naive error of the whole history before each origin"
+        + ("; OWA relative to naive2)" if "OWA" in header else ")")
     )
     partial = {name: s["interval_windows"] for name, s in models.items() if "interval_windows" in s}
     if partial:

@@ -48,6 +48,51 @@ def seasonal_scale(history: np.ndarray, period: int) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
 
 
+def origin_scales(history: np.ndarray, origins: np.ndarray, period: int) -> np.ndarray:
+    """MASE's scale at each forecast origin ``o``: the mean absolute seasonal difference of
+    everything before it (``history[:o]``, M4's definition: the whole in-sample series), lag 1
+    where ``o`` is not longer than one season. (windows, channels)."""
+    history = np.asarray(history, dtype="float64")
+    origins = np.asarray(origins, dtype="int64")
+    out = np.ones((len(origins), history.shape[1]))
+
+    def mean_difference(lag, at):
+        diffs = np.abs(history[lag:] - history[:-lag])
+        total = np.concatenate([np.zeros((1, history.shape[1])), np.cumsum(diffs, axis=0)])
+        return total[at - lag] / (at - lag)[:, None]
+
+    seasonal = origins > period
+    if seasonal.any():
+        out[seasonal] = mean_difference(period, origins[seasonal])
+    short = ~seasonal & (origins > 1)
+    if short.any():
+        out[short] = mean_difference(1, origins[short])
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+
+
+def smape_per_window(y, p) -> np.ndarray:
+    """sMAPE (%) of each window, averaged over its steps and targets: (windows,)."""
+    y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
+    denominator = np.abs(y) + np.abs(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(denominator > 0, 2.0 * np.abs(p - y) / denominator, 0.0)
+    return 100.0 * ratio.reshape(len(ratio), -1).mean(axis=1)
+
+
+def mase_per_window(y, p, scales) -> np.ndarray:
+    """MASE of each window: (windows,)."""
+    y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
+    ratio = np.abs(p - y) / np.asarray(scales)[:, None, :]
+    return ratio.reshape(len(ratio), -1).mean(axis=1)
+
+
+def owa(smape_value: float, mase_value: float, naive2_smape: float, naive2_mase: float) -> float | None:
+    """M4's overall weighted average: the mean of sMAPE and MASE, each relative to Naive2's."""
+    if not naive2_smape or not naive2_mase:
+        return None
+    return float(0.5 * (smape_value / naive2_smape + mase_value / naive2_mase))
+
+
 def mase(y, p, scales) -> float:
     """Mean absolute scaled error; ``scales`` (windows, targets) from :func:`seasonal_scale`."""
     y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")

@@ -32,6 +32,7 @@ class Series:
     values: np.ndarray  # float64 (steps, channels)
     rows: np.ndarray
     filled: int = 0
+    test_steps: int = 0  # steps at the end read from a continuation file (data.test)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -241,6 +242,8 @@ def load_table(
     carry known-future covariates)."""
     import pandas as pd
 
+    if config.get("layout") == "rows":
+        return load_rows_table(config, base_resolve, frame=frame, source=source, offset=offset, run_step=run_step)
     if frame is None:
         frame, source, offset = read_frame(config, base_resolve)
     source = source or "data"
@@ -508,3 +511,122 @@ def default_seasonal_period(freq: str | None) -> int:
         "MIN": 60,
     }.get(base, 1)
     return period // multiple if period % multiple == 0 else 1
+
+
+# -- one row per series (M4's files) ----------------------------------------------------------
+
+
+def rows_to_series(frame, config: dict, source: str, offset: int = 2, what: str = "") -> list[Series]:
+    """A table with one row per series: the id column (``data.series``, default the first
+    column), then the values in time order; rows may differ in length (empty cells pad the
+    end). Steps are integers from 0. Errors name the line, the series id and the position
+    (1-based) of the value."""
+    import pandas as pd
+
+    id_column = config.get("series") or frame.columns[0]
+    if isinstance(id_column, list):
+        if len(id_column) != 1:
+            raise DataError(f"{source}: data.series: the rows layout takes one id column. Received: {id_column}")
+        id_column = id_column[0]
+    _require(frame, [id_column], source, "data.series")
+    value_columns = [c for c in frame.columns if c != id_column]
+    if not value_columns:
+        raise DataError(f"{source}: no value columns after the id column {id_column!r} (data.layout rows)")
+    ids = frame[id_column]
+    raw = frame[value_columns]
+    numbers = raw.apply(lambda c: c if c.dtype.kind in "fiu" else pd.to_numeric(c, errors="coerce"))
+    values = numbers.to_numpy(dtype="float64")
+    given = raw.notna().to_numpy() & (raw.astype(str).apply(lambda c: c.str.strip() != "")).to_numpy()
+    bad = given & ~np.isfinite(values) & ~np.isinf(values)
+    seen: dict[str, int] = {}
+    result = []
+    for i in range(len(frame)):
+        line = _where(source, i + 1, offset)
+        sid = ids.iloc[i]
+        if sid is None or (isinstance(sid, float) and np.isnan(sid)) or str(sid).strip() == "":
+            raise DataError(f"{line}: empty series id in column {id_column!r}")
+        sid = str(sid).strip()
+        if sid in seen:
+            raise DataError(f"{line}: series {sid!r} again (first on {_where(source, seen[sid], offset)})")
+        seen[sid] = i + 1
+        if bad[i].any():
+            j = int(np.flatnonzero(bad[i])[0])
+            raise DataError(
+                f"{line}: series {sid!r}, value {j + 1} (column {value_columns[j]!r}): {raw.iloc[i, j]!r} is not a number"
+            )
+        row = values[i]
+        present = np.flatnonzero(np.isfinite(row))
+        if np.isinf(row).any():
+            j = int(np.flatnonzero(np.isinf(row))[0])
+            raise DataError(f"{line}: series {sid!r}, value {j + 1} (column {value_columns[j]!r}) is infinite")
+        if not len(present):
+            raise DataError(f"{line}: series {sid!r} has no values{what}")
+        length = int(present[-1]) + 1
+        row = row[:length]
+        missing = np.flatnonzero(~np.isfinite(row))
+        if len(missing):
+            fill = config.get("fill", "none")
+            j = int(missing[0])
+            if fill == "none":
+                raise DataError(
+                    f"{line}: series {sid!r}, value {j + 1} (column {value_columns[j]!r}) is empty before later values; "
+                    "set data.fill (ffill, interpolate, zero) to fill it"
+                )
+            row = _fill(row[:, None], fill)[:, 0]
+        result.append(
+            Series(sid, np.arange(length, dtype="int64"), row[:, None].astype("float64"), np.full(length, i + 1))
+        )
+    return result
+
+
+def load_rows_table(config: dict, base_resolve, frame=None, source=None, offset=2, run_step=None) -> Table:
+    """The rows layout: one row per series, and ``data.test`` (a file of the same shape) holding
+    the values that follow each series: they become its test part."""
+    from_recipe = frame is None  # forecast inputs are history only
+    if frame is None:
+        frame, source, offset = read_frame(config, base_resolve)
+    source = source or "data"
+    if len(frame) == 0:
+        raise DataError(f"{source}: no rows")
+    if run_step and run_step != 1:
+        raise DataError(f"{source}: the rows layout has steps of 1; the run's data are on a step of {run_step}")
+    series = rows_to_series(frame, config, source, offset)
+    name = config.get("target_name", "value")
+    if config.get("test") and from_recipe:
+        path = base_resolve(config["test"])
+        continuation = rows_to_series(
+            read_file(path, "continuation file (data.test)"), config, str(path), row_offset(path)
+        )
+        series = append_continuation(series, continuation, source, str(path))
+    return Table(series, [name], None, 1, source, 0, [])
+
+
+def append_continuation(
+    series: list[Series], continuation: list[Series], source: str, test_source: str
+) -> list[Series]:
+    """Each series followed by its next values from the continuation file (every series
+    needs one, and the continuation file has no other series)."""
+    following = {s.id: s for s in continuation}
+    known = {s.id for s in series}
+    extra = [s.id for s in continuation if s.id not in known]
+    if extra:
+        raise DataError(f"{test_source}: series {extra[0]!r} is not in {source}")
+    result = []
+    for s in series:
+        nxt = following.get(s.id)
+        if nxt is None:
+            raise DataError(
+                f"{test_source}: no values for series {s.id!r} (every series of {source} needs its continuation)"
+            )
+        n = len(s)
+        result.append(
+            Series(
+                s.id,
+                np.arange(n + len(nxt), dtype="int64"),
+                np.concatenate([s.values, nxt.values]),
+                np.concatenate([s.rows, -nxt.rows]),  # negative: a line of the continuation file
+                s.filled,
+                test_steps=len(nxt),
+            )
+        )
+    return result
