@@ -134,7 +134,8 @@ class Run:
 
     def evaluate(self, overrides: list[str] | dict | None = None) -> dict:
         """Score the saved model on the recipe's test split (``overrides`` may point
-        ``data.*`` at other files)."""
+        ``data.*`` at other files), with what the task's ``evaluate_model`` adds (e.g. a
+        forecaster's comparison with its baselines)."""
         from seqkit.recipe import resolve_override_paths, validate
         from seqkit.train.runner import load_data, silent
 
@@ -158,8 +159,16 @@ class Run:
             )
         test = bundle.test
         outputs = self.model.predict(test.x, verbose=0)
+        info = DataInfo({**bundle.info, **self.info})
         with self._model_must_fit():
-            return self.task.evaluate(test.y, outputs, DataInfo({**bundle.info, **self.info}))
+            metrics = self.task.evaluate(test.y, outputs, info)
+            # What the task adds at the end of a run (a forecaster's comparison with baselines),
+            # on these data; its plots go to a scratch folder (the run's own stay as they are).
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as scratch:
+                metrics.update(self.task.evaluate_model(self.model, bundle, info, Path(scratch), silent) or {})
+            return metrics
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, status={self.status!r})"

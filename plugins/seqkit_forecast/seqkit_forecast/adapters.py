@@ -357,7 +357,7 @@ class TimeSeriesAdapter(Adapter):
             "norm": config.get("window_norm", "last"),
             "freq": freq,
             "step": table.step,
-            "time_column": config.get("time", "date"),
+            "time_column": "position" if config.get("layout") == "rows" else config.get("time", "date"),
             "layout": config.get("layout", "long"),
             "seasonal_period": period,
             "series": [s.id for s in series_data],

@@ -67,7 +67,17 @@ class ForecastTask(Task):
 
     def summary(self, metrics):
         keys = [k for k in ("mse", "mae", "coverage") if k in metrics]
-        return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys) + " (scaled data)"
+        line = ", ".join(f"{k}={metrics[k]:.4f}" for k in keys) + " (scaled data)"
+        comparison = metrics.get("test_comparison")
+        if comparison and comparison.get("models"):  # seqkit evaluate: the comparison with the baselines too
+            from seqkit_forecast import evaluation
+
+            title = (
+                f"test windows: {comparison['windows']} per model, horizon {comparison['horizon']}, "
+                f"seasonal period {comparison['seasonal_period']}"
+            )
+            return line + "\n" + evaluation.table(title, comparison["models"])
+        return line
 
     def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
         from seqkit_forecast import evaluation
