@@ -161,6 +161,12 @@ class TimeSeriesAdapter(Adapter):
                 "default": "standard",
                 "description": "Per series and channel, fitted on the training part only.",
             },
+            "transform": {
+                "enum": ["none", "log"],
+                "default": "none",
+                "description": "log: the targets are log-transformed before data.scaler (positive data only); "
+                "forecasts are transformed back.",
+            },
             "window_norm": {
                 "enum": ["last", "mean", "none"],
                 "default": "last",
@@ -314,7 +320,14 @@ class TimeSeriesAdapter(Adapter):
             if config.get("test"):
                 split_config["test"] = s.test_steps
             bounds = split_bounds(len(s), split_config, s.id)
-            scaler = Scaler.fit(config.get("scaler", "standard"), s.values[: bounds.train])
+            log = n_targets if config.get("transform") == "log" else 0
+            if log and not (s.values[:, :n_targets] > 0).all():
+                i, j = np.argwhere(~(s.values[:, :n_targets] > 0))[0]
+                raise DataError(
+                    f"{table.source}: {_series_name(s.id)}, step {i} ({layout['targets'][j]!r}): {s.values[i, j]:g} is "
+                    "not positive; data.transform log needs positive targets"
+                )
+            scaler = Scaler.fit(config.get("scaler", "standard"), s.values[: bounds.train], log)
             features = self.series_features(s, layout, scaler)
             targets = features[:, :n_targets]
             data = SeriesData(s.id, s.time, features, targets, bounds, scaler)
@@ -407,6 +420,10 @@ class TimeSeriesAdapter(Adapter):
             "forecasting runs take a table of recent history, not single inputs: "
             "seqkit forecast RUN_DIR --input FILE, or seqkit_forecast.forecast(run, table)"
         )
+
+
+def _series_name(series_id: str) -> str:
+    return f"series {series_id!r}" if series_id else "the series"
 
 
 def origin_label(series_id: str, time) -> str:

@@ -76,7 +76,8 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         if s.id in info["scalers"]:
             scaler = Scaler.from_dict(info["scalers"][s.id])
         else:
-            scaler = Scaler.fit(info["scalers"][next(iter(info["scalers"]))]["kind"], s.values[:n_obs])
+            first = info["scalers"][next(iter(info["scalers"]))]
+            scaler = Scaler.fit(first["kind"], s.values[:n_obs], int(first.get("log", 0)))
         times = np.concatenate(
             [
                 s.time[n_obs - lookback : n_obs],
@@ -102,6 +103,10 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
         if not np.isfinite(values[:lookback]).all():
             raise DataError(
                 f"{source}: {name}: missing values in the last {lookback} steps; set data.fill in the recipe"
+            )
+        if scaler.log and not (values[:lookback, : scaler.log] > 0).all():
+            raise DataError(
+                f"{source}: {name}: the run log-transforms its targets (data.transform log): expected positive values"
             )
         scaled = scaler.transform(values)
         from seqkit_forecast.tables import calendar_features

@@ -52,14 +52,19 @@ def split_bounds(length: int, split: dict, series_id: str = "") -> Bounds:
 
 
 class Scaler:
-    """Per-channel affine scaling of one series, fitted on its training part."""
+    """Per-channel affine scaling of one series, fitted on its training part; with ``log``,
+    the first ``log`` channels (the targets) are log-transformed first (positive data)."""
 
-    def __init__(self, kind: str, shift: np.ndarray, scale: np.ndarray):
+    def __init__(self, kind: str, shift: np.ndarray, scale: np.ndarray, log: int = 0):
         self.kind, self.shift, self.scale = kind, np.asarray(shift, dtype="float64"), np.asarray(scale, dtype="float64")
+        self.log = int(log)
 
     @classmethod
-    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
+    def fit(cls, kind: str, values: np.ndarray, log: int = 0) -> Scaler:
         values = np.asarray(values, dtype="float64")
+        if log:
+            values = values.copy()
+            values[:, :log] = np.log(values[:, :log])
         channels = values.shape[1]
         if kind == "standard":
             shift, scale = values.mean(axis=0), values.std(axis=0)
@@ -68,21 +73,31 @@ class Scaler:
         else:
             shift, scale = np.zeros(channels), np.ones(channels)
         scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        return cls(kind, shift, scale)
+        return cls(kind, shift, scale, log)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
+        if self.log:
+            values = np.array(values, dtype="float64")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values[..., : self.log] = np.log(values[..., : self.log])
         return (values - self.shift[: values.shape[-1]]) / self.scale[: values.shape[-1]]
 
     def inverse(self, values: np.ndarray, channels: slice | None = None) -> np.ndarray:
         channels = channels or slice(0, values.shape[-1])
-        return values * self.scale[channels] + self.shift[channels]
+        out = values * self.scale[channels] + self.shift[channels]
+        if self.log:
+            logged = np.arange(len(self.scale))[channels] < self.log
+            if logged.any():
+                out = np.array(out, dtype="float64")
+                out[..., logged] = np.exp(np.clip(out[..., logged], None, 700.0))
+        return out
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
+        return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist(), "log": self.log}
 
     @classmethod
     def from_dict(cls, data: dict) -> Scaler:
-        return cls(data["kind"], np.asarray(data["shift"]), np.asarray(data["scale"]))
+        return cls(data["kind"], np.asarray(data["shift"]), np.asarray(data["scale"]), int(data.get("log", 0)))
 
 
 def window_origins(start: int, end: int, lookback: int, horizon: int, stride: int) -> np.ndarray:

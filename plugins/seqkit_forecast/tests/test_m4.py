@@ -227,3 +227,23 @@ def test_tiny_m4_run_evaluate_on_a_new_continuation_and_forecast(tmp_path, capsy
     assert table.groupby("series").size().to_dict() == {"W1": 4, "W2": 4, "W3": 4, "W4": 4}
     assert table[table["series"] == "W3"]["step"].tolist() == [1, 2, 3, 4]
     assert table[table["series"] == "W3"]["position"].tolist() == [61, 62, 63, 64]  # steps after its 61 values
+
+
+def test_log_transform_round_trips_and_needs_positive_targets(tmp_path):
+    from seqkit_forecast.windows import Scaler
+
+    values = np.array([[1.0, -2.0], [np.e, 3.0], [np.e**2, 0.5]])
+    scaler = Scaler.fit("none", values, log=1)
+    np.testing.assert_allclose(scaler.transform(values)[:, 0], [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(scaler.transform(values)[:, 1], values[:, 1])  # a covariate is not logged
+    np.testing.assert_allclose(scaler.inverse(scaler.transform(values)), values)
+    assert Scaler.from_dict(scaler.to_dict()).log == 1
+    train, _ = m4_files(tmp_path)
+    bundle = rows_adapter(tmp_path, transform="log", scaler="none").load()
+    s = bundle.series[0]
+    np.testing.assert_allclose(s.targets[0, 0], np.log(float(train[0][1])))
+    train[1][3] = "-4"
+    header = (tmp_path / "train.csv").read_text().splitlines()[0]
+    (tmp_path / "train.csv").write_text(header + "\n" + "\n".join(",".join(r) for r in train) + "\n")
+    with pytest.raises(DataError, match=r"series 'W2', step 2 \('value'\): -4 is not positive; data.transform log"):
+        rows_adapter(tmp_path, transform="log").load()
