@@ -260,6 +260,9 @@ SCALED = {
     "standard": "standardised with training statistics",
     "minmax": "min-max scaled with training statistics",
     "none": "data.scaler none, so the data's units too",
+    "log+standard": "the log of the data (data.transform log), standardised with training statistics",
+    "log+minmax": "the log of the data (data.transform log), min-max scaled with training statistics",
+    "log+none": "the log of the data (data.transform log)",
 }
 
 

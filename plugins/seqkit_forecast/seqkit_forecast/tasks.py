@@ -140,4 +140,7 @@ def _inverters(info, labels, count):
 
 def _scaler(info) -> str:
     scalers = info.get("scalers") or {}
-    return next(iter(scalers.values()))["kind"] if scalers else "standard"
+    if not scalers:
+        return "standard"
+    first = next(iter(scalers.values()))
+    return f"log+{first['kind']}" if first.get("log") else first["kind"]
