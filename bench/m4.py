@@ -8,6 +8,8 @@ forecasts (N-BEATS' ensemble). The benchmarks are scored on the first run (they 
 on the model).
 
 Usage:  python bench/m4.py [--seeds 42] [--lookbacks 52] [--set KEY=VALUE ...]
+        python bench/m4.py --runs RUN_DIR ... [--seeds 43]   (score trained runs again without
+        retraining, beside newly trained ones)
 Prints JSON and writes bench/results/m4.json. Needs ${SEQKIT_DATA}/m4/Weekly-{train,test}.csv.
 Exits 1 when the scoring check fails (Naive and sNaive to the third decimal, Theta within 2 %).
 """
@@ -15,6 +17,7 @@ Exits 1 when the scoring check fails (Naive and sNaive to the third decimal, The
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -98,39 +101,59 @@ def main() -> int:
     from seqkit_forecast import metrics as forecast_metrics
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="train one run per seed (default 42)")
     parser.add_argument("--lookbacks", type=int, nargs="+", default=[52])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--runs", nargs="+", default=[], metavar="RUN_DIR", help="score these runs (no training)")
     parser.add_argument("--output", default=None, help="report path (default bench/results/m4.json)")
     args = parser.parse_args()
     started = time.perf_counter()
     runs, members = [], []
-    for k, (lookback, seed) in enumerate((lb, s) for lb in args.lookbacks for s in args.seeds):
+    if args.seeds is None:
+        args.seeds = [] if args.runs else [42]
+    plan = list(args.runs) + [(lb, s) for lb in args.lookbacks for s in args.seeds]
+    n_members = len(plan)
+    for k, item in enumerate(plan):
         baselines = ALL_BASELINES if k == 0 else "[naive,naive2]"  # the benchmarks once; naive2 for OWA
-        overrides = [f"data.lookback={lookback}", f"seed={seed}", *args.overrides]
         t0 = time.perf_counter()
-        run = seqkit.run(
-            RECIPE, overrides=overrides + [f"data.baselines={baselines}", "output.dir=runs/bench"], quiet=True
-        )
-        models = run.metrics["test_comparison"]["models"]
+        if isinstance(item, str):
+            run = seqkit.load_run(item)
+            lookback, seed = run.recipe.get("data.lookback"), run.recipe.get("seed")
+            overrides = [f"data.lookback={lookback}", f"seed={seed}", *args.overrides]
+            metrics = run.evaluate([f"data.baselines={baselines}"])
+            epochs = json.loads((run.path / "metrics.json").read_text()).get("epochs_trained")
+        else:
+            lookback, seed = item
+            overrides = [f"data.lookback={lookback}", f"seed={seed}", *args.overrides]
+            run = seqkit.run(
+                RECIPE, overrides=overrides + [f"data.baselines={baselines}", "output.dir=runs/bench"], quiet=True
+            )
+            metrics, epochs = run.metrics, run.metrics["epochs_trained"]
+        models = metrics["test_comparison"]["models"]
         runs.append(
             {
                 "seed": seed,
                 "lookback": lookback,
                 "run": str(run.path),
-                "epochs": run.metrics["epochs_trained"],
+                "epochs": epochs,
                 "seconds": round(time.perf_counter() - t0, 1),
                 **{k: models["lstm"][k] for k in ("smape", "mase", "owa")},
             }
         )
         if k == 0:
             benchmarks = {name: {m: scores[m] for m in ("smape", "mase", "owa")} for name, scores in models.items()}
-        if len(args.seeds) * len(args.lookbacks) > 1:
+        if n_members > 1:
             members.append(test_forecasts(run, overrides))
     report = {
         "recipe": str(RECIPE.relative_to(ROOT)),
-        "command": f"python bench/m4.py --seeds {' '.join(map(str, args.seeds))} --lookbacks "
-        f"{' '.join(map(str, args.lookbacks))}" + "".join(f" --set {o}" for o in args.overrides),
+        "command": "python bench/m4.py"
+        + (f" --runs {' '.join(args.runs)}" if args.runs else "")
+        + (
+            f" --seeds {' '.join(map(str, args.seeds))} --lookbacks {' '.join(map(str, args.lookbacks))}"
+            if args.seeds
+            else ""
+        )
+        + "".join(f" --set {o}" for o in args.overrides),
         "series": 359,
         "horizon": 13,
         "lstm_runs": runs,

@@ -31,12 +31,15 @@ class _Scores:
         self.level = None
         self.per_series: dict[str, dict] = {}
 
-    def add(self, series, y_scaled, p_scaled, interval_scaled, scales, n_targets):
-        """``scales``: MASE's scale of each window (windows, targets), from the history before its origin."""
+    def add(self, series, y_scaled, p_scaled, interval_scaled, scales, n_targets, original=None):
+        """``scales``: MASE's scale of each window (windows, targets), from the history before its origin;
+        ``original``: the forecast in the data's units when it was made there (M4's benchmarks: a
+        negative Holt forecast has no log-scaled value, yet M4 scores it)."""
         inverse = lambda a: series.scaler.inverse(a, slice(0, n_targets))  # noqa: E731
         self.parts["y_scaled"].append(y_scaled)
         self.parts["p_scaled"].append(p_scaled)
-        y, p = inverse(y_scaled), inverse(p_scaled)
+        y = inverse(y_scaled)
+        p = inverse(p_scaled) if original is None else np.asarray(original, dtype="float64")
         self.parts["y"].append(y)
         self.parts["p"].append(p)
         self.parts["scales"].append(scales)
@@ -67,11 +70,14 @@ class _Scores:
             scores["interval"] = self.level
             if not has.all():
                 scores["interval_windows"] = int(has.sum())
-        scores["scaled"] = {
-            "mse": forecast_metrics.mse(cat["y_scaled"], cat["p_scaled"]),
-            "mae": forecast_metrics.mae(cat["y_scaled"], cat["p_scaled"]),
-        }
-        scores["mae_by_step"] = [round(v, 6) for v in forecast_metrics.error_by_step(cat["y_scaled"], cat["p_scaled"])]
+        # Windows whose forecast has no scaled value (log of a negative forecast) are left out of
+        # the scaled metrics; scaled_windows says how many remain.
+        finite = np.isfinite(cat["p_scaled"]).all(axis=(1, 2))
+        ys, ps = cat["y_scaled"][finite], cat["p_scaled"][finite]
+        scores["scaled"] = {"mse": forecast_metrics.mse(ys, ps), "mae": forecast_metrics.mae(ys, ps)}
+        if not finite.all():
+            scores["scaled"]["windows"] = int(finite.sum())
+        scores["mae_by_step"] = [round(v, 6) for v in forecast_metrics.error_by_step(ys, ps)]
         scores["windows"] = int(len(cat["y"]))
         return scores
 
@@ -87,7 +93,7 @@ def _baseline_forecasts(name, series, origins, horizon, period, ets_params):
 
 def _classical_forecasts(names, series, origins, horizon, period, n_targets) -> dict[str, np.ndarray]:
     """M4's benchmarks refitted at every origin on the whole history before it (in the
-    data's units: the seasonal adjustment is multiplicative), returned on the scaled data."""
+    data's units: the seasonal adjustment is multiplicative), returned in the data's units."""
     if not names or not len(origins):
         return {}
     history = series.scaler.inverse(series.targets, slice(0, n_targets))
@@ -96,7 +102,12 @@ def _classical_forecasts(names, series, origins, horizon, period, n_targets) -> 
         for j in range(n_targets):
             for name, forecast in classical.forecast_all(history[:o, j], horizon, period, names).items():
                 out[name][i, :, j] = forecast
-    return {name: series.scaler.transform(values) for name, values in out.items()}
+    return out  # in the data's units
+
+
+def _to_scaled(series, values):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return series.scaler.transform(values)
 
 
 def _model_forecasts(model, series, origins, info, batch_size=512):
@@ -151,11 +162,13 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
             forecasts = {MODEL: outputs.point(raw, info)}
             refits = _classical_forecasts(refitted, series, origins, horizon, period, n_targets)
             for name in names:
-                forecast = refits.get(name)
-                if forecast is None:
+                if name in refits:
+                    forecast = _to_scaled(series, refits[name])
+                    test_scores[name].add(series, y, forecast, None, scale, n_targets, original=refits[name])
+                else:
                     forecast = _baseline_forecasts(name, series, origins, horizon, period, ets_params)
+                    test_scores[name].add(series, y, forecast, with_spread(name, forecast), scale, n_targets)
                 forecasts[name] = forecast
-                test_scores[name].add(series, y, forecast, with_spread(name, forecast), scale, n_targets)
             if len(examples) < 4:
                 examples.append((series, int(origins[-1]), raw[-1:], {k: v[-1] for k, v in forecasts.items()}))
         if backtest and len(series.backtest_origins):
@@ -172,7 +185,7 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
             refits = _classical_forecasts(refitted, series, origins, bh, period, n_targets)
             for name in names:
                 if name in refits:
-                    forecast = refits[name]
+                    forecast = _to_scaled(series, refits[name])
                 elif name == "ets":
                     forecast = np.stack([_refit_ets(series, o, bh, period, backtest) for o in origins])
                 else:
@@ -182,12 +195,12 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
                 if name in spreads:
                     lo, hi = spreads[name]
                     spread = (forecast + lo[None, :bh], forecast + hi[None, :bh], level)
-                fold_scores[name].add(series, y, forecast, spread, scale, n_targets)
+                fold_scores[name].add(series, y, forecast, spread, scale, n_targets, original=refits.get(name))
             for k, o in enumerate(origins):
                 entry = {"series": series.id, "fold": k + 1, "origin": str(series.time[o])}
                 for name, forecast in fold_forecasts.items():
                     yk = series.scaler.inverse(y[k], slice(0, n_targets))
-                    pk = series.scaler.inverse(forecast[k], slice(0, n_targets))
+                    pk = refits[name][k] if name in refits else series.scaler.inverse(forecast[k], slice(0, n_targets))
                     entry[name] = {
                         "mae": forecast_metrics.mae(yk, pk),
                         "mase": forecast_metrics.mase(yk[None], pk[None], scale[k : k + 1]),

@@ -247,3 +247,23 @@ def test_log_transform_round_trips_and_needs_positive_targets(tmp_path):
     (tmp_path / "train.csv").write_text(header + "\n" + "\n".join(",".join(r) for r in train) + "\n")
     with pytest.raises(DataError, match=r"series 'W2', step 2 \('value'\): -4 is not positive; data.transform log"):
         rows_adapter(tmp_path, transform="log").load()
+
+
+def test_a_negative_benchmark_forecast_is_scored_on_a_log_scaled_run():
+    """M4 scores a Holt forecast below zero; on log-scaled data it has no scaled value, so the
+    data-unit forecast is scored as it is and the scaled metrics leave that window out."""
+    from types import SimpleNamespace
+
+    from seqkit_forecast.evaluation import _Scores, _to_scaled
+    from seqkit_forecast.windows import Scaler
+
+    scaler = Scaler.fit("none", np.array([[1.0], [2.0], [4.0]]), log=1)
+    series = SimpleNamespace(id="W1", scaler=scaler)
+    y = scaler.transform(np.array([[[2.0], [2.0]], [[4.0], [4.0]]]))
+    original = np.array([[[1.0], [-1.0]], [[4.0], [4.0]]])
+    scores = _Scores()
+    scores.add(series, y, _to_scaled(series, original), None, np.ones((2, 1)), 1, original=original)
+    result = scores.result()
+    assert result["smape"] == pytest.approx(100 * (2 / 3 + 2) / 4)
+    assert result["mase"] == pytest.approx((1 + 3) / 4)
+    assert result["scaled"] == {"mse": 0.0, "mae": 0.0, "windows": 1}
