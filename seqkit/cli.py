@@ -181,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed plugins and what each registers")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "report",
+        help="write (again) the report.html of a run directory or a tune folder",
+        description="Rebuild report.html from the files of a run directory (or of a seqkit tune folder) and print "
+        "its path. The page is self-contained: images and styles inline, nothing fetched.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--open", action="store_true", help="open it in the web browser afterwards")
     _add_plugin_commands(sub)
     return parser
 
@@ -433,6 +442,19 @@ def cmd_plugins(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from seqkit.export.report import report_folder
+
+    target = report_folder(Path(args.run_dir))
+    print(target)
+    if args.open:
+        import webbrowser
+
+        if not webbrowser.open(target.resolve().as_uri()):
+            print("seqkit: note: no web browser found to open it", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "train": lambda args: cmd_run(args, evaluate=False),
@@ -445,6 +467,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "schema": cmd_schema,
     "plugins": cmd_plugins,
+    "report": cmd_report,
 }
 
 

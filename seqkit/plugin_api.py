@@ -66,6 +66,9 @@ _LAZY: dict[str, str] = {
     "pyplot": "seqkit.export.plots",
     "save_figure": "seqkit.export.plots",
     "plot_confusion_matrix": "seqkit.export.plots",
+    # report.html: a task's sections (Task.report_sections)
+    "ReportContext": "seqkit.export.report",
+    "ReportSection": "seqkit.export.report",
     # the validated recipe a task's or head's check_recipe receives
     "Recipe": "seqkit.recipe",
     # trained runs (a plugin verb such as `seqkit forecast RUN` opens one)
@@ -121,6 +124,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.data.stream_rows import expand_shards, hashed_split, stream_labelled_texts
     from seqkit.data.tables import BadLines, detect_format, iter_rows, read_text, require_columns, text_lines
     from seqkit.export.plots import plot_confusion_matrix, pyplot, save_figure
+    from seqkit.export.report import ReportContext, ReportSection
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
     from seqkit.recipe import Recipe

@@ -138,6 +138,18 @@ class Task:
         TensorFlow ops; string tensors are allowed: class names). Default: ``{"outputs": outputs}``."""
         return {"outputs": outputs}
 
+    def report_sections(self, report: Any) -> list[Any]:
+        """This task's sections of the run's ``report.html``: a list of
+        :class:`seqkit.plugin_api.ReportSection`. ``report`` is a
+        :class:`seqkit.plugin_api.ReportContext` (the run's metrics, data description,
+        predictions and plots, and helpers to build tables and inline figures). Called only
+        for a run that wrote its metrics. Default: the scalar test metrics, the task's figures
+        and a sample of the test predictions; override it (and extend the parent's list, or
+        replace it) to show per-class, per-type or per-step tables and the worst errors."""
+        sections = [report.metrics_section()]
+        sections.append(report.predictions_sample())
+        return [s for s in sections if s is not None]
+
 
 @runtime_checkable
 class GeneratingTask(Protocol):
@@ -241,6 +253,36 @@ class ClassificationTask(Task):
         index = tf.argmax(probs, axis=-1, output_type=tf.int32)
         names = tf.constant([str(c) for c in info["classes"]])  # made inside the traced function: a graph constant
         return {"label": tf.gather(names, index), "label_index": index, "probabilities": probs}
+
+    def report_sections(self, report):
+        """Headline metrics, per-class precision / recall / F1 beside each class's support,
+        the confusion matrix, and the test rows misclassified with the highest confidence."""
+        from seqkit.export.report import ReportSection
+
+        test = report.test_metrics
+        keys = [
+            k for k in ("accuracy", "macro_f1", "weighted_f1", "subset_accuracy", "micro_f1", "loss", "n") if k in test
+        ]
+        sections = [report.metrics_section(keys=keys)]
+        per_class = test.get("per_class") or {}
+        if per_class:
+            validation = (report.metrics.get("validation") or {}).get("per_class") or {}
+            rows = [
+                {"class": c, **v, **({"validation f1": validation[c]["f1"]} if c in validation else {})}
+                for c, v in per_class.items()
+            ]
+            body = report.table(rows)
+            figure = report.plot_html("confusion_matrix.png", "confusion matrix")
+            sections.append(ReportSection("Per class", body + figure))
+        multilabel = bool(report.info.get("multilabel"))
+
+        def error(row):
+            if multilabel or str(row.get("label")) == str(row.get("target")):
+                return None
+            return float(row.get("probability", 0.0))
+
+        sections.append(report.predictions_sample(worst=error))
+        return [s for s in sections if s is not None]
 
     def plots(self, plot_dir, y_true, y_pred, info):
         if info.get("multilabel"):

@@ -288,9 +288,32 @@ class PreprocessingAdapter(Protocol):
         ...
 
 
+# The data files read while a run loads its data (``require_file`` notes each): hashed into
+# the run's environment.json. None outside :func:`recording_files_read`.
+_files_read: list[Path] | None = None
+
+
+class recording_files_read:
+    """``with recording_files_read() as files:`` collects every data file that
+    :func:`require_file` (and so :func:`seqkit.plugin_api.read_text`) checks inside the block."""
+
+    def __enter__(self) -> list[Path]:
+        global _files_read
+        self._outer = _files_read
+        _files_read = []
+        return _files_read
+
+    def __exit__(self, *exc) -> None:
+        global _files_read
+        found, _files_read = _files_read, self._outer
+        if self._outer is not None and found:
+            self._outer.extend(found)
+
+
 def require_file(path: Path, what: str = "data file") -> Path:
     """Fail with one line if a data file is missing, not a regular file (a directory, FIFO or
-    device such as /dev/zero), unreadable or empty."""
+    device such as /dev/zero), unreadable or empty. The file is noted as read by the run (its
+    SHA-256 goes into environment.json)."""
     from seqkit.data.memory import InMemoryData
     from seqkit.files import open_regular
 
@@ -305,4 +328,6 @@ def require_file(path: Path, what: str = "data file") -> Path:
             raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if not first:
         raise DataError(f"{path}: {what} is empty")
+    if _files_read is not None and Path(path) not in _files_read:
+        _files_read.append(Path(path))
     return path

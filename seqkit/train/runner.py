@@ -40,6 +40,7 @@ Echo = Callable[[str], None]
 
 
 PREPROCESSOR = "preprocessor.keras"
+REPORT_FILE = "report.html"
 
 
 def silent(_message: str) -> None:
@@ -353,6 +354,8 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     from seqkit.train.callbacks import signals_interrupt
 
     remove_temporary_files(run_dir.path)  # what a killed run left half-written
+    # A report describes the run as it ended; the one of an earlier attempt goes now.
+    run_dir.file(REPORT_FILE).unlink(missing_ok=True)
     try:
         # SIGTERM, like Ctrl-C, ends the run marked interrupted (fit stops at a batch instead).
         with signals_interrupt():
@@ -360,6 +363,7 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     except KeyboardInterrupt:
         _unfinished(run_dir)
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")
+        _write_report(run_dir, manager, echo)
         echo(
             f"seqkit: interrupted; the last epoch checkpoint is kept; continue with: seqkit run --resume {run_dir.path}"
         )
@@ -367,6 +371,7 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     except SeqkitError as exc:
         _unfinished(run_dir)
         run_dir.set_status(FAILED, error=str(exc))
+        _write_report(run_dir, manager, echo)
         raise
     except OSError as exc:
         _unfinished(run_dir)
@@ -379,13 +384,32 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     except BaseException as exc:
         _unfinished(run_dir)
         run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
+        _write_report(run_dir, manager, echo)
         raise
     run_dir.set_status(COMPLETED)
+    if result.model is not None:
+        report = _write_report(run_dir, manager, echo)
+        if report is not None:
+            echo(f"seqkit: report {report}")
     if result.model is None:
         echo("seqkit: worker finished; the chief wrote the run directory")
     else:
         echo(f"seqkit: completed {run_dir.path}")
     return result
+
+
+def _write_report(run_dir: RunDirectory, manager, echo: Echo) -> Path | None:
+    """report.html of the run as it now stands (its status shown); a report that cannot be
+    written is a note, never the run's failure."""
+    from seqkit.export.report import build_report
+
+    if not run_dir.path.is_dir() or not run_dir.file("status.json").exists():
+        return None  # a worker's scratch folder
+    try:
+        return build_report(run_dir.path, manager)
+    except Exception as exc:
+        echo(f"seqkit: note: report.html not written: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _unfinished(run_dir: RunDirectory) -> None:
@@ -449,16 +473,30 @@ class Runner:
             import tensorflow as tf
 
             tf.config.experimental.enable_op_determinism()
-        self.run_dir.write_json(
-            "environment.json", environment_record(self.recipe.seed, self.manager.plugin_versions())
-        )
+        from seqkit.train.environment import git_record, packages
+
+        self.environment = environment_record(self.recipe.seed, self.manager.plugin_versions())
+        self.environment["recipe_git"] = git_record(self.recipe.base_dir)
+        self.environment["packages"] = packages()
+        self.run_dir.write_json("environment.json", self.environment)
 
     # -- 2. data ------------------------------------------------------------------------------
 
     def setup_data(self) -> None:
-        self.parts = resolve_parts(self.recipe, self.manager, self.echo)
+        from seqkit.data.adapter import recording_files_read
+        from seqkit.data.summary import file_hashes, summarize
+
+        with recording_files_read() as files:
+            self.parts = resolve_parts(self.recipe, self.manager, self.echo)
         self.info = self.parts.bundle.info
         self.run_dir.write_json("data_info.json", self.info)
+        # What the data were: the files read (SHA-256) and the splits as loaded, for the report
+        # and to prove two runs used the same data.
+        summary = summarize(self.parts.bundle)
+        self.run_dir.write_json("data_summary.json", summary)
+        self.environment["data_files"] = file_hashes(files)
+        self.environment["data_fingerprint"] = summary["fingerprint"]
+        self.run_dir.write_json("environment.json", self.environment)
         # predict.examples are encoded now, so an example the task cannot take stops the run
         # before training, not after it.
         self.examples = self.recipe.get("predict.examples")
