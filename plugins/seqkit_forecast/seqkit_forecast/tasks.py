@@ -79,6 +79,48 @@ class ForecastTask(Task):
             return line + "\n" + evaluation.table(title, comparison["models"])
         return line
 
+    def report_sections(self, report):
+        """The model beside every baseline (test windows and backtest folds), the error by
+        horizon step for each, the forecast figures, and the windows with the largest error."""
+        from seqkit.plugin_api import ReportSection
+
+        sections = [report.metrics_section("Test metrics (scaled data)")]
+        columns = ["model", "mae", "rmse", "mase", "smape", "mape", "coverage", "interval", "windows"]
+        for key, title in (("test_comparison", "Model and baselines: test windows"), ("backtest", "Backtest")):
+            block = report.metrics.get(key) or {}
+            models = block.get("models") or {}
+            if not models:
+                continue
+            rows = [{"model": name, **{c: v.get(c) for c in columns[1:]}} for name, v in models.items()]
+            shown = [c for c in columns if any(r.get(c) is not None for r in rows)]
+            facts = {k: v for k, v in block.items() if isinstance(v, (int, float, str))}
+            body = report.text(", ".join(f"{k}: {v}" for k, v in facts.items())) + report.table(rows, shown)
+            steps = {name: v.get("mae_by_step") for name, v in models.items() if v.get("mae_by_step")}
+            if steps:
+                horizon = max(len(v) for v in steps.values())
+                by_step = [
+                    {"step": h + 1, **{name: (v[h] if h < len(v) else None) for name, v in steps.items()}}
+                    for h in range(horizon)
+                ]
+                body += report.details(f"MAE by horizon step (scaled), {horizon} steps", report.table(by_step))
+            if key == "test_comparison":
+                body += report.plot_html("error_by_step.png", "error by horizon step")
+            sections.append(ReportSection(title, body))
+        figures = "".join(report.plot_html(name) for name in sorted(report.plots) if name.startswith("forecast"))
+        if figures:
+            sections.append(ReportSection("Forecasts", figures))
+
+        def error(row):
+            actual = [float(v) for v in str(row.get("target", "")).split()]
+            target = (report.info.get("targets") or [None])[0]
+            point = [float(v) for v in str(row.get(target, "")).split()]
+            if not actual or len(actual) != len(point):
+                return None
+            return float(np.mean(np.abs(np.asarray(actual) - np.asarray(point))))
+
+        sections.append(report.predictions_sample("Forecast windows", worst=error))
+        return [s for s in sections if s is not None]
+
     def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
         from seqkit_forecast import evaluation
         from seqkit_forecast.adapters import ForecastBundle

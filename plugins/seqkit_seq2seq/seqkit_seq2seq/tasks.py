@@ -72,6 +72,39 @@ class Seq2SeqTask(Task):
         keys = [k for k in ("wer", "per", "cer", "ter", "bleu") if k in metrics]
         return ", ".join(f"{k}={metrics[k]:.4f}" if k != "bleu" else f"bleu={metrics[k]:.2f}" for k in keys)
 
+    def report_sections(self, report):
+        """Greedy and beam-search scores side by side, scores by target and source length,
+        and the test words with the largest edit distance to their nearest reference."""
+        from seqkit.plugin_api import ReportSection
+
+        test = report.test_metrics
+        beam = report.metrics.get("test_beam") or {}
+        keys = [k for k in ("wer", "per", "cer", "ter", "bleu", "loss", "n", "words") if k in test]
+        rows = [{"metric": k, "greedy": test.get(k), **({"beam": beam.get(k)} if beam else {})} for k in keys]
+        sections = [ReportSection("Test scores", report.table(rows))]
+        for key, title in (
+            ("by_target_length", "By target length (greedy)"),
+            ("test_by_source_length", "By source length"),
+        ):
+            table = test.get(key) if key in test else report.metrics.get(key)
+            if isinstance(table, dict) and table:
+                body = report.table(
+                    [{"length": k, **v} if isinstance(v, dict) else {"length": k, "value": v} for k, v in table.items()]
+                )
+                sections.append(ReportSection(title, body))
+            elif isinstance(table, list) and table:
+                sections.append(ReportSection(title, report.table(table)))
+        decoding_info = report.metrics.get("decoding")
+        if isinstance(decoding_info, dict):
+            sections.append(ReportSection("Decoding", report.table([decoding_info])))
+
+        def distance(row):
+            value = row.get("edit_distance")
+            return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+        sections.append(report.predictions_sample(worst=distance))
+        return [s for s in sections if s is not None]
+
     def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
         """Free-running decoding of the test split: greedy (the model itself) and beam search
         (the head's ``beam``), their speed, per-source-length scores, predictions.csv with

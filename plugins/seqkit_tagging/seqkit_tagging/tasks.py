@@ -104,6 +104,36 @@ class TaggingTask(Task):
         keys = ("entity_f1", "entity_precision", "entity_recall", "token_accuracy")
         return ", ".join(f"{k}={metrics[k]:.4f}" for k in keys if k in metrics)
 
+    def report_sections(self, report):
+        """Entity-level scores, a table per entity type (test beside validation), the
+        figures, and the test sentences with the most wrongly tagged tokens."""
+        from seqkit.plugin_api import ReportSection
+
+        test = report.test_metrics
+        keys = [
+            k
+            for k in ("entity_f1", "entity_precision", "entity_recall", "macro_entity_f1", "token_accuracy", "loss")
+            if k in test
+        ] + [k for k in ("entities", "predicted_entities", "sentences", "tokens", "scoring") if k in test]
+        sections = [report.metrics_section("Entity scores", keys=keys)]
+        per_type = test.get("per_type") or {}
+        if per_type:
+            validation = (report.metrics.get("validation") or {}).get("per_type") or {}
+            rows = [
+                {"type": kind, **v, **({"validation f1": validation[kind]["f1"]} if kind in validation else {})}
+                for kind, v in per_type.items()
+            ]
+            figures = report.plot_html("entity_confusion.png", "entity-type confusion")
+            sections.append(ReportSection("Per entity type", report.table(rows) + figures))
+
+        def wrong_tokens(row):
+            gold, predicted = str(row.get("target", "")).split(), str(row.get("tags", "")).split()
+            wrong = sum(a != b for a, b in zip(gold, predicted)) + abs(len(gold) - len(predicted))
+            return wrong or None
+
+        sections.append(report.predictions_sample(worst=wrong_tokens))
+        return [s for s in sections if s is not None]
+
     def plots(self, plot_dir, y_true, y_pred, info):
         from seqkit.plugin_api import confusion_matrix, plot_confusion_matrix
 
