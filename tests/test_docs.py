@@ -147,6 +147,8 @@ PLUGIN_CLASSES = [
     "HeadSpec",
     "Command",
     "Run",
+    "ReportContext",
+    "ReportSection",
 ]
 # Attributes Run sets in __init__ (not visible on the class).
 RUN_ATTRIBUTES = ["recipe", "info", "task", "adapter", "run_dir"]

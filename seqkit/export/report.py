@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import html
 import io
 import json
@@ -173,7 +174,6 @@ class ReportContext:
     environment: dict = field(default_factory=dict)
     plots: dict[str, Path] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)
-    _predictions: list[dict] | None = None
 
     # helpers a task's sections use (the module functions, reachable from the context)
     table = staticmethod(table)
@@ -246,17 +246,18 @@ class ReportContext:
 
     def predictions(self) -> list[dict[str, Any]]:
         """``predictions.csv`` rows (numbers parsed); empty when the run wrote none."""
-        if self._predictions is None:
-            rows: list[dict] = []
-            file = self.path / "predictions.csv"
-            try:
-                if file.is_file() and file.stat().st_size <= CSV_LIMIT:
-                    with open(file, newline="", encoding="utf-8") as handle:
-                        rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-            except (OSError, csv.Error, UnicodeDecodeError):
-                rows = []
-            self._predictions = rows
-        return self._predictions
+        return self._rows
+
+    @functools.cached_property
+    def _rows(self) -> list[dict[str, Any]]:
+        file = self.path / "predictions.csv"
+        try:
+            if file.is_file() and file.stat().st_size <= CSV_LIMIT:
+                with open(file, newline="", encoding="utf-8") as handle:
+                    return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        except (OSError, csv.Error, UnicodeDecodeError):
+            pass
+        return []
 
     def predictions_sample(self, title: str = "Predictions", worst: Callable[[dict], float] | None = None, n: int = 12):
         """A section with the first ``n`` rows of predictions.csv and, given ``worst`` (a row ->
