@@ -655,16 +655,16 @@ def build_report(path, manager=None) -> Path:
 
 def report_folder(path: Path, manager=None) -> Path:
     """``report.html`` of a run directory (``status.json`` in it) or a tune folder
-    (``tune.json`` in it); a path that is neither is one clear error."""
+    (``keras_tuner/`` or ``results.json`` in it); a path that is neither is one clear error."""
     from seqkit.errors import RunError
 
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such run directory")
-    if (path / "status.json").is_file():
-        return build_report(path, manager)
-    if (path / "tune.json").is_file() or (path / "trials.json").is_file():
+    if (path / "keras_tuner").is_dir() or (path / "results.json").is_file():
         from seqkit.tune.report import build_tune_report
 
         return build_tune_report(path)
+    if (path / "status.json").is_file():
+        return build_report(path, manager)
     raise RunError(f"{path}: not a run directory (no status.json) nor a tune folder")

@@ -82,7 +82,7 @@ def make_tuner(
                 raise RecipeError(
                     f"{recipe.where(f'tune.space.{key}')}: tune.space.{key}: grid search needs a step for float ranges"
                 )
-    base = classes[kind]
+    base = _recording(classes[kind], directory)
     if role == "chief":
         from seqkit.tune.distributed import serve_chief
 
@@ -121,6 +121,36 @@ def make_tuner(
         }
         base = type(f"Seqkit{base.__name__}Worker", (base,), methods)
     return base(**common, **extra)
+
+
+TRIALS = "trials"
+
+
+def _recording(base, directory: Path):
+    """``base`` whose trials leave their per-epoch history in ``trials/<id>/history.json``
+    (the tune report draws the best trial's curves from it). KerasTuner's public
+    ``run_trial`` returns one ``History`` per execution."""
+
+    def run_trial(self, trial, *args, **kwargs):
+        results = base.run_trial(self, trial, *args, **kwargs)
+        executions = results if isinstance(results, list) else [results]
+        histories = [
+            {
+                k: [float(v) for v in values]
+                for k, values in getattr(r, "history", {}).items()
+                if not k.startswith("trial_")
+            }
+            for r in executions
+        ]
+        from seqkit.train.rundir import atomic_write_json
+
+        atomic_write_json(
+            Path(directory) / TRIALS / str(trial.trial_id) / "history.json",
+            {"trial": trial.trial_id, "values": dict(trial.hyperparameters.values), "executions": histories},
+        )
+        return results
+
+    return type(f"Seqkit{base.__name__}", (base,), {"run_trial": run_trial})
 
 
 def results_rows(tuner, space: dict) -> list[dict]:
@@ -184,7 +214,15 @@ def tune(
 
     manager = manager or get_plugin_manager()
     if not recipe.get("tune.space"):
-        raise RecipeError(f"{recipe.where('tune')}: tune.space: the recipe has no search space (tune: {{space: ...}})")
+        # An empty space given is to blame; a missing one is the recipe's, not a --set of tune.max_trials.
+        if recipe.get("tune.space") is not None:
+            where = recipe.where("tune.space")
+        else:
+            where = str(recipe.path) if recipe.path else "recipe"
+        raise RecipeError(
+            f"{where}: tune.space: the recipe has no search space; add a tune: section with space: "
+            "{dotted.key: {choice: [...]}} (docs/tuning.md)"
+        )
     if role and not directory:
         raise SeqkitError("--role needs --directory: a folder every chief and worker can reach")
     if directory:
@@ -229,6 +267,7 @@ def tune(
             tune_dir.set_status(
                 FAILED, error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, SeqkitError) else str(exc)
             )
+            _write_tune_report(tune_dir, silent)
         raise
     finally:
         if role:
@@ -282,7 +321,21 @@ def _report(recipe, tuner, hypermodel, tune_dir: RunDirectory, echo: Echo) -> Tu
         )
         echo(f"seqkit: best recipe: {best_recipe_path}")
     tune_dir.set_status(COMPLETED)
+    _write_tune_report(tune_dir, echo)
     return TuneResult(tune_dir, rows, best, best_recipe_path)
+
+
+def _write_tune_report(tune_dir: RunDirectory, echo: Echo) -> Path | None:
+    """The search's report.html; one that cannot be written is a note, not a failure."""
+    from seqkit.tune.report import build_tune_report
+
+    try:
+        path = build_tune_report(tune_dir.path)
+    except Exception as exc:
+        echo(f"seqkit: note: report.html not written: {type(exc).__name__}: {exc}")
+        return None
+    echo(f"seqkit: report {path}")
+    return path
 
 
 def resume(directory, manager=None, echo: Echo = print, **kwargs) -> TuneResult:
