@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -101,6 +102,19 @@ def test_random_search_results_best_recipe_model_and_resume(tmp_path, capsys):
         assert len(list(csv.DictReader(handle))) == 3
     results = json.loads((folder / "results.json").read_text())
     assert results["best"]["trial"] == result.best["trial"]
+    # Each trial's epochs are kept; report.html lists the trials best first and draws them.
+    history = json.loads((folder / "trials" / result.best["trial"] / "history.json").read_text())
+    assert len(history["executions"][0]["val_accuracy"]) == 2
+    page = (folder / "report.html").read_text()
+    scores = [r["val_accuracy"] for r in result.rows]
+    assert "<h2>Trials (best first)</h2>" in page and "Objective against each hyperparameter" in page
+    assert f"Best trial&#x27;s learning curves (trial {result.best['trial']})" in page
+    assert page.count("data:image/png;base64,") == 2 and "[COMPLETED]" not in page
+    trial_cells = re.findall(
+        r"<tr><td class=\"txt\">(\d+)</td>", page.split("<h2>Trials (best first)</h2>")[1].split("</table>")[0]
+    )
+    by_id = {r["trial"]: r["val_accuracy"] for r in result.rows}
+    assert len(trial_cells) == 3 and [by_id[t] for t in trial_cells] == sorted(scores, reverse=True)
     # The best recipe is a valid recipe with the best values, and runs from its own folder.
     best = load_recipe(result.best_recipe)
     for key, value in result.best["values"].items():
@@ -157,6 +171,10 @@ def test_tune_command_and_errors(tmp_path, capsys):
     plain.write_text(TINY_RECIPE.format(epochs=1, runs=tmp_path / "runs"))
     assert main(["tune", str(plain)]) == 2
     assert "the recipe has no search space" in capsys.readouterr().err
+    # A --set inside tune: is not what is missing: the error names the recipe file.
+    assert main(["tune", str(plain), "--set", "tune.max_trials=2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqkit: error: {plain}: tune.space: the recipe has no search space") and "--set" not in err
 
 
 def test_keras_tuner_internals_used_by_the_chief_still_exist(tmp_path):
