@@ -559,7 +559,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 header{background:#1d2330;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
 header .sub{color:#b8c0cf;margin-top:4px}nav{padding:8px 32px;background:#e9ecf1;font-size:13px}
 nav a{margin-right:14px;color:#2b59c3;text-decoration:none}main{padding:8px 32px 40px;max-width:1200px}
-section{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:12px 20px;margin:16px 0}
+section{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:12px 20px;margin:16px 0;overflow-x:auto}
 h2{font-size:18px;margin:4px 0 10px}h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}th,td{border:1px solid #dde1e8;padding:3px 8px}
 th{background:#f0f2f5;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
