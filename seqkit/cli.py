@@ -190,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--open", action="store_true", help="open it in the web browser afterwards")
+
+    p = sub.add_parser("runs", help="list run and tune directories: status, duration, main metric")
+    p.add_argument("root", nargs="?", default="runs", metavar="DIR", help="a runs folder (default: runs)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+    p = sub.add_parser("compare", help="compare runs: metrics side by side, recipe differences, curves")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML page with the curves overlaid")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     _add_plugin_commands(sub)
     return parser
 
@@ -455,6 +464,44 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    from seqkit.export.runs import list_runs, text_table
+
+    rows = list_runs(Path(args.root))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"seqkit: no runs under {args.root}")
+        return 0
+    columns = ["name", "id", "task", "status", "started", "duration", "main metric"]
+    print(text_table(rows, columns))
+    for row in rows:
+        if row["stale"]:
+            print(f"seqkit: note: {row['path']}: {row['stale']}; continue it with: seqkit run --resume {row['path']}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from seqkit.export.runs import comparison, comparison_html, comparison_text
+
+    if args.html:
+        from seqkit.train.rundir import check_output_file
+
+        check_output_file(args.html, (".html", ".htm"), flag="--html")
+    result = comparison([Path(p) for p in args.run_dirs])
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "histories"}, indent=2, default=str))
+    else:
+        print(comparison_text(result))
+    if args.html:
+        from seqkit.train.rundir import atomic_write_text
+
+        atomic_write_text(Path(args.html), comparison_html(result))
+        print(f"seqkit: wrote {args.html}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "train": lambda args: cmd_run(args, evaluate=False),
@@ -468,6 +515,8 @@ COMMANDS = {
     "schema": cmd_schema,
     "plugins": cmd_plugins,
     "report": cmd_report,
+    "runs": cmd_runs,
+    "compare": cmd_compare,
 }
 
 

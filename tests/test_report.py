@@ -170,3 +170,47 @@ def test_git_record_of_the_recipe_folder(tmp_path):
     (tmp_path / "recipes" / "r.yaml").write_text("name: changed\n")
     record = git_record(tmp_path / "recipes")
     assert record["dirty"] is True and record["changed_files"]
+
+
+def _listed_run(root, name, run_id, status, accuracy=None, units=8, pid=None):
+    path = root / name / run_id
+    path.mkdir(parents=True)
+    state = {"status": status, "started": "2026-01-02T03:04:05+00:00", "updated": "2026-01-02T03:05:35+00:00"}
+    if pid is not None:
+        state.update(pid=pid, host=__import__("socket").gethostname())
+    (path / "status.json").write_text(json.dumps(state))
+    (path / "recipe.yaml").write_text(f"name: {name}\ntask: sentiment\nmodel:\n  backbone: {{units: {units}}}\n")
+    (path / "history.csv").write_text("epoch,loss,val_loss\n1,1.0,1.1\n2,0.5,0.7\n")
+    if accuracy is not None:
+        (path / "metrics.json").write_text(
+            json.dumps({"task": "sentiment", "test": {"accuracy": accuracy, "macro_f1": 0.5}})
+        )
+    return path
+
+
+def test_runs_lists_status_duration_main_metric_and_flags_stale_runs(tmp_path, capsys):
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that is gone
+    _listed_run(tmp_path, "a", "20260102-030405-aaaa", "completed", accuracy=0.75)
+    stale = _listed_run(tmp_path, "a", "20260102-030406-bbbb", "running", pid=dead.pid)
+    assert run_cli(["runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["name", "id", "task", "status", "started", "duration", "main", "metric"]
+    assert "completed" in lines[1] and "1m30s" in lines[1] and "accuracy=0.7500" in lines[1]
+    assert "running (stale)" in lines[2]
+    assert f"seqkit: note: {stale}: marked running, but its process {dead.pid} is gone" in out
+
+
+def test_compare_metrics_recipe_diff_and_html(tmp_path, capsys):
+    first = _listed_run(tmp_path, "a", "r1", "completed", accuracy=0.75, units=8)
+    second = _listed_run(tmp_path, "a", "r2", "completed", accuracy=0.5, units=16)
+    page = tmp_path / "cmp.html"
+    assert run_cli(["compare", str(first), str(second), "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"test\.accuracy\s+0\.75\s+0\.5", out)
+    assert re.search(r"model\.backbone\.units\s+8\s+16", out)
+    html_page = page.read_text()
+    assert "<h2>Recipe differences (dotted keys)</h2>" in html_page and "data:image/png;base64," in html_page
+    assert run_cli(["compare", str(first)]) == 2
+    assert "give two run directories or more" in capsys.readouterr().err
