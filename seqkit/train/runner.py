@@ -699,7 +699,10 @@ class Runner:
                 "seqkit: no test split, so no test metrics (the data gave no test examples; set data.test or data.split.test)"
             )
         faults.phase("outputs")
-        plot_learning_curves(run_state.history, self.run_dir.plots / "learning_curves.png")
+        best_epoch = run_state.best_epoch if self.early and self.early.get("restore_best_weights", True) else None
+        plot_learning_curves(
+            run_state.history, self.run_dir.plots / "learning_curves.png", best_epoch=best_epoch, monitor=self.monitor
+        )
         # The examples are predicted before metrics.json is written: a run that fails has none.
         examples = self.examples or []
         rows = (

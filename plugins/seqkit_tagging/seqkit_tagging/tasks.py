@@ -135,12 +135,81 @@ class TaggingTask(Task):
         return [s for s in sections if s is not None]
 
     def plots(self, plot_dir, y_true, y_pred, info):
-        from seqkit.plugin_api import confusion_matrix, plot_confusion_matrix
-
-        # Token-level confusion between tags in the model's scheme (padding excluded).
-        y_true = np.asarray(y_true)
-        mask = y_true >= 0
-        matrix = confusion_matrix(y_true[mask], predicted_tag_ids(y_pred, info)[mask], len(info["tags"]))
-        path = plot_dir / "tag_confusion_matrix.png"
-        plot_confusion_matrix(matrix, list(info["tags"]), path)
+        """``entity_confusion.png``: each gold entity against the prediction over the same
+        span (its type, or ``missed``), and predicted entities with no gold span (``spurious``)."""
+        gold = _gold(y_true, info)
+        ids = predicted_tag_ids(y_pred, info)
+        predicted = [_tag_names(row, len(g), info) for row, g in zip(ids, gold)]
+        types = list(info.get("entity_types") or [])
+        matrix = entity_confusion(gold, predicted, types)
+        path = plot_dir / "entity_confusion.png"
+        plot_entity_confusion(matrix, types, path)
         return [path]
+
+
+MISSED, SPURIOUS = "missed", "spurious"
+
+
+def entity_confusion(gold: list[list[str]], predicted: list[list[str]], types: list[str]) -> np.ndarray:
+    """``(len(types) + 1, len(types) + 1)`` counts: row = gold type (last row: no gold entity,
+    i.e. spurious predictions), column = predicted type over the same span (last column:
+    missed, no prediction with that exact span)."""
+    index = {kind: i for i, kind in enumerate(types)}
+    n = len(types)
+    matrix = np.zeros((n + 1, n + 1), dtype=int)
+    for g_tags, p_tags in zip(gold, predicted):
+        g_spans = {(e.start, e.end): e.type for e in schemes.entities(g_tags)}
+        p_spans = {(e.start, e.end): e.type for e in schemes.entities(p_tags)}
+        for span, kind in g_spans.items():
+            row = index.get(kind)
+            if row is None:
+                continue
+            found = p_spans.get(span)
+            matrix[row, index.get(found, n) if found is not None else n] += 1
+        for span, kind in p_spans.items():
+            if span not in g_spans and kind in index:
+                matrix[n, index[kind]] += 1
+    return matrix
+
+
+def plot_entity_confusion(matrix: np.ndarray, types: list[str], path):
+    from seqkit.plugin_api import pyplot, save_figure
+
+    plt = pyplot()
+    rows = [*types, f"({SPURIOUS})"]
+    columns = [*types, MISSED]
+    n = len(rows)
+    size = max(4.0, 0.7 * n + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, np.maximum(totals, 1))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n), columns, rotation=40, ha="right")
+    ax.set_yticks(range(n), rows)
+    ax.set_xlabel("predicted type over the same span")
+    ax.set_ylabel("gold entity type")
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j] or (i < n - 1 and j == i):
+                ax.text(
+                    j,
+                    i,
+                    str(int(matrix[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
+    ax.axhline(n - 1.5, color="0.3", linewidth=1)
+    ax.axvline(n - 1.5, color="0.3", linewidth=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the row's entities")
+    gold_total = int(matrix[:-1].sum())
+    ax.set_title(
+        f"entities by type: {int(np.trace(matrix[:-1, :-1]))} of {gold_total} gold found with their type, "
+        f"{int(matrix[:-1, -1].sum())} missed, {int(matrix[-1].sum())} spurious",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return path

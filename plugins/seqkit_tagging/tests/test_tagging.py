@@ -396,7 +396,7 @@ def test_crf_run_predict_and_fresh_process_reload(tmp_path, capsys):
     test = run.metrics["test"]
     assert test["entity_f1"] >= 0.8, test
     assert set(test["per_type"]) == {"location", "person"} and test["sentences"] == 24
-    assert (run.path / "plots" / "tag_confusion_matrix.png").is_file()
+    assert (run.path / "plots" / "entity_confusion.png").is_file()
     table = (run.path / "predictions.csv").read_text().splitlines()
     assert table[0] == "input,target,entities,tokens,tags"
     assert "B-person" in table[1] and "[person]" in table[1] or "[location]" in table[1]
@@ -483,3 +483,14 @@ def test_wnut17_recipe_reaches_the_issue_threshold(tmp_path):
         pytest.skip("WNUT-17 data not available")
     run = seqkit.run(ROOT / "recipes" / "tagging" / "wnut17.yaml", overrides=[f"output.dir={tmp_path}"], quiet=True)
     assert run.metrics["test"]["entity_f1"] >= 0.25
+
+
+def test_entity_confusion_counts_types_missed_and_spurious(tmp_path):
+    from seqkit_tagging.tasks import entity_confusion, plot_entity_confusion
+
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "O"]]
+    predicted = [["B-PER", "I-PER", "O", "B-ORG"], ["O", "O", "B-LOC"]]
+    matrix = entity_confusion(gold, predicted, ["LOC", "ORG", "PER"])
+    # rows LOC, ORG, PER, (spurious); columns LOC, ORG, PER, missed
+    assert matrix.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [1, 0, 0, 0]]
+    assert plot_entity_confusion(matrix, ["LOC", "ORG", "PER"], tmp_path / "e.png").stat().st_size > 1000
