@@ -115,11 +115,14 @@ class MelodyTask(MusicTask):
         return [f"{int((np.asarray(t) != encodings.PAD).sum())} steps" for t in y_true]
 
     def plots(self, plot_dir, y_true, y_pred, info):
-        from seqkit_music.plots import plot_prediction
+        from seqkit_music.plots import plot_melody, plot_prediction
 
         path = plot_dir / "melody.png"
         truth = np.asarray(y_true[0])
         steps = int((truth != encodings.PAD).sum())
+        if "min_pitch" in info:
+            plot_melody(truth[:steps], np.asarray(y_pred[0])[:steps], path, "test piece 1", info)
+            return [path]
         one_hot = np.eye(int(info["vocabulary"]), dtype="float32")[truth[:steps]]
         plot_prediction(
             one_hot,
