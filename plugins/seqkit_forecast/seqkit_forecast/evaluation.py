@@ -349,16 +349,14 @@ def plot_examples(examples, info, plot_dir: Path) -> list[Path]:
                 label=f"{int(round(band[2] * 100))}% interval",
             )
         ax.plot(future, inverse(forecasts[MODEL])[:, 0], color="tab:blue", lw=1.5, label="LSTM")
-        if "seasonal_naive" in forecasts:
-            ax.plot(
-                future,
-                inverse(forecasts["seasonal_naive"])[:, 0],
-                color="tab:orange",
-                lw=1,
-                ls="--",
-                label="seasonal naive",
-            )
+        # Every baseline the metrics report, each in its own style.
+        styles = [("tab:orange", "--"), ("tab:green", ":"), ("tab:red", "-."), ("tab:purple", (0, (3, 1, 1, 1)))]
+        for k, name in enumerate(n for n in forecasts if n != MODEL):
+            colour, dash = styles[k % len(styles)]
+            ax.plot(future, inverse(forecasts[name])[:, 0], color=colour, lw=1, ls=dash, label=name.replace("_", " "))
         ax.axvline(t[origin], color="grey", lw=0.8)
+        ax.set_xlabel(info.get("time_column") or "time")
+        ax.set_ylabel(f"{info['targets'][0]} (data units)")
         ax.set_title(f"{series.id or 'series'}: {info['targets'][0]}, last test window")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")

@@ -111,14 +111,12 @@ class ForecastTask(Task):
             sections.append(ReportSection("Forecasts", figures))
 
         def error(row):
-            actual = [float(v) for v in str(row.get("target", "")).split()]
-            target = (report.info.get("targets") or [None])[0]
-            point = [float(v) for v in str(row.get(target, "")).split()]
-            if not actual or len(actual) != len(point):
+            actual, point = row.get("actual"), row.get("point")
+            if not isinstance(actual, (int, float)) or not isinstance(point, (int, float)):
                 return None
-            return float(np.mean(np.abs(np.asarray(actual) - np.asarray(point))))
+            return abs(float(actual) - float(point))
 
-        sections.append(report.predictions_sample("Forecast windows", worst=error))
+        sections.append(report.predictions_sample("Forecasts of the test windows (one row a step)", worst=error))
         return [s for s in sections if s is not None]
 
     def evaluate_model(self, model, bundle, info, plot_dir, echo=print):
@@ -128,6 +126,7 @@ class ForecastTask(Task):
         if not isinstance(bundle, ForecastBundle) or not bundle.series:
             return {}
         result = evaluation.compare(model, bundle, info, echo)
+        write_long_predictions(plot_dir.parent / "predictions.csv", model, bundle, info)
         examples = result.pop("_examples")
         comparison = result["test_comparison"]
         plot_dir.mkdir(parents=True, exist_ok=True)
@@ -152,6 +151,49 @@ class ForecastTask(Task):
                 )
             )
         return result
+
+
+def long_prediction_rows(model, bundle, info) -> list[dict]:
+    """One row per test window, horizon step (and target, when there are several): ``series``,
+    ``origin`` (the last observed time), ``step``, ``timestamp`` (the time forecast),
+    ``actual``, ``point`` and each quantile ``q0.1`` ..., in the data's units."""
+    from seqkit_forecast.evaluation import _model_forecasts
+    from seqkit_forecast.inference import _show
+    from seqkit_forecast.windows import make_targets
+
+    horizon, targets = int(info["horizon"]), list(info["targets"])
+    n_targets = len(targets)
+    rows: list[dict] = []
+    for series in bundle.series:
+        origins = series.test_origins
+        if not len(origins):
+            continue
+        raw = _model_forecasts(model, series, origins, info)
+        inverse = lambda a, series=series: series.scaler.inverse(np.asarray(a, dtype="float64"), slice(0, n_targets))  # noqa: E731
+        actual = inverse(make_targets(series.targets, origins, horizon))
+        point = inverse(outputs.point(raw, info))
+        levels = {q: inverse(v) for q, v in outputs.quantiles(raw, info).items()}
+        times = series.time
+        for w, o in enumerate(origins):
+            for h in range(horizon):
+                for j, target in enumerate(targets):
+                    row = {"series": series.id or "", "origin": _show(times[o - 1], times), "step": h + 1}
+                    row["timestamp"] = _show(times[o + h], times)
+                    if n_targets > 1:
+                        row["target"] = target
+                    row["actual"] = round(float(actual[w, h, j]), 6)
+                    row["point"] = round(float(point[w, h, j]), 6)
+                    row.update({f"q{q:g}": round(float(v[w, h, j]), 6) for q, v in levels.items()})
+                    rows.append(row)
+    return rows
+
+
+def write_long_predictions(path, model, bundle, info) -> None:
+    from seqkit.plugin_api import atomic_write_csv
+
+    rows = long_prediction_rows(model, bundle, info)
+    if rows:
+        atomic_write_csv(path, rows)
 
 
 def _inverters(info, labels, count):

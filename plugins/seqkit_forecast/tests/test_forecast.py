@@ -640,16 +640,22 @@ def test_forecast_input_on_another_frequency_names_the_runs(tiny_run):
 def test_predictions_csv_is_in_the_datas_units(tiny_run):
     folder, run = tiny_run
     table = pd.read_csv(run.path / "predictions.csv")
-    assert list(table.columns) == ["input", "target", "load", "load_q0.1", "load_q0.5", "load_q0.9"]
-    first = table.iloc[0]
-    assert first["input"].startswith("a @ ")
-    truth = [float(v) for v in first["target"].split()]
+    # Long form: one row per series, window and step.
+    assert list(table.columns) == ["series", "origin", "step", "timestamp", "actual", "point", "q0.1", "q0.5", "q0.9"]
+    assert len(table) == run.metrics["test_comparison"]["windows"] * 6
+    assert sorted(table.step.unique()) == [1, 2, 3, 4, 5, 6]
     frame = series_frame()
-    origin = pd.Timestamp(first["input"].split(" @ ")[1])
-    expected = frame[(frame.id == "a") & (pd.to_datetime(frame.date) >= origin)]["load"].to_numpy()[:6]
-    np.testing.assert_allclose(truth, expected, rtol=1e-4)
-    forecast_b = np.mean([float(v) for v in table[table.input.str.startswith("b @ ")].iloc[0]["load"].split()])
-    assert 15 < forecast_b < 25  # series b sits around 20, in the data's units
+    frame["date"] = pd.to_datetime(frame.date)
+    first = table.iloc[0]
+    assert first["series"] == "a" and first["step"] == 1
+    window = table[(table.series == "a") & (table.origin == first["origin"])]
+    expected = frame[(frame.id == "a") & (frame.date > pd.Timestamp(first["origin"]))]["load"].to_numpy()[:6]
+    np.testing.assert_allclose(window.actual.to_numpy(), expected, rtol=1e-4)
+    assert list(pd.to_datetime(window.timestamp)) == list(
+        frame[(frame.id == "a") & (frame.date > pd.Timestamp(first["origin"]))].date[:6]
+    )
+    assert (window["q0.1"] <= window["q0.9"]).all()
+    assert 15 < table[table.series == "b"].point.mean() < 25  # series b sits around 20, in the data's units
 
 
 FUTURE = TINY.replace("past_covariates: [temp]", "future_covariates: [temp]").replace(
