@@ -272,12 +272,20 @@ PREDICTION_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
 
 def write_predictions(path: Path, inputs: list, rows: list[dict]) -> None:
-    """Write predictions as CSV or JSONL (by the file's extension)."""
+    """Write predictions as CSV or JSONL (by the file's extension); ``-``: CSV on standard output."""
     from seqkit.train.rundir import atomic_write_csv, atomic_write_text
 
     table = [{"input": i, **row} for i, row in zip(inputs, rows)]
     try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
+        if str(path) == "-":  # standard output, as CSV
+            import csv
+            import sys
+
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(dict.fromkeys(k for r in table for k in r)))
+            writer.writeheader()
+            writer.writerows(table)
+            sys.stdout.flush()
+        elif path.suffix.lower() in (".jsonl", ".ndjson"):
             atomic_write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in table))
         elif path.suffix.lower() == ".csv":
             atomic_write_csv(path, table)

@@ -132,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--input", dest="input_file", metavar="FILE", help="read inputs from a file (.txt, .csv, .tsv, .jsonl)"
     )
-    p.add_argument("--output", metavar="FILE", help="write predictions to FILE (.csv or .jsonl)")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write predictions to FILE (.csv or .jsonl); - writes the CSV to standard output "
+        "(without --output: one line per input on standard output)",
+    )
 
     p = sub.add_parser(
         "export",
@@ -335,7 +340,7 @@ def cmd_predict(args) -> int:
 
     if bool(args.inputs) == bool(args.input_file):
         raise SeqkitError("predict: give inputs on the command line or --input FILE (one of the two)")
-    if args.output:  # before loading a model
+    if args.output and args.output != "-":  # before loading a model
         from seqkit.train.rundir import check_output_file
 
         check_output_file(args.output, api.PREDICTION_SUFFIXES)
@@ -345,7 +350,9 @@ def cmd_predict(args) -> int:
     else:
         inputs = list(args.inputs)
         rows = run.predict(inputs)
-    if args.output:
+    if args.output == "-":
+        api.write_predictions(Path("-"), inputs, rows)
+    elif args.output:
         api.write_predictions(Path(args.output), inputs, rows)
         print(f"seqkit: wrote {len(rows)} predictions to {args.output}")
     else:

@@ -3,6 +3,8 @@ one line on stderr with exit code 2 and no run directory that looks complete."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -170,7 +172,14 @@ def test_predict_and_evaluate_commands(tiny_recipe, tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and "p=" in lines[0] and lines[0].endswith("love it")
     inputs = tmp_path / "in.txt"
-    inputs.write_text("great\n\nawful\nokay\n")
+    inputs.write_text("great\n\nawful\nokay\n")  # a blank line is named, not dropped
+    assert main(["predict", str(run_dir), "--input", str(inputs)]) == 2
+    assert f"{inputs}:2: blank line; expected one text a line" in capsys.readouterr().err
+    inputs.write_text("great\nawful\nokay\n\n")  # blank lines at the end are the file's end
+    # --output -: the CSV on standard output, nothing else there.
+    assert main(["predict", str(run_dir), "--input", str(inputs), "--output", "-"]) == 0
+    printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["input"] for r in printed] == ["great", "awful", "okay"] and "p_positive" in printed[0]
     out = tmp_path / "out.jsonl"
     assert main(["predict", str(run_dir), "--input", str(inputs), "--output", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]

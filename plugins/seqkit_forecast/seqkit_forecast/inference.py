@@ -23,7 +23,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     """Forecast ``data`` (a CSV / Parquet path or a pandas DataFrame) with the run at ``run``
     (a path or a :class:`seqkit.api.Run`). Returns a DataFrame with one row per series and
     step: series id, timestamp, step, and for each target its point forecast and quantiles
-    (``<target>_q0.1`` ...), in the data's units. ``output`` also writes it as CSV."""
+    (``<target>_q0.1`` ...), in the data's units. ``output`` also writes it as CSV (``"-"``: to standard output)."""
     import pandas as pd
 
     from seqkit.plugin_api import Run, load_run
@@ -31,7 +31,8 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     from seqkit_forecast.tables import future_times, read_file, row_offset
     from seqkit_forecast.windows import Scaler
 
-    if output is not None:
+    to_stdout = str(output) == "-"
+    if output is not None and not to_stdout:
         from seqkit.plugin_api import check_output_file
 
         check_output_file(output, (".csv",))
@@ -136,7 +137,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     if output is not None:
         from seqkit.plugin_api import atomic_write_csv
 
-        output = Path(output)
+        output = Path(output) if not to_stdout else output
         every = np.array(
             [row[info["time_column"]] for row in rows], dtype="datetime64[ns]" if info["freq"] else "int64"
         )
@@ -145,7 +146,16 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
             written.append({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
             written[-1][info["time_column"]] = _show(when, every)
         try:
-            atomic_write_csv(output, written)
+            if to_stdout:  # ``output="-"``: the CSV on standard output
+                import csv
+                import sys
+
+                writer = csv.DictWriter(sys.stdout, fieldnames=list(written[0]) if written else [])
+                writer.writeheader()
+                writer.writerows(written)
+                sys.stdout.flush()
+            else:
+                atomic_write_csv(output, written)
         except OSError as exc:
             raise DataError(f"{output}: cannot write the forecast: {exc.strerror or exc}") from None
     return result
@@ -170,7 +180,7 @@ def _show(t, times=None) -> str:
 def add_arguments(parser) -> None:
     parser.epilog = (
         "examples:\n"
-        "  seqkit forecast runs/co2-weekly/<run-id> --input new.csv --horizon 26\n"
+        "  seqkit forecast runs/co2-weekly/<run-id> --input new.csv --horizon 26 > next26.csv\n"
         "  seqkit forecast runs/etth1-ot/<run-id> --input recent.parquet --output next24.csv\n\n"
         "Python: seqkit_forecast.forecast(run_dir, 'new.csv', horizon=26) -> pandas.DataFrame"
     )
@@ -184,13 +194,22 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--horizon", type=int, metavar="H", help="steps to forecast (default and maximum: the run's data.horizon)"
     )
-    parser.add_argument("--output", metavar="FILE", help="CSV to write (default: INPUT with .forecast.csv)")
+    parser.add_argument(
+        "--output", metavar="FILE", help="CSV file to write; without it, or with -, the CSV goes to standard output"
+    )
 
 
 def run_command(args) -> int:
+    import sys
+
     path = Path(args.input)
-    output = Path(args.output) if args.output else path.with_name(path.stem + ".forecast.csv")
+    output = args.output or "-"
     result = forecast(args.run_dir, path, horizon=args.horizon, output=output)
     series = result["series"].nunique() if "series" in result else 1
-    print(f"seqkit: wrote {len(result)} rows ({series} series x {len(result) // max(series, 1)} steps) to {output}")
+    where = "standard output" if output == "-" else output
+    # The note goes to stderr when the CSV itself is on stdout (`seqkit forecast ... > next.csv`).
+    print(
+        f"seqkit: wrote {len(result)} rows ({series} series x {len(result) // max(series, 1)} steps) to {where}",
+        file=sys.stderr if output == "-" else sys.stdout,
+    )
     return 0

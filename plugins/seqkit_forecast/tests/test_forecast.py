@@ -554,6 +554,22 @@ def test_seqkit_forecast_writes_point_and_quantiles_from_a_fresh_process(tiny_ru
     np.testing.assert_allclose(api["load_q0.9"].to_numpy(), table["load_q0.9"].to_numpy(), rtol=1e-4)
 
 
+@pytest.mark.parametrize("output", [[], ["--output", "-"]])
+def test_seqkit_forecast_prints_the_csv_without_output_or_with_a_dash(tiny_run, output, capsys):
+    import io
+
+    from seqkit.testing import run_cli
+
+    folder, run = tiny_run
+    series_frame(n=40).to_csv(folder / "new.csv", index=False)
+    assert run_cli(["forecast", str(run.path), "--input", str(folder / "new.csv"), "--horizon", "3", *output]) == 0
+    captured = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(captured.out))
+    assert list(table.columns) == ["series", "date", "step", "load", "load_q0.1", "load_q0.5", "load_q0.9"]
+    assert len(table) == 6 and "wrote 6 rows (2 series x 3 steps) to standard output" in captured.err
+    assert not (folder / "new.forecast.csv").exists()
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -360,7 +360,7 @@ class ConllAdapter(Adapter):
     def read_inputs(self, path: Path, info):
         """``.conll`` / ``.bio`` / ``.iob`` files, and files of any name whose every line holds
         a token and a tag (e.g. WNUT's ``emerging.test.annotated``): their token column,
-        sentence by sentence; other files: one raw sentence a line (blank lines skipped);
+        sentence by sentence; other files: one raw sentence a line (a blank line is an error naming it);
         in-memory data: its ``tokens`` (a DataFrame or dict column, or the first of pairs)."""
         if is_in_memory(path):
             return [Sentence(s.tokens) for s in read_conll(path, tag_column=None)]
@@ -378,9 +378,14 @@ class ConllAdapter(Adapter):
                 encoding=encoding,
             )
             return [Sentence(s.tokens) for s in sentences]
-        inputs = [line.strip() for line in lines if line.strip()]
+        inputs = [line.strip() for line in lines]
+        while inputs and not inputs[-1]:  # blank lines at the very end are the file's end
+            inputs.pop()
         if not inputs:
             raise DataError(f"{path}: no sentences (expected one sentence a line)")
+        for number, line in enumerate(inputs, start=1):
+            if not line:
+                raise DataError(f"{path}:{number}: blank line; expected one sentence a line (remove it)")
         return inputs
 
     def _tagged(self, lines: list[str], info) -> bool:

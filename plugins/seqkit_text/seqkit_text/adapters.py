@@ -360,10 +360,16 @@ class TextTableAdapter(Adapter):
         in-memory data (a DataFrame with the run's text column, a list or array of texts)."""
         if not is_in_memory(path) and path.suffix.lower() in (".txt", ""):
             lines = [line.strip() for line in text_lines(read_text(path))]
-            texts = [line for line in lines if line]
-            if not texts:
+            while lines and not lines[-1]:  # blank lines at the very end are the file's end, not inputs
+                lines.pop()
+            if not lines:
                 raise DataError(f"{path}: no texts found (one text a line)")
-            return texts
+            for number, line in enumerate(lines, start=1):
+                if not line:
+                    raise DataError(
+                        f"{path}:{number}: blank line; expected one text a line (remove it, or quote it in a CSV)"
+                    )
+            return lines
         fmt = detect_format(path, None)
         column = info.get("text_column", "text")
         texts = []

@@ -114,3 +114,12 @@ def test_empty_texts_to_predict_are_refused(tmp_path):
     (tmp_path / "new.csv").write_text("id,review\n1,good\n2, \n")
     with pytest.raises(DataError, match=r"new.csv:3: empty text in column 'review'"):
         text_adapter.read_inputs(tmp_path / "new.csv", {"text_column": "review"})
+
+
+def test_a_blank_line_of_a_text_file_to_predict_is_named(tmp_path):
+    text_adapter = adapter(tmp_path, path="r.csv")
+    (tmp_path / "new.txt").write_text("good\n\nbad\n")
+    with pytest.raises(DataError, match=r"new.txt:2: blank line; expected one text a line"):
+        text_adapter.read_inputs(tmp_path / "new.txt", {})
+    (tmp_path / "new.txt").write_text("good\nbad\n\n\n")
+    assert text_adapter.read_inputs(tmp_path / "new.txt", {}) == ["good", "bad"]
