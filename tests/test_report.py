@@ -214,3 +214,27 @@ def test_compare_metrics_recipe_diff_and_html(tmp_path, capsys):
     assert "<h2>Recipe differences (dotted keys)</h2>" in html_page and "data:image/png;base64," in html_page
     assert run_cli(["compare", str(first)]) == 2
     assert "give two run directories or more" in capsys.readouterr().err
+
+
+def test_tensorboard_gets_test_metrics_figures_and_hparams(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from seqkit.train.tensorboard import write_run_summary
+
+    plot = tmp_path / "cm.png"
+    from seqkit.export.plots import plot_confusion_matrix
+
+    plot_confusion_matrix(np.array([[3, 1], [0, 2]]), ["a", "b"], plot)
+    recipe = {"task": "sentiment", "seed": 1, "model": {"backbone": {"units": 8}}, "data": {"path": "/x.csv"}}
+    metrics = {"epochs_trained": 2, "test": {"accuracy": 0.75, "per_class": {"a": {"f1": 0.5}}}}
+    write_run_summary(tmp_path / "tb", "run-1", recipe, metrics, [plot])
+    events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"tensors": 0, "images": 0}).Reload()
+    tags = events.Tags()
+    assert {"test/accuracy", "test/per_class/a/f1", "_hparams_/session_start_info"} <= set(tags["tensors"])
+    import tensorflow as tf
+
+    assert float(tf.make_ndarray(events.Tensors("test/accuracy")[0].tensor_proto)) == 0.75
+    assert "plots/cm" in tags["tensors"] or "plots/cm" in tags.get("images", [])
+    start = events.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
+    assert b"model.backbone.units" in start and b"data.path" not in start

@@ -710,6 +710,7 @@ class Runner:
             if examples
             else []
         )
+        self._tensorboard_summary(metrics)
         self.run_dir.write_json("metrics.json", metrics)
         for raw, row in zip(examples, rows):
             self.echo(parts.task.format_prediction(raw, row))
@@ -722,6 +723,24 @@ class Runner:
             model=self.exported,
             trained=self.model,
         )
+
+    def _tensorboard_summary(self, metrics: dict) -> None:
+        """Test metrics, the figures and the recipe's settings (hparams) into tensorboard/."""
+        import keras
+
+        if not self.recipe.get("output.tensorboard", True) or keras.backend.backend() != "tensorflow":
+            return
+        if importlib.util.find_spec("tensorboard") is None:
+            return
+        from seqkit.train.tensorboard import write_run_summary
+
+        try:
+            plots = sorted(self.run_dir.plots.glob("*.png")) if self.run_dir.plots.is_dir() else []
+            write_run_summary(
+                self.run_dir.file("tensorboard"), self.run_dir.path.name, self.recipe.to_dict(), metrics, plots
+            )
+        except Exception as exc:  # logs are a convenience: a failure is a note, never the run's
+            self.echo(f"seqkit: note: TensorBoard summary not written: {type(exc).__name__}: {exc}")
 
     def _predict(self, split: pipeline.ModelSplit):
         return self.model.predict(split.inputs(self.batch_size), batch_size=self.batch_size, verbose=0)
