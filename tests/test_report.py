@@ -238,3 +238,20 @@ def test_tensorboard_gets_test_metrics_figures_and_hparams(tmp_path):
     assert "plots/cm" in tags["tensors"] or "plots/cm" in tags.get("images", [])
     start = events.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
     assert b"model.backbone.units" in start and b"data.path" not in start
+
+
+def test_fit_verbosity_auto_follows_the_terminal(monkeypatch):
+    import io
+    import sys
+
+    from seqkit.train.runner import fit_verbosity
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    assert fit_verbosity("auto") == 1
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # a pipe or a file
+    assert fit_verbosity("auto") == 2
+    assert fit_verbosity(0) == 0 and fit_verbosity(1) == 1

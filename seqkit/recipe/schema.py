@@ -213,9 +213,10 @@ TRAIN = {
             "description": "Enable TensorFlow op determinism (bit-identical reruns, slower).",
         },
         "verbose": {
-            "enum": [0, 1, 2],
-            "default": 2,
-            "description": "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch.",
+            "enum": [0, 1, 2, "auto"],
+            "default": "auto",
+            "description": "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch; auto: the live bar "
+            "on a terminal, one line per epoch when the output is piped or redirected (no ANSI codes in logs).",
         },
         "jit_compile": {
             "enum": ["auto", True, False],

@@ -43,6 +43,19 @@ PREPROCESSOR = "preprocessor.keras"
 REPORT_FILE = "report.html"
 
 
+def fit_verbosity(setting) -> int:
+    """``train.verbose``; ``auto`` is Keras's live bar on a terminal and one line per epoch when
+    standard output is a pipe or a file (the bar's ANSI codes would fill a log)."""
+    import sys
+
+    if setting == "auto":
+        try:
+            return 1 if sys.stdout.isatty() else 2
+        except (AttributeError, ValueError):
+            return 2
+    return int(setting)
+
+
 def silent(_message: str) -> None:
     """The echo of a quiet run (``--quiet``, ``quiet=True``): nothing printed, Keras's
     per-epoch lines included."""
@@ -616,7 +629,7 @@ class Runner:
                     validation_data=validation,
                     validation_batch_size=self.batch_size,
                     callbacks=self.callbacks,
-                    verbose=0 if self.echo is silent else self.train.get("verbose", 2),
+                    verbose=0 if self.echo is silent else fit_verbosity(self.train.get("verbose", "auto")),
                 )
             if self.stop_request.requested:
                 raise self.stop_request.interrupt()

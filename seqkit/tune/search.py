@@ -253,7 +253,9 @@ def tune(
         distributed.configure_role(role, oracle or "", tuner_id)
     try:
         tuner = make_tuner(recipe, hypermodel, tune_dir.path, role, worker_timeout, echo)
-        tuner.search(verbose=0 if echo is silent else 1)  # --quiet: KerasTuner's trial reports too
+        # --quiet: KerasTuner's trial reports too. A TensorBoard callback makes KerasTuner log each
+        # trial under tensorboard/<trial-id>/ with its hyperparameters (the HParams dashboard).
+        tuner.search(verbose=0 if echo is silent else 1, callbacks=_tensorboard_callbacks(recipe, tune_dir))
     except KeyboardInterrupt:
         if not is_worker:
             tune_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit tune --resume {tune_dir.path}")
@@ -323,6 +325,18 @@ def _report(recipe, tuner, hypermodel, tune_dir: RunDirectory, echo: Echo) -> Tu
     tune_dir.set_status(COMPLETED)
     _write_tune_report(tune_dir, echo)
     return TuneResult(tune_dir, rows, best, best_recipe_path)
+
+
+def _tensorboard_callbacks(recipe: Recipe, tune_dir: RunDirectory) -> list:
+    import importlib.util
+
+    import keras
+
+    if not recipe.get("output.tensorboard", True) or keras.backend.backend() != "tensorflow":
+        return []
+    if importlib.util.find_spec("tensorboard") is None:
+        return []
+    return [keras.callbacks.TensorBoard(log_dir=str(tune_dir.file("tensorboard")), write_graph=False, profile_batch=0)]
 
 
 def _write_tune_report(tune_dir: RunDirectory, echo: Echo) -> Path | None:
