@@ -22,7 +22,7 @@ from report import RESULTS, write_report  # noqa: E402
 
 
 def newest_run(root: Path) -> Path:
-    runs = sorted(p for p in root.glob("*") if (p / "status.json").is_file())
+    runs = sorted(p for p in root.glob("*") if (p / "status.json").is_file() and not (p / "keras_tuner").is_dir())
     if not runs:
         raise SystemExit(f"no run directory under {root}; run `make run` first or give RUN_DIR")
     return runs[-1]
