@@ -427,6 +427,9 @@ def test_crf_run_predict_and_fresh_process_reload(tmp_path, capsys):
     assert main(["predict", str(run.path), "Elena lives in Paris"]) == 0
     assert capsys.readouterr().out.strip() == "Elena [person]  Paris [location]  <- Elena lives in Paris"
     (tmp_path / "in.txt").write_text("Elena lives in Paris\n\nthe weather is nice today\n")
+    assert main(["predict", str(run.path), "--input", str(tmp_path / "in.txt")]) == 2  # named, not dropped
+    assert f"{tmp_path / 'in.txt'}:2: blank line; expected one sentence a line" in capsys.readouterr().err
+    (tmp_path / "in.txt").write_text("Elena lives in Paris\nthe weather is nice today\n\n")
     assert main(["predict", str(run.path), "--input", str(tmp_path / "in.txt")]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "(no entities)  <- the weather is nice today"
     assert main(["predict", str(run.path), ""]) == 2
