@@ -128,6 +128,24 @@ class Run:
 
         return export_run(self, format, output, overwrite=overwrite)
 
+    def explain(
+        self, inputs: Sequence[Any], target: str | None = None, output: str | os.PathLike | None = None, **options
+    ) -> list:
+        """Explain the predictions of raw ``inputs``: one :class:`seqkit.explain.Explanation`
+        each (integrated-gradients attributions per step and feature with their completeness
+        check, gate and cell-state traces per layer and direction). ``target`` is the output
+        of interest (the task's ``explain_target``: a class name, a forecast step ...);
+        ``output`` a folder to write the figures into; ``options``: ``points``, ``tolerance``,
+        ``top_units`` (see :func:`seqkit.explain.explain`)."""
+        from seqkit import explain as explaining
+
+        explanations = explaining.explain(self, inputs, target=target, **options)
+        if output is not None:
+            from seqkit.explain.figures import write_figures
+
+            write_figures(explanations, Path(output))
+        return explanations
+
     def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)
         return inputs, self.predict(inputs)

@@ -174,6 +174,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-bytes", type=int, default=1 << 20, metavar="N", help="larger request bodies get 413 (default 1 MiB)"
     )
 
+    p = sub.add_parser(
+        "explain",
+        help="explain predictions: attributions per step, gate and cell-state traces, figures",
+        description="Explain a run's predictions of raw inputs: integrated-gradients attributions of the task's output "
+        "of interest per step and feature (with the completeness check), the input / forget / output gates and cell "
+        "state of every backbone layer replayed step by step, and figures of both (tokens coloured by attribution, "
+        "gate heatmaps). Writes the figures and explanations.json into --output (default RUN_DIR/explain).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="raw inputs, e.g. texts")
+    p.add_argument(
+        "--input", dest="input_file", metavar="FILE", help="read inputs from a file (what seqkit predict --input reads)"
+    )
+    p.add_argument(
+        "--output", metavar="DIR", help="folder for the figures and explanations.json (default RUN_DIR/explain)"
+    )
+    p.add_argument("--test", type=int, metavar="N", help="explain the first N examples of the run's test split instead")
+    p.add_argument(
+        "--target",
+        metavar="TARGET",
+        help="what to explain: a class name, a forecast step, an entity ... (default: the task's choice, e.g. the predicted class)",
+    )
+    p.add_argument(
+        "--points", type=int, metavar="N", help="integrated-gradients points (default: doubled from 16 until complete)"
+    )
+    p.add_argument(
+        "--tolerance", type=float, default=1e-3, metavar="R", help="relative completeness error to reach (default 1e-3)"
+    )
+    p.add_argument(
+        "--units", type=int, default=8, metavar="N", help="units per gate heatmap, those whose cell state changes most"
+    )
+    p.add_argument("--json", action="store_true", help="print the explanations as JSON (gate traces included)")
+
     p = sub.add_parser("validate", help="check recipes against the schema of every installed plugin")
     p.add_argument("recipes", nargs="+", metavar="RECIPE")
     p.add_argument(
@@ -388,6 +421,64 @@ def cmd_serve(args) -> int:
         batch_wait=args.batch_wait_ms / 1000,
         max_body_bytes=args.max_body_bytes,
     )
+
+
+def cmd_explain(args) -> int:
+    from seqkit import api
+
+    if (bool(args.inputs) + bool(args.input_file) + (args.test is not None)) != 1:
+        raise SeqkitError("explain: give inputs on the command line, --input FILE or --test N (one of the three)")
+    if args.test is not None and args.test < 1:
+        raise SeqkitError(f"explain: --test: expected a positive integer. Received: {args.test}")
+    if args.points is not None and args.points < 1:
+        raise SeqkitError(f"explain: --points: expected a positive integer. Received: {args.points}")
+    if args.units < 1:
+        raise SeqkitError(f"explain: --units: expected a positive integer. Received: {args.units}")
+    if not 0 < args.tolerance < 1:
+        raise SeqkitError(f"explain: --tolerance: expected a number in (0, 1). Received: {args.tolerance}")
+    run = api.load_run(args.run_dir)
+    from seqkit.explain import explain, test_examples
+
+    encoded = None
+    if args.test is not None:
+        inputs, encoded = test_examples(run, args.test)
+    else:
+        inputs = run.adapter.read_inputs(Path(args.input_file), run.info) if args.input_file else list(args.inputs)
+    from seqkit.explain.figures import write_figures
+    from seqkit.train.rundir import atomic_write_json
+
+    explanations = explain(
+        run,
+        inputs,
+        target=args.target,
+        points=args.points,
+        tolerance=args.tolerance,
+        top_units=args.units,
+        encoded=encoded,
+    )
+    folder = Path(args.output) if args.output else run.path / "explain"
+    try:
+        files = write_figures(explanations, folder, units=args.units)
+        data = [e.to_dict() for e in explanations]
+        atomic_write_json(folder / "explanations.json", data)
+    except OSError as exc:
+        raise SeqkitError(f"{folder}: cannot write the explanation: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for e in explanations:
+        top = ", ".join(f"{step} {value:+.3f}" for step, value in e.top_steps(3))
+        c = e.completeness
+        print(run.task.format_prediction(e.input, e.prediction))
+        print(
+            f"  {e.target}: largest attributions {top}; completeness error {100 * c.relative_error:.3f} % ({c.points} points)"
+        )
+        for trace in e.gates:
+            print(
+                f"  layer {trace.layer} {trace.direction}: units changing most {trace.top_units[:5]}; "
+                f"replay matches Keras within {trace.check_error:.1e}"
+            )
+    print(f"seqkit: wrote {len(files) + 1} files to {folder}")
     return 0
 
 
@@ -518,6 +609,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "export": cmd_export,
     "serve": cmd_serve,
+    "explain": cmd_explain,
     "validate": cmd_validate,
     "schema": cmd_schema,
     "plugins": cmd_plugins,

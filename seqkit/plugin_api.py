@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "ClassificationTask": "seqkit.task",
     "RegressionTask": "seqkit.task",
     "GeneratingTask": "seqkit.task",
+    "ExplainTarget": "seqkit.task",
     "confusion_matrix": "seqkit.task",
     "classification_metrics": "seqkit.task",
     "multilabel_metrics": "seqkit.task",
@@ -130,6 +131,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.recipe import Recipe
     from seqkit.task import (
         ClassificationTask,
+        ExplainTarget,
         GeneratingTask,
         RegressionTask,
         Task,

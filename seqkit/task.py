@@ -8,6 +8,7 @@ Nothing here imports TensorFlow; plots import matplotlib only when drawn.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -15,6 +16,45 @@ import numpy as np
 
 if TYPE_CHECKING:
     from seqkit.recipe import Recipe
+
+
+@dataclass
+class ExplainTarget:
+    """The output of interest of one prediction, as ``seqkit explain`` attributes it.
+
+    The explained quantity is the scalar ``sum(weights * output)`` of one input's raw model
+    output (no batch axis): a one-hot ``weights`` picks one class probability, one forecast
+    step or one tag of one token; several ones add outputs up (all the tags of an entity).
+
+    Attributes:
+        weights: same shape as one input's model output.
+        label: what the quantity is, for figures and JSON (``"p(positive)"``).
+        steps: a name for each input step (tokens, notes, times); None: seqkit names them
+            (the preprocessor's vocabulary for token ids, else the step numbers).
+        features: a name for each input feature of numeric inputs; None: numbers.
+        highlight: input steps figures outline (the tokens of the explained entity).
+    """
+
+    weights: np.ndarray
+    label: str
+    steps: list[str] | None = None
+    features: list[str] | None = None
+    highlight: list[int] = field(default_factory=list)
+
+
+def _target_index(target: Any, names: Sequence[str], what: str) -> int:
+    """``target`` (a name in ``names`` or an index) as an index; a one-line error otherwise."""
+    from seqkit.errors import DataError, did_you_mean
+
+    names = [str(n) for n in names]
+    if str(target) in names:
+        return names.index(str(target))
+    text = str(target).strip()
+    if text.lstrip("-").isdigit() and -len(names) <= int(text) < len(names):
+        return int(text) % len(names)
+    raise DataError(
+        f"explain target {target!r}: expected one of the {what} ({', '.join(names)}). {did_you_mean(text, names)}".rstrip()
+    )
 
 
 class Task:
@@ -150,6 +190,30 @@ class Task:
         sections.append(report.predictions_sample())
         return [s for s in sections if s is not None]
 
+    def explain_target(
+        self,
+        output: np.ndarray,
+        info: dict,
+        raw_input: Any = None,
+        target: str | None = None,
+        model_input: np.ndarray | None = None,
+    ) -> ExplainTarget:
+        """The output of interest of one prediction, for ``seqkit explain`` / ``Run.explain``.
+
+        ``output`` is one input's raw model output (no batch axis), ``raw_input`` the input as
+        given (or the printable form of a test example), ``target`` the user's choice
+        (``--target``: a class name, a forecast step, an entity ...) or None for the task's
+        default, ``model_input`` what the trained model read for it (token ids, a window; no
+        batch axis). Default: the sum of all outputs, or with ``target`` an index into the
+        flattened output."""
+        output = np.asarray(output)
+        weights = np.zeros(output.size) if target is not None else np.ones(output.size)
+        if target is not None:
+            index = _target_index(target, [str(i) for i in range(output.size)], "output indices")
+            weights[index] = 1.0
+            return ExplainTarget(weights.reshape(output.shape), f"output[{index}]")
+        return ExplainTarget(weights.reshape(output.shape), "sum of the outputs")
+
 
 @runtime_checkable
 class GeneratingTask(Protocol):
@@ -226,6 +290,21 @@ class ClassificationTask(Task):
         if info.get("multilabel"):
             return ["|".join(c for c, v in zip(classes, row) if v) for row in np.asarray(y_true)]
         return [classes[int(v)] for v in np.asarray(y_true).reshape(-1)]
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """The probability of the predicted class (``target``: another class, by name or
+        index). A single sigmoid output explains p(class 1) or, for class 0, its negation
+        (1 - p up to a constant, which attributions do not see)."""
+        output = np.asarray(output)
+        classes = [str(c) for c in info["classes"]]
+        probs = self.probabilities(output.reshape(1, -1), info)[0]
+        index = int(np.argmax(probs)) if target is None else _target_index(target, classes, "classes")
+        if info.get("multilabel") or output.size == len(classes):
+            weights = np.zeros(output.size)
+            weights[index] = 1.0
+        else:  # one sigmoid: p(classes[1])
+            weights = np.array([1.0 if index == 1 else -1.0])
+        return ExplainTarget(weights.reshape(output.shape), f"p({classes[index]})")
 
     def format_prediction(self, raw_input, row):
         text = str(raw_input)
@@ -378,6 +457,15 @@ class RegressionTask(Task):
 
     def describe_targets(self, y_true, info, inputs=None):
         return [" ".join(f"{v:.6g}" for v in np.asarray(row).reshape(-1)) for row in y_true]
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """One target's predicted value (``target``: its name or index; default the first)."""
+        output = np.asarray(output)
+        names = list(info.get("targets") or [f"y{i}" for i in range(output.size)])
+        index = 0 if target is None else _target_index(target, names, "targets")
+        weights = np.zeros(output.size)
+        weights[index] = 1.0
+        return ExplainTarget(weights.reshape(output.shape), f"predicted {names[index]}")
 
     def format_prediction(self, raw_input, row):
         values = ", ".join(f"{k}={v:.4f}" for k, v in row.items())

@@ -136,6 +136,7 @@ PLUGIN_CLASSES = [
     "ClassificationTask",
     "RegressionTask",
     "GeneratingTask",
+    "ExplainTarget",
     "Adapter",
     "StreamingAdapter",
     "PreprocessingAdapter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqkit.plugin_api import Task
+from seqkit.plugin_api import DataError, ExplainTarget, Task
 from seqkit_forecast import metrics as forecast_metrics
 from seqkit_forecast import outputs
 
@@ -64,6 +64,36 @@ class ForecastTask(Task):
         """The first target's actual values over the horizon (data units, as in decode)."""
         inverse = _inverters(info, inputs, len(y_true))
         return [" ".join(f"{v:.6g}" for v in inverse[i](np.asarray(row))[:, 0]) for i, row in enumerate(y_true)]
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """One step of the first target's point forecast (the median of a quantile head, the
+        mean of a Gaussian one), in scaled units. ``target``: the forecast step, 1 to the
+        horizon (default 1). The window's steps are named ``t-23 ... t`` (history) and
+        ``t+1 ...`` (known future inputs), its features by their columns."""
+        output = np.asarray(output)
+        horizon = int(info["horizon"])
+        text = "1" if target is None else str(target).strip().lstrip("t+")
+        if not text.isdigit() or not 1 <= int(text) <= horizon:
+            raise DataError(f"explain target {target!r}: expected a forecast step from 1 to {horizon}")
+        step = int(text) - 1
+        head = outputs.head_info(info)
+        weights = np.zeros(output.shape)
+        if head["kind"] == "quantile":
+            quantiles = np.asarray(head["quantiles"])
+            weights[step, 0, int(np.argmin(np.abs(quantiles - 0.5)))] = 1.0
+        elif head["kind"] == "gaussian":
+            weights[step, 0, 0] = 1.0
+        else:
+            weights[step, 0] = 1.0
+        lookback = int(info["lookback"])
+        steps = None
+        if model_input is not None:
+            count = int(np.asarray(model_input).shape[0])
+            steps = [f"t{k - lookback + 1:+d}" if k != lookback - 1 else "t" for k in range(count)]
+        channels = [str(c) for c in info.get("channels") or []] or None
+        return ExplainTarget(
+            weights, f"{info['targets'][0]} forecast, step {step + 1} (scaled)", steps=steps, features=channels
+        )
 
     def summary(self, metrics):
         keys = [k for k in ("mse", "mae", "coverage") if k in metrics]

@@ -5,8 +5,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqkit.plugin_api import Task
+from seqkit.plugin_api import DataError, ExplainTarget, Task
 from seqkit_music import encodings
+
+_PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch -> scientific pitch name (60 -> C4)."""
+    return f"{_PITCH_CLASSES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def event_name(token: int, min_pitch: int) -> str:
+    """A melody event token's name: a note (``E4``), ``hold``, ``rest``, ``start`` or ``pad``."""
+    special = {encodings.PAD: "pad", encodings.START: "start", encodings.REST: "rest", encodings.HOLD: "hold"}
+    token = int(token)
+    return special.get(token) or note_name(min_pitch + token - encodings.FIRST_PITCH_TOKEN)
+
+
+def _explained_step(target, real_steps: int) -> int:
+    """The step whose next-step prediction is explained: ``target`` (1-based) or the last."""
+    if target is None:
+        return real_steps - 1
+    text = str(target).strip()
+    if not text.isdigit() or not 1 <= int(text) <= real_steps:
+        raise DataError(
+            f"explain target {target!r}: expected a step from 1 to {real_steps} (the next step after it is explained)"
+        )
+    return int(text) - 1
 
 
 class MusicTask(Task):
@@ -37,6 +63,24 @@ class PianoRollTask(MusicTask):
     default_head = "next_frame"
     encoders = ("piano_roll",)
     heads = ("next_frame",)
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """The probabilities of the keys the model turns on in the frame after step ``target``
+        (1-based; default the last step), added up; the most likely key when it turns none on.
+        Features are named by key (``C4``)."""
+        output = np.asarray(output)
+        step = _explained_step(target, int(output.shape[0]))
+        on = np.flatnonzero(output[step] >= 0.5)
+        keys = on if on.size else np.array([int(np.argmax(output[step]))])
+        weights = np.zeros(output.shape)
+        weights[step, keys] = 1.0
+        lowest = int(info.get("lowest_pitch", encodings.LOWEST))
+        names = [note_name(lowest + int(k)) for k in keys]
+        features = [note_name(lowest + k) for k in range(int(output.shape[1]))]
+        steps = [str(k + 1) for k in range(int(output.shape[0]))]
+        return ExplainTarget(
+            weights, f"p(next frame has {' '.join(names)}) after step {step + 1}", steps=steps, features=features
+        )
 
     def evaluate(self, y_true, y_pred, info):
         y_true = np.asarray(y_true)
@@ -94,6 +138,26 @@ class MelodyTask(MusicTask):
     default_head = "next_event"
     encoders = ("melody_events",)
     heads = ("next_event",)
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """The probability of the event the model predicts next after step ``target`` (1-based;
+        default the last real step): which earlier notes the next note depended on. Steps are
+        named by their events (``E4``, ``hold``, ``rest``)."""
+        output = np.asarray(output)
+        events = np.asarray(model_input).reshape(-1) if model_input is not None else None
+        real = int((events != encodings.PAD).sum()) if events is not None else int(output.shape[0])
+        step = _explained_step(target, max(real, 1))
+        predicted = int(np.argmax(output[step]))
+        weights = np.zeros(output.shape)
+        weights[step, predicted] = 1.0
+        low = int(info.get("min_pitch", encodings.LOWEST))
+        steps = [event_name(e, low) for e in events[:real]] if events is not None else None
+        return ExplainTarget(
+            weights,
+            f"p(next event = {event_name(predicted, low)}) after step {step + 1}",
+            steps=steps,
+            highlight=[step],
+        )
 
     def evaluate(self, y_true, y_pred, info):
         nll, accuracy, steps = encodings.event_nll(y_true, y_pred)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seqkit.plugin_api import Task
+from seqkit.plugin_api import DataError, ExplainTarget, Task
 from seqkit_tagging import schemes
 from seqkit_tagging.features import tokens_of
 
@@ -94,6 +94,44 @@ class TaggingTask(Task):
 
     def describe_targets(self, y_true, info, inputs=None):
         return [" ".join(tags) for tags in _gold(y_true, info)]
+
+    def explain_target(self, output, info, raw_input=None, target=None, model_input=None):
+        """The scores of one predicted entity's tags, added over its tokens (softmax
+        probabilities of the token classifier, unary scores of the CRF). ``target``: the
+        entity's text, or its number (1 = the first entity of the sentence); default the first
+        entity, or the first token's tag when the model found none."""
+        output = np.asarray(output)
+        tokens = tokens_of(raw_input) if raw_input is not None else []
+        length = len(tokens) if tokens else int(output.shape[0])
+        ids = predicted_tag_ids(output[None], info)[0][:length]
+        tags = _tag_names(ids, length, info)
+        spans = schemes.entities(tags)
+        texts = [" ".join(tokens[e.start : e.end]) for e in spans] if tokens else [f"{e.start}-{e.end}" for e in spans]
+        if target is not None:
+            wanted = str(target).strip()
+            matches = [i for i, text in enumerate(texts) if text.lower() == wanted.lower()]
+            if matches:
+                chosen = matches[0]
+            elif wanted.isdigit() and 1 <= int(wanted) <= len(spans):
+                chosen = int(wanted) - 1
+            else:
+                found = "; ".join(f"{i + 1}: {t} [{e.type}]" for i, (t, e) in enumerate(zip(texts, spans))) or "none"
+                raise DataError(
+                    f"explain target {target!r}: expected an entity's text or number. Entities found: {found}"
+                )
+            start, end, label = (
+                spans[chosen].start,
+                spans[chosen].end,
+                f"{spans[chosen].type} tags of {texts[chosen]!r}",
+            )
+        elif spans:
+            start, end, label = spans[0].start, spans[0].end, f"{spans[0].type} tags of {texts[0]!r}"
+        else:
+            start, end, label = 0, 1, f"tag {tags[0] if tags else 'O'} of token 1"
+        weights = np.zeros(output.shape)
+        for step in range(start, min(end, length)):
+            weights[step, int(ids[step])] = 1.0
+        return ExplainTarget(weights, label, steps=tokens or None, highlight=list(range(start, end)))
 
     def format_prediction(self, raw_input, row):
         text = str(raw_input)
