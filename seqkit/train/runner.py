@@ -552,6 +552,9 @@ class Runner:
                 self.model = compile_new_model(self.parts, self.preprocessor, steps)
         for note in self.parts.encoder.notes:
             self.echo(f"seqkit: {note}")
+        if self.parts.encoder.facts and self.checkpoint is None:
+            self.info["encoder"] = self.parts.encoder.facts
+            self.run_dir.write_json("data_info.json", self.info)
         self.echo(f"seqkit: model {self.model.name}: {self.model.count_params():,} parameters")
 
     # -- 4. callbacks -------------------------------------------------------------------------

