@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "HeadSpec": "seqkit.models.parts",
     "load_pretrained_vectors": "seqkit.models.encoders",
     "pretrained_vectors": "seqkit.models.vectors",
+    "read_vectors": "seqkit.models.vectors",
     "vectors_coverage_line": "seqkit.models.vectors",
     "pretrained_problems": "seqkit.models.vectors",
     # writing outputs and plots
@@ -131,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.export.report import ReportContext, ReportSection
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
-    from seqkit.models.vectors import pretrained_problems, pretrained_vectors, vectors_coverage_line
+    from seqkit.models.vectors import pretrained_problems, pretrained_vectors, read_vectors, vectors_coverage_line
     from seqkit.recipe import Recipe
     from seqkit.task import (
         ClassificationTask,

@@ -243,6 +243,34 @@ def coverage_line(coverage: dict) -> str:
     return line
 
 
+def read_vectors(source: str | Path, key: str = "model.encoder.pretrained") -> tuple[list[str], np.ndarray]:
+    """Every (word, vector) of ``source`` (a known name, or a GloVe / word2vec text file), in the
+    vectors' own order (GloVe's: most frequent first). For augmentation by nearest neighbours."""
+    source = str(source)
+    named = named_vectors(source)
+    if named is not None:
+        return read_named(named)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: pretrained vectors file not found ({key})")
+    words, rows = [], []
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            parts = line.rstrip().split(" ")
+            if (number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts)) or len(parts) < 2:
+                continue
+            if rows and len(parts) - 1 != len(rows[0]):
+                raise DataError(f"{path}:{number}: vector has {len(parts) - 1} values; the first had {len(rows[0])}")
+            try:
+                rows.append(np.asarray(parts[1:], dtype="float32"))
+            except ValueError:
+                raise DataError(f"{path}:{number}: vector values must be numbers") from None
+            words.append(parts[0])
+    if not rows:
+        raise DataError(f"{path}: no vectors found ({key})")
+    return words, np.stack(rows)
+
+
 # The names plugins import from seqkit.plugin_api.
 pretrained_vectors = vectors_matrix
 vectors_coverage_line = coverage_line

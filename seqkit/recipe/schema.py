@@ -335,6 +335,26 @@ CORE = {
                     },
                 },
                 "backbone": {**BACKBONE, "default": {}},
+                "init_from": {
+                    "type": "string",
+                    "format": "path",
+                    "description": (
+                        "Warm start: an earlier run directory (or a .keras / .weights.h5 file inside one) whose "
+                        "encoder and backbone weights are loaded where their shapes match; embedding rows are "
+                        "mapped by token. Works across tasks (a language model's backbone into a classifier); "
+                        "the head is always new."
+                    ),
+                },
+                "freeze_epochs": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 1000000,
+                    "default": 0,
+                    "description": (
+                        "With init_from: train only the new layers for this many epochs, then everything "
+                        "(the optimizer starts afresh when the loaded layers are unfrozen)."
+                    ),
+                },
                 "head": {
                     "type": "object",
                     "description": "The output layer, its loss and metrics; the keys depend on its type.",

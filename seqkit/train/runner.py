@@ -163,14 +163,21 @@ def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
     """Build the training model and compile it with the recipe's optimizer, loss and metrics."""
     import keras
 
-    from seqkit.train.optim import build_optimizer
-
     train = parts.recipe.section("train")
     keras.mixed_precision.set_dtype_policy(train.get("precision", "float32"))
     try:
         model = build_training_model(parts, preprocessor)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+    compile_model(model, parts, steps_per_epoch)
+    return model
+
+
+def compile_model(model, parts: Parts, steps_per_epoch: int) -> None:
+    """Compile ``model`` with the recipe's optimizer (a new one), loss and metrics."""
+    from seqkit.train.optim import build_optimizer
+
+    train = parts.recipe.section("train")
     model.compile(
         optimizer=build_optimizer(train, steps_per_epoch),
         loss=parts.head.loss(),
@@ -178,7 +185,6 @@ def compile_new_model(parts: Parts, preprocessor, steps_per_epoch: int):
         jit_compile=resolve_jit_compile(train.get("jit_compile", "auto"), bool(train.get("deterministic"))),
         steps_per_execution=steps_per_execution(train),
     )
-    return model
 
 
 def steps_per_execution(train) -> int:
@@ -550,12 +556,32 @@ class Runner:
         else:
             with self.session.scope():
                 self.model = compile_new_model(self.parts, self.preprocessor, steps)
+                self._warm_start(steps)
         for note in self.parts.encoder.notes:
             self.echo(f"seqkit: {note}")
         if self.parts.encoder.facts and self.checkpoint is None:
             self.info["encoder"] = self.parts.encoder.facts
             self.run_dir.write_json("data_info.json", self.info)
         self.echo(f"seqkit: model {self.model.name}: {self.model.count_params():,} parameters")
+
+    def _warm_start(self, steps: int) -> None:
+        """``model.init_from``: an earlier run's encoder and backbone weights (init_from.json says which)."""
+        self.frozen: list[str] = []
+        source = self.recipe.get("model.init_from")
+        if not source:
+            return
+        from seqkit.train.warmstart import set_frozen, warm_start
+
+        report = warm_start(self.model, self.parts.encoder, self.preprocessor, source, self.manager)
+        for line in report.lines():
+            self.echo(f"seqkit: {line}")
+        freeze = int(self.recipe.get("model.freeze_epochs") or 0)
+        if freeze and report.loaded:
+            self.frozen = report.loaded
+            set_frozen(self.model, self.frozen, True)
+            compile_model(self.model, self.parts, steps)
+            self.echo(f"seqkit: init_from: {', '.join(self.frozen)} frozen for the first {freeze} epoch(s)")
+        self.run_dir.write_json("init_from.json", {**report.as_dict(), "frozen_epochs": freeze if self.frozen else 0})
 
     # -- 4. callbacks -------------------------------------------------------------------------
 
@@ -612,30 +638,18 @@ class Runner:
     # -- 5. fit -------------------------------------------------------------------------------
 
     def fit(self) -> None:
-        weights = self._class_weights()
         started = time.perf_counter()
-        if not self.run_state.finished(self.epochs):
-            fit_data = self.data.train.fit_arguments(
-                self.batch_size,
-                self.recipe.seed,
-                self.run_state.epochs_done,
-                self.epochs,
-                weights,
-                adapt=self.session.training_dataset,
-            )
-            validation = self.data.validation.validation_data(self.batch_size) if self.data.validation else None
-            with self.stop_request.installed(self.echo):
-                self.model.fit(
-                    **fit_data,
-                    epochs=self.epochs,
-                    initial_epoch=self.run_state.epochs_done,
-                    validation_data=validation,
-                    validation_batch_size=self.batch_size,
-                    callbacks=self.callbacks,
-                    verbose=0 if self.echo is silent else fit_verbosity(self.train.get("verbose", "auto")),
-                )
-            if self.stop_request.requested:
-                raise self.stop_request.interrupt()
+        frozen = getattr(self, "frozen", [])
+        if frozen:  # model.freeze_epochs: the new layers alone first, then all of them
+            from seqkit.train.warmstart import set_frozen
+
+            self._fit_until(min(int(self.recipe.get("model.freeze_epochs")), self.epochs))
+            set_frozen(self.model, frozen, False)
+            compile_model(self.model, self.parts, pipeline.steps_per_epoch(len(self.data.train), self.batch_size))
+            if self.early is not None and self.run_state.early_stopper is not None:
+                self.run_state.early_stopper._initial = self.run_state.early_stopper.state()
+            self.echo(f"seqkit: init_from: {', '.join(frozen)} unfrozen")
+        self._fit_until(self.epochs)
         self.train_seconds = time.perf_counter() - started
         self._check_nan_guard()
         best = self.run_state.best_weights()
@@ -645,6 +659,31 @@ class Runner:
                 f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})"
             )
         self.model = self.session.local_model(self.model, self.parts.head.loss(), self.parts.head.metrics)
+
+    def _fit_until(self, epochs: int) -> None:
+        if self.run_state.finished(epochs):
+            return
+        fit_data = self.data.train.fit_arguments(
+            self.batch_size,
+            self.recipe.seed,
+            self.run_state.epochs_done,
+            epochs,
+            self._class_weights(),
+            adapt=self.session.training_dataset,
+        )
+        validation = self.data.validation.validation_data(self.batch_size) if self.data.validation else None
+        with self.stop_request.installed(self.echo):
+            self.model.fit(
+                **fit_data,
+                epochs=epochs,
+                initial_epoch=self.run_state.epochs_done,
+                validation_data=validation,
+                validation_batch_size=self.batch_size,
+                callbacks=self.callbacks,
+                verbose=0 if self.echo is silent else fit_verbosity(self.train.get("verbose", "auto")),
+            )
+        if self.stop_request.requested:
+            raise self.stop_request.interrupt()
 
     def _class_weights(self) -> dict | None:
         """``train.class_weight`` resolved over the training targets (refused where the data cannot)."""

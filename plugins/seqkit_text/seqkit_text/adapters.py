@@ -23,6 +23,9 @@ from seqkit.plugin_api import (
     text_lines,
     unknown_label,
 )
+from seqkit_text.augment import SCHEMA as AUGMENT_SCHEMA
+from seqkit_text.augment import augment_split
+from seqkit_text.augment import check as augment_problems
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 # One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
@@ -136,6 +139,7 @@ class TextTableAdapter(Adapter):
                 "(stop, naming the first bad lines and their count), skip (drop them; the count is in "
                 "data_info.json), warn (drop them and print the count and the first ones).",
             },
+            "augment": AUGMENT_SCHEMA,
         }
     }
 
@@ -157,7 +161,7 @@ class TextTableAdapter(Adapter):
         split = config.get("split") or {}
         if split.get("validation", 0) + split.get("test", 0) >= 1:
             problems.append(("split", "validation + test must be less than 1"))
-        return problems
+        return problems + augment_problems(config.get("augment") or {})
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -282,7 +286,13 @@ class TextTableAdapter(Adapter):
         tr, va, te = split_indices(len(texts), carve_val, carve_test, self.context.seed, stratify)
         carved = [Split(x[i], y[i], list(x[i])) if len(i) else None for i in (tr, va, te)]
         train, validation, test = carved[0], loaded.get("validation", carved[1]), loaded.get("test", carved[2])
+        augmented = None
+        if self.config.get("augment") and train is not None and self.context.info is None:  # training only
+            x_train, y_train, augmented = augment_split(train.x, train.y, self.config["augment"], self.context.seed)
+            train = Split(x_train, y_train, list(x_train))
         info = self._facts(classes, train, validation, test)
+        if augmented is not None:
+            info["augment"] = augmented
         return DataBundle(train=train, validation=validation, test=test, info=info)
 
     # -- streaming (seqkit prepare: data larger than memory) -----------------------------------
