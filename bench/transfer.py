@@ -1,7 +1,7 @@
 """Transfer learning and augmentation side by side: the same task without pretraining, with GloVe
 vectors (trained and frozen), with EDA-style augmentation, over seeds.
 
-Usage:  python bench/transfer.py [--task sst2|reviews|wnut17] [--variants base glove ...]
+Usage:  python bench/transfer.py [--task sst2|reviews|japanese_vowels|wnut17] [--variants base glove ...]
                                  [--seeds 42 43 44] [--epochs N]
 Prints JSON (test accuracy / entity F1: mean and spread per variant, wall time per run) and writes
 bench/results/transfer_<task>.json. sst2 and wnut17 need ${SEQKIT_DATA} (default ../shared/data).
@@ -25,6 +25,14 @@ from report import write_report
 RECIPES = ROOT / "recipes"
 EDA = ["data.augment.copies=1", "data.augment.deletion=0.1", "data.augment.swap=0.1", "data.augment.insertion=0.1"]
 NEIGHBOURS = ["data.augment.neighbours=0.1", "data.augment.vectors=glove-6b-50d"]
+SERIES = [
+    "data.augment.copies=2",
+    "data.augment.jitter=0.05",
+    "data.augment.scaling=0.1",
+    "data.augment.magnitude_warp=0.2",
+    "data.augment.time_warp=0.2",
+    "data.augment.window_slice=0.1",
+]
 
 # task -> (metric in metrics.json["test"], {variant: (recipe, overrides)})
 TASKS = {
@@ -48,6 +56,13 @@ TASKS = {
                 RECIPES / "sentiment/reviews.yaml",
                 ["model.encoder.dim=50", "model.encoder.pretrained=glove-6b-50d"],
             ),
+        },
+    ),
+    "japanese_vowels": (
+        "accuracy",
+        {
+            "base": (RECIPES / "sensors/japanese_vowels.yaml", []),
+            "augment": (RECIPES / "sensors/japanese_vowels.yaml", SERIES),
         },
     ),
     "wnut17": (

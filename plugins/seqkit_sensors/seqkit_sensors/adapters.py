@@ -25,6 +25,9 @@ from seqkit.plugin_api import (
     text_lines,
     unknown_label,
 )
+from seqkit_sensors.augment import SCHEMA as AUGMENT_SCHEMA
+from seqkit_sensors.augment import augment_sequences
+from seqkit_sensors.augment import check as augment_problems
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 # One file, a glob, or a list of them (in-memory data stands here too, as a placeholder).
@@ -60,6 +63,7 @@ COMMON = {
         "default": True,
         "description": "Standardise each feature with training statistics.",
     },
+    "augment": AUGMENT_SCHEMA,
 }
 
 
@@ -76,7 +80,11 @@ class NamedSequence(str):
 
 
 class SequenceAdapter(Adapter):
-    """Shared logic: labels, splits, per-feature standardisation, padding."""
+    """Shared logic: labels, splits, per-feature standardisation, padding, augmentation."""
+
+    @classmethod
+    def check(cls, config):
+        return augment_problems(config.get("augment") or {})
 
     def read(self, path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list[str], list[str], list[str]]:
         """Return (sequences as (steps, features) arrays, labels, 'file:line' origins, names).
@@ -149,7 +157,21 @@ class SequenceAdapter(Adapter):
             return Split(self.pad(seqs, info), ys, [f"{n} ({len(s)} steps)" for n, s in zip(named, seqs)])
 
         test_split = make(data=(test[0], self._encode(test[1], test[2], classes), test[3])) if test else make(te)
-        return DataBundle(make(tr), make(va), test_split, info)
+        train_split = make(tr)
+        if self.config.get("augment") and train_split is not None and not trained:  # training only
+            originals = [x[i] for i in tr]
+            copies, source, info["augment"] = augment_sequences(
+                originals, self.config["augment"], self.context.seed, mean, std
+            )
+            train_names = [names[i] for i in tr]
+            train_split = make(
+                data=(
+                    originals + copies,
+                    np.concatenate([y[tr], y[tr][source]]),
+                    train_names + [f"{train_names[i]} (augmented)" for i in source],
+                )
+            )
+        return DataBundle(train_split, make(va), test_split, info)
 
     def _encode(self, labels, origins, classes):
         index = {c: i for i, c in enumerate(classes)}
@@ -228,9 +250,10 @@ class UeaTsAdapter(SequenceAdapter):
 
     @classmethod
     def check(cls, config):
+        problems = super().check(config)
         if bool(config.get("dataset")) == bool(config.get("train")):
-            return [("", "give either `dataset` (bundled with sktime) or `train` (a .ts file)")]
-        return []
+            problems.append(("", "give either `dataset` (bundled with sktime) or `train` (a .ts file)"))
+        return problems
 
     def _files(self):
         name = self.config.get("dataset")
