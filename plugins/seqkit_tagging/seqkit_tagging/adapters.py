@@ -25,6 +25,9 @@ from seqkit.plugin_api import (
     text_lines,
 )
 from seqkit_tagging import schemes
+from seqkit_tagging.augment import SCHEMA as AUGMENT_SCHEMA
+from seqkit_tagging.augment import augment_sentences
+from seqkit_tagging.augment import check as augment_problems
 from seqkit_tagging.features import Sentence, build_vocabularies, encode_sentences, tokenize
 
 RATIO = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
@@ -242,8 +245,13 @@ class ConllAdapter(Adapter):
                 "default": 20,
                 "description": "Characters kept per token for the character features.",
             },
+            "augment": AUGMENT_SCHEMA,
         },
     }
+
+    @classmethod
+    def check(cls, config):
+        return augment_problems(config.get("augment") or {})
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -300,6 +308,16 @@ class ConllAdapter(Adapter):
                         )
             info = {**trained, "scheme": file_scheme}
             return DataBundle(None, None, self._split(parts["test"], info), info)
+        augmented = None
+        if self.config.get("augment") and parts["train"]:  # the training sentences only
+            copies, augmented = augment_sentences(
+                parts["train"],
+                self.config["augment"],
+                self.context.seed,
+                file_scheme,
+                lambda tokens, tags, original: TaggedSentence(tokens, tags, original.origin),
+            )
+            parts["train"] = parts["train"] + copies
         # The tag set covers the entity types of every split, so a type that is rare in
         # training still has its tags (its scores then show how badly it is learnt).
         types = {e.type for sents in parts.values() for s in sents for e in schemes.entities(s.tags)}
@@ -325,6 +343,8 @@ class ConllAdapter(Adapter):
             "words": words,
             "chars": chars,
         }
+        if augmented is not None:
+            info["augment"] = augmented
         bundle = {key: self._split(sents, info) for key, sents in parts.items()}
         return DataBundle(bundle["train"], bundle["validation"], bundle["test"], info)
 

@@ -526,3 +526,45 @@ def test_word_char_encoder_takes_glove_by_name_lower_casing_words(tmp_path):
     glove_words, matrix = read_named(KNOWN_VECTORS["glove-6b-50d"])
     embeddings = keras.ops.convert_to_numpy(layer.word_embedding.embeddings)
     np.testing.assert_array_equal(embeddings[words.index("Paris")], matrix[glove_words.index("paris")])
+
+
+def test_augment_replaces_mentions_by_type_and_drops_other_tokens_in_training_only(tmp_path):
+    from seqkit_tagging.adapters import ConllAdapter as Adapter
+
+    write_conll(tmp_path / "train.conll", tiny_sentences(40, 1))
+    write_conll(tmp_path / "test.conll", tiny_sentences(8, 3))
+    augment = {"copies": 2, "mention_replacement": 1.0, "token_dropout": 0.3}
+
+    def load_with(seed=1, **extra):
+        config = {"train": "train.conll", "test": "test.conll", "split": {"validation": 0.25}, **extra}
+        return Adapter(config, DataContext(tmp_path, seed)).load()
+
+    plain, first, again = load_with(), load_with(augment=augment), load_with(augment=augment)
+    n = len(plain.train)
+    with_entities = sum(1 for y in plain.train.y if any(plain.info["tags"][t] != "O" for t in y if t >= 0))
+    assert 0 < with_entities < n and len(first.train) == n + 2 * with_entities  # copies of sentences with entities
+    assert [s.tokens for s in first.train.raw[:n]] == [s.tokens for s in plain.train.raw]
+    assert [s.tokens for s in first.train.raw] == [s.tokens for s in again.train.raw]
+    assert [s.tokens for s in first.test.raw] == [s.tokens for s in plain.test.raw]
+    assert [s.tokens for s in first.train.raw] != [s.tokens for s in load_with(5, augment=augment).train.raw]
+    record = first.info["augment"]
+    assert (
+        record["augmented_rows"] == 2 * with_entities
+        and record["mentions_replaced"] > 0
+        and record["tokens_dropped"] > 0
+    )
+    # Every copied mention is a training mention of its type, with well-formed tags.
+    tag_names = first.info["tags"]
+    train_mentions = {
+        (e.type, tuple(s.tokens[e.start : e.end]))
+        for s in plain.train.raw
+        for e in schemes.entities([tag_names[t] for t in plain.train.y[plain.train.raw.index(s)][: len(s.tokens)]])
+    }
+    for row in range(n, len(first.train)):
+        tokens = first.train.raw[row].tokens
+        tags = [tag_names[t] for t in first.train.y[row][: len(tokens)]]
+        for e in schemes.entities(tags):
+            assert (e.type, tuple(tokens[e.start : e.end])) in train_mentions
+    assert Adapter.check({"augment": {"copies": 2}}) == [
+        ("augment", "set mention_replacement or token_dropout above 0")
+    ]
