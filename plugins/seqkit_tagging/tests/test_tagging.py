@@ -521,9 +521,9 @@ def test_word_char_encoder_takes_glove_by_name_lower_casing_words(tmp_path):
     assert coverage["found_lower_cased"] >= 10  # ... and capitalised names find GloVe's lower-case vectors
     assert coverage["training_tokens"] == int((bundle.train.x[..., 0] > 0).sum())
     assert spec.notes == [vectors_coverage_line(coverage)]
-    from seqkit.models.vectors import KNOWN_VECTORS, read_named
+    from seqkit.plugin_api import read_vectors
 
-    glove_words, matrix = read_named(KNOWN_VECTORS["glove-6b-50d"])
+    glove_words, matrix = read_vectors("glove-6b-50d")
     embeddings = keras.ops.convert_to_numpy(layer.word_embedding.embeddings)
     np.testing.assert_array_equal(embeddings[words.index("Paris")], matrix[glove_words.index("paris")])
 
