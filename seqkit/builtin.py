@@ -119,6 +119,8 @@ class TokenEmbeddingSpec(EncoderSpec):
         import keras
         import numpy as np
 
+        from seqkit import progress
+
         standardize = self.config.get("standardize", "lower_and_strip_punctuation")
         vectorizer = keras.layers.TextVectorization(
             max_tokens=self.config.get("max_tokens", 20000),
@@ -129,14 +131,16 @@ class TokenEmbeddingSpec(EncoderSpec):
             name="text_vectorization",
         )
         if hasattr(train_x, "element_spec"):  # a tf.data stream (seqkit prepare): adapt reads it batch by batch
-            vectorizer.adapt(train_x)
+            with progress.phase("fitting the vocabulary"):
+                vectorizer.adapt(train_x)
         else:
             texts = np.asarray(list(train_x), dtype=object).astype(str)
             if standardize in ("lower", "none") and self.config.get("split", "whitespace") == "whitespace":
                 note = raw_text_note(texts, standardize)
                 if note:
                     self.notes.append(note)
-            vectorizer.adapt(texts, batch_size=1024)
+            with progress.phase(f"fitting the vocabulary on {len(texts)} texts"):
+                vectorizer.adapt(texts, batch_size=1024)
             if self.config.get("pretrained"):  # how many training tokens the vectors cover
                 self._token_counts = _token_counts(vectorizer, texts)
         return vectorizer

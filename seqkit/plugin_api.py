@@ -40,6 +40,8 @@ _LAZY: dict[str, str] = {
     "PreprocessingAdapter": "seqkit.data.adapter",
     "Split": "seqkit.data.adapter",
     "require_file": "seqkit.data.adapter",
+    "track": "seqkit.progress",
+    "phase": "seqkit.progress",
     "split_indices": "seqkit.data.splits",
     "class_order": "seqkit.data.labels",
     "unknown_label": "seqkit.data.labels",
@@ -133,6 +135,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
     from seqkit.models.vectors import pretrained_problems, pretrained_vectors, read_vectors, vectors_coverage_line
+    from seqkit.progress import phase, track
     from seqkit.recipe import Recipe
     from seqkit.task import (
         ClassificationTask,

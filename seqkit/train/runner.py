@@ -370,6 +370,7 @@ class RunResult:
 
 def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     """Run the stages in `run_dir` and record how it ended in its status."""
+    from seqkit import progress
     from seqkit.train.callbacks import signals_interrupt
 
     remove_temporary_files(run_dir.path)  # what a killed run left half-written
@@ -377,7 +378,7 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     run_dir.file(REPORT_FILE).unlink(missing_ok=True)
     try:
         # SIGTERM, like Ctrl-C, ends the run marked interrupted (fit stops at a batch instead).
-        with signals_interrupt():
+        with signals_interrupt(), progress.silenced(echo is silent):
             result = Runner(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume).run()
     except KeyboardInterrupt:
         _unfinished(run_dir)
@@ -463,9 +464,12 @@ class Runner:
         self.checkpoints = run_dir.checkpoints
 
     def run(self) -> RunResult:
+        from seqkit import progress
+
         self.setup_engine()
         faults.phase("data")
-        self.setup_data()
+        with progress.phase("loading the data"):
+            self.setup_data()
         faults.phase("model")
         self.setup_model()
         self.setup_callbacks()
@@ -475,7 +479,8 @@ class Runner:
             return self.finish_worker()
         faults.phase("evaluate")
         self.export()
-        return self.score()
+        with progress.phase("evaluating the model"):
+            return self.score()
 
     # -- 1. engine ----------------------------------------------------------------------------
 

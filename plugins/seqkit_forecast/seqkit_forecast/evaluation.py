@@ -129,7 +129,9 @@ def compare(model, bundle, info: dict, echo=print) -> dict:
     fold_scores = {name: _Scores() for name in [MODEL] + names} if backtest else {}
     per_fold: list[dict] = []
     examples = []
-    for series in bundle.series:
+    from seqkit.plugin_api import track
+
+    for series in track(bundle.series, "scoring the model and the baselines", unit="series"):
         train_end = series.bounds.train
         history = series.scaler.inverse(series.targets, slice(0, n_targets))
         ets_params = None

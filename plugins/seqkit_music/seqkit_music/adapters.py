@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, split_indices
+from seqkit.plugin_api import Adapter, DataBundle, DataError, Split, split_indices, track
 from seqkit_music import encodings
 from seqkit_music.sources import (
     JSB_SPLITS,
@@ -299,7 +299,9 @@ class MidiAdapter(MusicAdapter):
     def read_key(self, key: str) -> list[Piece]:
         files = list_files(self.context.resolve(self.config[key]), MIDI_SUFFIXES, "MIDI")
         limit = self.config.get("limit")
-        return [read_midi(f) for f in (files[:limit] if limit else files)]
+        return [
+            read_midi(f) for f in track(files[:limit] if limit else files, f"reading {key} MIDI files", unit="file")
+        ]
 
     def pieces(self):
         if self.config.get("path"):
@@ -350,7 +352,7 @@ class Music21Adapter(MusicAdapter):
     def _read_files(self, files) -> list[Piece]:
         limit = self.config.get("limit")
         pieces = []
-        for path in files:
+        for path in track(files, "parsing scores", unit="file"):
             pieces += read_score(path)
             if limit and len(pieces) >= limit:
                 break
@@ -363,7 +365,8 @@ class Music21Adapter(MusicAdapter):
         corpus = self.config.get("corpus") or "bach_chorales"
         if corpus != "bach_chorales":
             return self._read_files(corpus_files(corpus))
-        return [read_corpus_entry(name) for name in corpus_names(self.config.get("corpus") or "bach_chorales", limit)]
+        names = corpus_names(self.config.get("corpus") or "bach_chorales", limit)
+        return [read_corpus_entry(name) for name in track(names, "parsing music21's Bach chorales", unit="chorale")]
 
 
 class JsbChoralesAdapter(MusicAdapter):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqkit.plugin_api import DataError, SeqkitError
+from seqkit.plugin_api import DataError, SeqkitError, track
 from seqkit_music import encodings
 
 MAX_STEPS = 100000
@@ -220,7 +220,7 @@ def _frame_log_prob(frame: np.ndarray, q: np.ndarray) -> float:
 def _sample(stepper, context: np.ndarray, steps: int, temperature: float, top_k, rng, melody: bool):
     """Sampling (temperature > 0) or greedy decoding (temperature 0)."""
     chosen, log_likelihood = [], 0.0
-    for _ in range(steps):
+    for _ in track(range(steps), "generating", unit="step"):
         p = stepper(context[None])[0]
         if melody:
             log_p = _melody_log_probs(p)
@@ -265,7 +265,7 @@ def _beam_search(stepper, context: np.ndarray, steps: int, beam: int, temperatur
     """Keep the ``beam`` most likely continuations (log-probabilities of the tempered
     distribution); return the best one and its log-likelihood under the model."""
     beams = [(0.0, 0.0, [])]  # (tempered score, model log-likelihood, steps)
-    for _ in range(steps):
+    for _ in track(range(steps), f"generating (beam {beam})", unit="step"):
         contexts = np.stack(
             [
                 np.concatenate([context, np.asarray(s, dtype=context.dtype).reshape((-1, *context.shape[1:]))])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from seqkit.plugin_api import RunError
+from seqkit.plugin_api import RunError, track
 from seqkit_seq2seq import vocab
 
 BATCH = 256  # sources per beam-search batch
@@ -116,7 +116,7 @@ def beam_search(
         raise RunError(f"--n-best {n_best}: at most the beam width ({beam})")
     steps = max_steps or int(np.shape(x)[1] - stepper.head.source_length)
     results: list[list[Hypothesis]] = []
-    for start in range(0, len(x), BATCH):
+    for start in track(range(0, len(x), BATCH), f"beam search ({beam}) over {len(x)} inputs", unit="batch"):
         results += _beam_batch(
             stepper, np.asarray(x[start : start + BATCH]), beam, n_best, alpha, steps, keep_attention
         )
@@ -207,7 +207,7 @@ def ctc_beam_search(stepper: Stepper, x: np.ndarray, beam: int, n_best: int = 1)
         raise RunError(f"--n-best {n_best}: at most the beam width ({beam})")
     results = []
     blank = stepper.head.vocabulary_size
-    for start in range(0, len(x), BATCH):
+    for start in track(range(0, len(x), BATCH), f"CTC beam search ({beam}) over {len(x)} inputs", unit="batch"):
         chunk = np.asarray(x[start : start + BATCH])
         logits = stepper.head(stepper.encode(chunk), chunk)
         frames = ops.sum(ops.cast(ops.greater(logits[..., 0], -5.0e3), "int32"), axis=-1)
