@@ -228,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--open", action="store_true", help="open it in the web browser afterwards")
+    p.add_argument(
+        "--explain",
+        type=int,
+        metavar="N",
+        help="explain the first N test examples (attributions, gate traces) in the report (as seqkit explain --test N)",
+    )
 
     p = sub.add_parser("runs", help="list run and tune directories: status, duration, main metric")
     p.add_argument("root", nargs="?", default="runs", metavar="DIR", help="a runs folder (default: runs)")
@@ -461,6 +467,10 @@ def cmd_explain(args) -> int:
         files = write_figures(explanations, folder, units=args.units)
         data = [e.to_dict() for e in explanations]
         atomic_write_json(folder / "explanations.json", data)
+        if not args.output:  # in the run's own folder: its report shows them
+            from seqkit.explain.figures import write_report_section
+
+            write_report_section(explanations, run.path, units=args.units)
     except OSError as exc:
         raise SeqkitError(f"{folder}: cannot write the explanation: {exc.strerror or exc}") from None
     if args.json:
@@ -552,6 +562,16 @@ def cmd_plugins(args) -> int:
 def cmd_report(args) -> int:
     from seqkit.export.report import report_folder
 
+    if args.explain is not None:
+        if args.explain < 1:
+            raise SeqkitError(f"report: --explain: expected a positive integer. Received: {args.explain}")
+        from seqkit import api
+        from seqkit.explain import explain, test_examples
+        from seqkit.explain.figures import write_report_section
+
+        run = api.load_run(args.run_dir)
+        inputs, encoded = test_examples(run, args.explain)
+        write_report_section(explain(run, inputs, encoded=encoded), run.path)
     target = report_folder(Path(args.run_dir))
     print(target)
     if args.open:

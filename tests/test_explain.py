@@ -5,6 +5,7 @@ figures, and a sentiment model whose attributions land on "terrible" / "great"."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +254,27 @@ def test_report_section_explains_test_examples(reviews_run):
     html = report_section(reviews_run, count=2, points=16)
     assert html.startswith('<section class="seqkit-explain">')
     assert html.count("<h3>Input") == 2 and html.count("data:image/png;base64,") == 4
+
+
+def test_the_run_report_gets_the_explanations(reviews_run, capsys):
+    """seqkit report RUN --explain N explains N test examples in report.html; seqkit explain
+    into the run's own folder replaces them with its inputs."""
+    from seqkit.testing import run_cli
+
+    report = reviews_run.path / "report.html"
+    assert report.is_file() and "What the model looked at" not in report.read_text()
+    assert run_cli(["report", reviews_run.path, "--explain", "0"]) == 2
+    assert "--explain: expected a positive integer" in capsys.readouterr().err
+    assert run_cli(["report", reviews_run.path, "--explain", "2"]) == 0
+    page = report.read_text()
+    assert page.count("What the model looked at") == 2  # the contents line and the section
+    assert len(re.findall(r"<h3>Input \d", page)) == 2
+    assert run_cli(["explain", reviews_run.path, TINY_SENTENCES[0], "--units", "4"]) == 0
+    page = report.read_text()
+    assert len(re.findall(r"<h3>Input \d", page)) == 1 and ">terrible</span>" in page
+    (reviews_run.path / "explain" / "report_section.html").unlink()
+    assert run_cli(["report", reviews_run.path]) == 0
+    assert "What the model looked at" not in report.read_text()
 
 
 @pytest.mark.slow

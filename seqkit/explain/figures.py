@@ -244,8 +244,8 @@ def html_fragment(explanations, units: int = 8) -> str:
     return _fragment([figures_of(explanation, units) for explanation in explanations])
 
 
-def _fragment(rendered: list[dict]) -> str:
-    parts = ['<section class="seqkit-explain"><h2>What the model looked at</h2>']
+def _fragment(rendered: list[dict], section: bool = True) -> str:
+    parts = ['<section class="seqkit-explain"><h2>What the model looked at</h2>'] if section else ["<div>"]
     for number, figures in enumerate(rendered, start=1):
         parts.append(f"<h3>Input {number}</h3>")
         for suffix, content in figures.items():
@@ -254,8 +254,26 @@ def _fragment(rendered: list[dict]) -> str:
             else:
                 encoded = base64.b64encode(content).decode("ascii")
                 parts.append(f'<img alt="{suffix}" style="max-width:100%" src="data:image/png;base64,{encoded}">')
-    parts.append("</section>")
+    parts.append("</section>" if section else "</div>")
     return "\n".join(parts)
+
+
+REPORT_SECTION_FILE = "report_section.html"  # in a run's explain/ folder: what report.html shows
+
+
+def write_report_section(explanations, run_dir, units: int = 8) -> Path:
+    """Keep ``explanations`` as the run report's section (``RUN_DIR/explain/report_section.html``,
+    figures inlined) and rebuild ``report.html`` when the run has one; returns the section file."""
+    from seqkit.train.rundir import atomic_write_text
+
+    target = Path(run_dir) / "explain" / REPORT_SECTION_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, _fragment([figures_of(e, units) for e in explanations], section=False))
+    if (Path(run_dir) / "report.html").is_file():
+        from seqkit.export.report import build_report
+
+        build_report(run_dir)
+    return target
 
 
 __all__ = [
@@ -268,4 +286,5 @@ __all__ = [
     "token_figure",
     "token_html",
     "write_figures",
+    "write_report_section",
 ]

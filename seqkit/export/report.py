@@ -540,10 +540,20 @@ def _task_sections(ctx: ReportContext, task) -> list[ReportSection]:
     return [s for s in task.report_sections(ctx) if s is not None]
 
 
+def _explanations(ctx: ReportContext, task) -> list[ReportSection]:
+    """What ``seqkit explain`` (or ``seqkit report --explain N``) left for the report:
+    attributions and gate traces of a few inputs."""
+    kept = ctx.path / "explain" / "report_section.html"
+    if not kept.is_file():
+        return []
+    return [ReportSection("What the model looked at", kept.read_text(encoding="utf-8"), ORDER_TASK + 5)]
+
+
 for _name, _provider in (
     ("summary", _summary),
     ("learning_curves", _curves),
     ("task", _task_sections),
+    ("explanations", _explanations),
     ("data", _data),
     ("recipe", _recipe),
     ("environment", _environment),
