@@ -37,8 +37,9 @@ def main() -> int:
     args = parser.parse_args()
     run_dir = args.run_dir or newest_run(Path("runs") / "reviews-sentiment")
     from seqkit.export.report import report_folder
+    from seqkit.plugins import get_plugin_manager
 
-    page = report_folder(run_dir)
+    page = report_folder(run_dir, get_plugin_manager())
     browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
     if browser is None:
         raise SystemExit("no chromium on PATH")

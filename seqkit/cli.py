@@ -572,7 +572,9 @@ def cmd_report(args) -> int:
         run = api.load_run(args.run_dir)
         inputs, encoded = test_examples(run, args.explain)
         write_report_section(explain(run, inputs, encoded=encoded), run.path)
-    target = report_folder(Path(args.run_dir))
+    from seqkit.plugins import get_plugin_manager
+
+    target = report_folder(Path(args.run_dir), get_plugin_manager())
     print(target)
     if args.open:
         import webbrowser
@@ -584,8 +586,9 @@ def cmd_report(args) -> int:
 
 def cmd_runs(args) -> int:
     from seqkit.export.runs import list_runs, text_table
+    from seqkit.plugins import get_plugin_manager
 
-    rows = list_runs(Path(args.root))
+    rows = list_runs(Path(args.root), get_plugin_manager())
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import ROOT, write_recipe
 
 from seqkit.errors import RecipeError
@@ -320,8 +321,9 @@ def load_task(shipped: str) -> str:
 
 def test_a_tune_space_may_not_reach_a_refused_part(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQKIT_DATA", "/data")
-    text = (ROOT / "recipes" / "music" / "bach_melody.yaml").read_text()
-    text += "tune:\n  space:\n    model.backbone.bidirectional: {choice: [false, true]}\n"
+    data = yaml.safe_load((ROOT / "recipes" / "music" / "bach_melody.yaml").read_text())
+    data["tune"] = {"space": {"model.backbone.bidirectional": {"choice": [False, True]}}}  # in place of its own
+    text = yaml.safe_dump(data, sort_keys=False)
     with pytest.raises(
         RecipeError,
         match=r"tune.space.model.backbone.bidirectional: with model.backbone.bidirectional=True: "

@@ -16,6 +16,7 @@ from seqkit.data import DataBundle, Split
 from seqkit.data.adapter import recording_files_read, require_file
 from seqkit.data.summary import data_fingerprint, summarize
 from seqkit.export.report import ReportSection, build_report, register_section_provider, section_providers
+from seqkit.plugins import get_plugin_manager
 from seqkit.testing import run_cli
 from seqkit.train.environment import git_record
 from seqkit.train.runner import Runner
@@ -106,7 +107,7 @@ def test_an_extra_section_provider_and_a_broken_one(tmp_path):
     try:
         register_section_provider("extra", lambda ctx, task: [ReportSection("Explanations <b>", "<p>x</p>", order=60)])
         register_section_provider("broken", lambda ctx, task: 1 / 0)
-        page = build_report(path).read_text()
+        page = build_report(path, get_plugin_manager()).read_text()
     finally:
         import seqkit.export.report as report
 

@@ -122,5 +122,5 @@ def test_prepare_reads_sharded_files_named_by_a_glob(tmp_path):
     write_reviews(tmp_path / "part-2.csv", TINY_REVIEWS[:5])
     manifest = prepare(load_recipe(_recipe(tmp_path, "part-*.csv")), tmp_path / "out", echo=lambda _m: None)
     assert sum(manifest["info"]["sizes"].values()) == len(TINY_REVIEWS) + 5
-    with pytest.raises(DataError, match=r"no files match this pattern \(data.path\)"):
+    with pytest.raises(DataError, match=r"data.path: the pattern 'nothing-\*.csv' matches no files"):
         prepare(load_recipe(_recipe(tmp_path, "nothing-*.csv")), tmp_path / "out2", echo=lambda _m: None)

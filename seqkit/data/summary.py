@@ -48,8 +48,8 @@ def _length(item: Any) -> int | None:
 
 def _items(split) -> list:
     x = split.x
-    if isinstance(x, dict) or x is None:
-        return []
+    if isinstance(x, dict) or x is None or not hasattr(x, "__getitem__"):
+        return []  # several inputs, or inputs read lazily (prepared shards): no sample here
     try:
         n = min(len(x), SAMPLE)
     except TypeError:

@@ -271,8 +271,9 @@ def write_report_section(explanations, run_dir, units: int = 8) -> Path:
     atomic_write_text(target, _fragment([figures_of(e, units) for e in explanations], section=False))
     if (Path(run_dir) / "report.html").is_file():
         from seqkit.export.report import build_report
+        from seqkit.plugins import get_plugin_manager
 
-        build_report(run_dir)
+        build_report(run_dir, get_plugin_manager())
     return target
 
 

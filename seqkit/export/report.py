@@ -628,13 +628,13 @@ def render(ctx: ReportContext, sections: list[ReportSection]) -> str:
 
 
 def find_task(ctx: ReportContext, manager=None):
+    """The run's task from ``manager`` (the plugin manager; callers pass it, so this package
+    never imports the plugin system); None without one or when the plugin is not installed."""
     name = ctx.recipe.get("task") or ctx.metrics.get("task")
-    if not name:
+    if not name or manager is None:
         return None
     try:
-        from seqkit.plugins import get_plugin_manager
-
-        return (manager or get_plugin_manager()).tasks.get(name)
+        return manager.tasks.get(name)
     except Exception:
         return None
 
@@ -652,7 +652,9 @@ def collect_sections(ctx: ReportContext, task) -> list[ReportSection]:
 
 
 def build_report(path, manager=None) -> Path:
-    """Write ``report.html`` in the run directory ``path`` (atomically) and return its path."""
+    """Write ``report.html`` in the run directory ``path`` (atomically) and return its path.
+    ``manager`` is the plugin manager the run's task is found in (``seqkit.plugins``; the
+    callers pass it): without one the page has no task sections."""
     from seqkit.train.rundir import atomic_write_text
 
     ctx = ReportContext.load(Path(path))

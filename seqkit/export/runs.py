@@ -50,11 +50,9 @@ def headline(task_name: str | None, test: dict, manager=None) -> str:
     """``name=value`` of the run's main test metric."""
     if not test:
         return ""
-    if task_name:
+    if task_name and manager is not None:
         try:
-            from seqkit.plugins import get_plugin_manager
-
-            line = (manager or get_plugin_manager()).tasks.get(task_name).summary(test)
+            line = manager.tasks.get(task_name).summary(test)
             if line:
                 return line.split(",")[0].strip()
         except Exception:  # the plugin is not installed here, or its summary fails on old metrics

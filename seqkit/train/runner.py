@@ -373,13 +373,14 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
     from seqkit import progress
     from seqkit.train.callbacks import signals_interrupt
 
+    manager = manager or get_plugin_manager()
     remove_temporary_files(run_dir.path)  # what a killed run left half-written
     # A report describes the run as it ended; the one of an earlier attempt goes now.
     run_dir.file(REPORT_FILE).unlink(missing_ok=True)
     try:
         # SIGTERM, like Ctrl-C, ends the run marked interrupted (fit stops at a batch instead).
         with signals_interrupt(), progress.silenced(echo is silent):
-            result = Runner(recipe, run_dir, evaluate, manager or get_plugin_manager(), echo, resume).run()
+            result = Runner(recipe, run_dir, evaluate, manager, echo, resume).run()
     except KeyboardInterrupt:
         _unfinished(run_dir)
         run_dir.set_status(INTERRUPTED, error=f"interrupted; continue with: seqkit run --resume {run_dir.path}")

@@ -276,9 +276,7 @@ def test_music21_corpus_composers_and_works(tmp_path):
 
 
 def test_music21_adapter_reads_abc_and_the_bundled_chorales(tmp_path, monkeypatch, capsys):
-    from seqkit import progress
-
-    monkeypatch.setattr(progress, "QUIET_S", 0.0)  # report even this short parse (stderr is not a terminal)
+    monkeypatch.setattr("seqkit.progress.QUIET_S", 0.0)  # report even this short parse (stderr is not a terminal)
     (tmp_path / "tune.abc").write_text("X:1\nT:Tiny\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n")
     config = {"path": "tune.abc", "steps_per_quarter": 2, "split": {"validation": 0.0, "test": 0.0}}
     bundle = Music21Adapter(config, DataContext(tmp_path, 1, MelodyTask())).load()
