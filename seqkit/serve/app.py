@@ -332,6 +332,9 @@ def create_app(
             rows = await model.predict(request.inputs)
         except SeqkitError as exc:
             return _error(422, str(exc).splitlines()[0])
+        except Exception as exc:  # noqa: BLE001 - answered here: a handler-level 500 would drop the connection
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            return _error(500, f"internal error: {type(exc).__name__}: {detail}")
         return PredictResponse(model=model.name, predictions=rows)
 
     @app.post("/predict", response_model=PredictResponse, summary="Predict with the served model")
