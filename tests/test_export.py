@@ -14,7 +14,7 @@ pytest.importorskip(
 
 import seqkit  # noqa: E402
 from seqkit.errors import SeqkitError  # noqa: E402
-from seqkit.testing import TINY_RECIPE, predict_without_seqkit, run_cli, write_reviews  # noqa: E402
+from seqkit.testing import TINY_RECIPE, predict_without_seqkit, run_cli, run_tiny_recipe, write_reviews  # noqa: E402
 
 TEXTS = ["great product works perfectly", "awful quality, it broke!", "okay, NOTHING special", "unseen zebra words"]
 
@@ -23,9 +23,7 @@ TEXTS = ["great product works perfectly", "awful quality, it broke!", "okay, NOT
 def text_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     write_reviews(folder / "reviews.csv")
-    recipe = folder / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE.format(epochs=1, runs=folder / "runs"), encoding="utf-8")
-    return seqkit.run(recipe, quiet=True)
+    return run_tiny_recipe(TINY_RECIPE.format(epochs=1, runs=folder / "runs"), folder)
 
 
 def _check(result, rows, classes):

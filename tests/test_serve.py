@@ -14,7 +14,7 @@ httpx = pytest.importorskip("httpx", reason="the serve tests need httpx (pip ins
 pytest.importorskip("fastapi", reason="seqkit serve needs FastAPI (pip install 'seqkit[serve]')")
 
 import seqkit  # noqa: E402
-from seqkit.testing import TINY_RECIPE, run_cli, write_reviews  # noqa: E402
+from seqkit.testing import TINY_RECIPE, run_cli, run_tiny_recipe, write_reviews  # noqa: E402
 
 TEXTS = ["great product works perfectly", "awful quality, it broke", "okay, nothing special", "love it"]
 
@@ -23,9 +23,7 @@ TEXTS = ["great product works perfectly", "awful quality, it broke", "okay, noth
 def tiny_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
     write_reviews(folder / "reviews.csv")
-    recipe = folder / "tiny.yaml"
-    recipe.write_text(TINY_RECIPE.format(epochs=1, runs=folder / "runs"), encoding="utf-8")
-    return seqkit.run(recipe, quiet=True)
+    return run_tiny_recipe(TINY_RECIPE.format(epochs=1, runs=folder / "runs"), folder)
 
 
 class Served:

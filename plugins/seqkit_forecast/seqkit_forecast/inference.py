@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from seqkit.plugin_api import DataError
 
 FORECAST_HELP = "forecast new data with a finished forecasting run (writes point and quantile columns)"
@@ -24,6 +22,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
     (a path or a :class:`seqkit.api.Run`). Returns a DataFrame with one row per series and
     step: series id, timestamp, step, and for each target its point forecast and quantiles
     (``<target>_q0.1`` ...), in the data's units. ``output`` also writes it as CSV (``"-"``: to standard output)."""
+    import numpy as np
     import pandas as pd
 
     from seqkit.plugin_api import Run, load_run
@@ -164,6 +163,7 @@ def forecast(run, data, horizon: int | None = None, output: str | os.PathLike | 
 def _show(t, times=None) -> str:
     """A timestamp as text; the date alone when every one of ``times`` is at midnight
     (daily, weekly, monthly... data)."""
+    import numpy as np
     import pandas as pd
 
     if not isinstance(t, np.datetime64):
