@@ -146,7 +146,17 @@ class TokenEmbeddingSpec(EncoderSpec):
         return vectorizer
 
     def input_spec(self, preprocessor):
-        return {"shape": (self.config.get("sequence_length", 100),), "dtype": "int64"}
+        # Any length: training batches are cut to their longest text (length bucketing).
+        return {"shape": (None,), "dtype": "int64"}
+
+    def sequence_lengths(self, x):
+        if not self.config.get("mask_padding", True):
+            return None
+        import numpy as np
+
+        from seqkit.data.pipeline import padded_lengths
+
+        return padded_lengths(np.asarray(x) != 0)
 
     def build(self, preprocessor, regularizer=None):
         from seqkit.models.encoders import TokenEmbedding
@@ -229,6 +239,15 @@ class NumericSpec(EncoderSpec):
     def raw_input_spec(self):
         steps = self.info.get("steps")
         return {"shape": (steps, self.info["features"]), "dtype": "float32"}
+
+    def sequence_lengths(self, x):
+        if self.info.get("steps"):  # a fixed length: every step holds data
+            return None
+        import numpy as np
+
+        from seqkit.data.pipeline import padded_lengths
+
+        return padded_lengths(np.any(np.asarray(x) != self.config.get("mask_value", 0.0), axis=-1))
 
     def build(self, preprocessor, regularizer=None):
         from seqkit.models.encoders import NumericProjection

@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "require_file": "seqkit.data.adapter",
     "track": "seqkit.progress",
     "phase": "seqkit.progress",
+    "padded_lengths": "seqkit.data.pipeline",
     "split_indices": "seqkit.data.splits",
     "class_order": "seqkit.data.labels",
     "unknown_label": "seqkit.data.labels",

@@ -4,6 +4,13 @@ Each epoch's order is a stateless shuffle seeded by ``(seed, epoch)``, so a run 
 from the checkpoint of epoch k sees exactly the batches an uninterrupted run would have
 seen from epoch k+1 on. Batches are gathered from in-memory arrays with ``tf.data`` and
 prefetched.
+
+Inputs of varying length (padded texts, tweets, sensor recordings) are batched by length
+(:class:`LengthBuckets`): each epoch's shuffled order is cut into windows of
+``BUCKET_WINDOW`` batches, each window is sorted by length, the full batches are shuffled,
+and every batch is cut to its own longest example. The masks make the cut padding
+irrelevant to the model, so only the batches' composition changes, and it too depends only
+on (seed, epoch).
 """
 
 from __future__ import annotations
@@ -26,8 +33,82 @@ def sample_weights(y: np.ndarray, class_weight: dict[int, float] | None) -> np.n
     return table[labels]
 
 
-def training_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, weights=None):
-    """A ``tf.data.Dataset`` of (x, y[, w]) batches for epochs ``first_epoch .. epochs - 1``.
+#: Batches per window whose examples are sorted by length before batching (length bucketing).
+BUCKET_WINDOW = 50
+
+
+def padded_lengths(valid) -> np.ndarray:
+    """Per row of a right-padded batch, the number of steps up to the last valid one.
+
+    ``valid``: boolean ``(rows, steps)``, True where a step holds data. A row with no valid
+    step has length 0.
+
+    >>> padded_lengths(np.array([[True, True, False], [True, False, True], [False, False, False]])).tolist()
+    [2, 3, 0]
+    """
+    valid = np.asarray(valid, dtype=bool)
+    if valid.ndim != 2:
+        raise ValueError(f"padded_lengths takes a (rows, steps) mask. Received shape {valid.shape}")
+    last = valid.shape[1] - np.argmax(valid[:, ::-1], axis=1)
+    return np.where(valid.any(axis=1), last, 0).astype("int64")
+
+
+class LengthBuckets:
+    """How a training split is batched by length.
+
+    Args:
+        lengths: Steps holding data in each example (axis 1 of the inputs, right-padded).
+        trim_targets: Whether the targets are per step (``(rows, steps, ...)``, e.g. tags) and
+            are cut with the inputs.
+        multiple: Cut lengths are rounded up to a multiple of this (fewer distinct shapes for
+            compilers that specialise on shapes: XLA, JAX).
+        window: Batches per window sorted by length.
+    """
+
+    def __init__(self, lengths, trim_targets: bool = False, multiple: int = 1, window: int = BUCKET_WINDOW):
+        self.lengths = np.maximum(np.asarray(lengths, dtype="int64"), 1)
+        self.trim_targets = bool(trim_targets)
+        self.multiple = max(1, int(multiple))
+        self.window = max(1, int(window))
+
+    def padding_share(self, batch_size: int, steps: int, seed: int = 0) -> tuple[float, float]:
+        """(share of computed steps that are padding with fixed-length batches, the same with
+        length buckets) for one epoch's batches."""
+        n = len(self.lengths)
+        order = np.asarray(bucketed_order(self, n, batch_size, seed, 0))
+        real = float(self.lengths.sum())
+        cut = sum(
+            min(steps, -(-int(self.lengths[order[i : i + batch_size]].max()) // self.multiple) * self.multiple)
+            * len(order[i : i + batch_size])
+            for i in range(0, n, batch_size)
+        )
+        return 1.0 - real / (n * steps), 1.0 - real / cut
+
+
+def bucketed_order(buckets: LengthBuckets, n: int, batch_size: int, seed, epoch):
+    """One epoch's order of ``n`` examples (a tensor): shuffled by (seed, epoch), sorted by
+    length within windows of batches, the full batches shuffled again; consecutive runs of
+    ``batch_size`` are the batches (the smaller last one stays last)."""
+    import tensorflow as tf
+
+    seed = tf.cast(seed, tf.int64)
+    epoch = tf.cast(epoch, tf.int64)
+    order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+    lengths = tf.constant(buckets.lengths)
+    span = buckets.window * batch_size
+    keys = (tf.range(n, dtype=tf.int64) // span) * (int(buckets.lengths.max()) + 1) + tf.gather(lengths, order)
+    order = tf.gather(order, tf.argsort(keys, stable=True))
+    full = (n // batch_size) * batch_size
+    batches = tf.reshape(order[:full], (-1, batch_size))
+    batches = tf.random.experimental.stateless_shuffle(batches, seed=tf.stack([seed, epoch + 7919]))
+    return tf.concat([tf.reshape(batches, (-1,)), order[full:]], axis=0)
+
+
+def training_dataset(
+    x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, weights=None, buckets: LengthBuckets | None = None
+):
+    """A ``tf.data.Dataset`` of (x, y[, w]) batches for epochs ``first_epoch .. epochs - 1``;
+    with ``buckets``, batched by length and cut to each batch's longest example.
 
     Returns None when TensorFlow is not installed (the caller then lets Keras shuffle).
     """
@@ -40,11 +121,24 @@ def training_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs:
     seed = tf.constant(int(seed), dtype=tf.int64)
 
     def epoch_order(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+        if buckets is not None:
+            order = bucketed_order(buckets, n, batch_size, seed, epoch)
+        else:
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    if buckets is not None:
+        lengths, steps, multiple = tf.constant(buckets.lengths), int(np.shape(x)[1]), buckets.multiple
+
     def gather(index):
-        return tuple(tf.gather(t, index) for t in tensors)
+        batch = [tf.gather(t, index) for t in tensors]
+        if buckets is not None:
+            longest = tf.reduce_max(tf.gather(lengths, index))
+            longest = tf.minimum((longest + multiple - 1) // multiple * multiple, steps)
+            batch[0] = batch[0][:, :longest]
+            if buckets.trim_targets:
+                batch[1] = batch[1][:, :longest]
+        return tuple(batch)
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
@@ -119,6 +213,10 @@ class ModelSplit:
         that depends only on (seed, epoch); None when TensorFlow is not installed."""
         raise NotImplementedError
 
+    def length_buckets(self, encoder, head, multiple: int = 1) -> LengthBuckets | None:
+        """Batch this split by length where it can; None: it is batched at fixed length."""
+        return None
+
     def fit_arguments(
         self,
         batch_size: int,
@@ -160,6 +258,7 @@ class ArraySplit(ModelSplit):
         self.name, self.split, self.head, self.preprocessor = name, split, head, preprocessor
         self.targets = split.y
         self._encoded = None
+        self.buckets: LengthBuckets | None = None
 
     def __len__(self) -> int:
         return len(self.split)
@@ -181,7 +280,21 @@ class ArraySplit(ModelSplit):
 
     def training_dataset(self, batch_size, seed, first_epoch, epochs, class_weight=None):
         x, y = self.encoded()
-        return training_dataset(x, y, batch_size, seed, first_epoch, epochs, sample_weights(y, class_weight))
+        weights = sample_weights(y, class_weight)
+        return training_dataset(x, y, batch_size, seed, first_epoch, epochs, weights, self.buckets)
+
+    def length_buckets(self, encoder, head, multiple: int = 1) -> LengthBuckets | None:
+        """Batch this split by length (see :class:`LengthBuckets`) when the encoder reports its
+        examples' lengths and they vary; returns the buckets (None: fixed-length batches)."""
+        x, y = self.encoded()
+        lengths = encoder.sequence_lengths(x) if x is not None and np.ndim(x) >= 2 else None
+        if lengths is None and getattr(head, "step_targets", False) and y is not None and np.ndim(y) >= 2:
+            lengths = head.target_lengths(y)
+        if lengths is None or len(lengths) == 0 or int(np.max(lengths)) == int(np.min(lengths)) == np.shape(x)[1]:
+            self.buckets = None
+        else:
+            self.buckets = LengthBuckets(lengths, trim_targets=getattr(head, "step_targets", False), multiple=multiple)
+        return self.buckets
 
     def _unbatched_fit_arguments(self, batch_size, class_weight):
         x, y = self.encoded()

@@ -66,6 +66,15 @@ class EncoderSpec:
         """``keras.Input`` arguments for the trainable model (after the preprocessor)."""
         return self.raw_input_spec()
 
+    def sequence_lengths(self, x) -> Any:
+        """Per example of the model inputs ``x`` (after the preprocessor), how many steps of
+        axis 1 hold data, the rest being padding on the right that the encoder masks; or None
+        when the inputs have no padding to cut (the default). Training batches are then drawn
+        by length and cut to their longest example (``train.bucket_by_length``), so an encoder
+        that returns lengths must accept any length on axis 1.
+        :func:`~seqkit.data.pipeline.padded_lengths` turns a valid-step mask into lengths."""
+        return None
+
     def build(self, preprocessor, regularizer=None):
         """Return the trainable Keras layer (raw or preprocessed input -> (batch, steps, features))."""
         raise NotImplementedError
@@ -84,6 +93,9 @@ class HeadSpec:
     needs_sequence: bool = False
     #: True if the head layer is called as ``head(backbone_output, model_inputs)``.
     needs_inputs: bool = False
+    #: True if the targets are per input step (``(rows, steps, ...)``, e.g. one tag per token):
+    #: training batches cut to their longest input (length bucketing) cut the targets too.
+    step_targets: bool = False
 
     def __init__(self, config: dict, info: dict):
         self.config = config
@@ -106,6 +118,14 @@ class HeadSpec:
 
     def wants_sequence(self) -> bool:
         return self.needs_sequence
+
+    def target_lengths(self, y) -> Any:
+        """Per example of the targets ``y`` (with ``step_targets``), how many steps of axis 1
+        are real, the rest being padding the loss ignores; or None (the default). Used for
+        length bucketing when the encoder cannot tell padding from data (e.g. a causal model
+        whose all-zero input frame is a real rest): a causal backbone's outputs at real steps
+        do not depend on the padding after them."""
+        return None
 
     def build(self, regularizer=None):
         raise NotImplementedError

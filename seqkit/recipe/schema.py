@@ -191,6 +191,12 @@ TRAIN = {
             "default": 32,
             "description": "Examples per step; the global batch under distribution (split over the workers).",
         },
+        "bucket_by_length": {
+            "type": "boolean",
+            "default": True,
+            "description": "Draw training batches of similar lengths and cut each to its longest example "
+            "(inputs the encoder pads: texts, tokens, sensor recordings); false pads every batch to the full length.",
+        },
         "optimizer": {**OPTIMIZER, "default": {}},
         "lr_schedule": LR_SCHEDULE,
         "l2": {"type": "number", "minimum": 0, "default": 0.0, "description": "L2 penalty on every kernel."},

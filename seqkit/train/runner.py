@@ -201,6 +201,13 @@ def steps_per_execution(train) -> int:
     return value
 
 
+def bucket_multiple(train) -> int:
+    """Length buckets' cut lengths round up to 8 where each new shape compiles anew (JAX, XLA)."""
+    import keras
+
+    return 8 if keras.backend.backend() == "jax" or train.get("jit_compile") is True else 1
+
+
 def resolve_jit_compile(setting, deterministic: bool = False):
     """``auto`` is Keras's own choice (XLA on GPU and with JAX, off on CPU-only TensorFlow,
     where bench/throughput.py measured it slower for LSTMs on this project's machines), except
@@ -213,11 +220,14 @@ def resolve_jit_compile(setting, deterministic: bool = False):
 
 
 def encode_splits(parts: Parts, preprocessor):
-    """Model-ready training arrays and validation data of in-memory data, checked for NaN / inf
-    (the tuner's trials train on them)."""
+    """Model-ready training arrays, validation data and length buckets (or None) of in-memory
+    data, checked for NaN / inf (the tuner's trials train on them)."""
     data = pipeline.TrainingData(parts.bundle, parts.head).encode(preprocessor)
     x_train, y_train = data.train.encoded()
-    return x_train, y_train, (data.validation.encoded() if data.validation is not None else None)
+    buckets = None
+    if parts.recipe.get("train.bucket_by_length", True):
+        buckets = data.train.length_buckets(parts.encoder, parts.head, bucket_multiple(parts.recipe.section("train")))
+    return x_train, y_train, (data.validation.encoded() if data.validation is not None else None), buckets
 
 
 def build_export_model(parts: Parts, preprocessor, model):
@@ -529,6 +539,29 @@ class Runner:
         data = stream.training_data(self.parts.bundle, self.parts.head)
         self.preprocessor = self._preprocessor(data)
         self.data = data.encode(self.preprocessor)
+        self._length_buckets()
+
+    def _length_buckets(self) -> None:
+        """``train.bucket_by_length``: training batches of similar lengths, cut to their longest
+        example; how much padding that saves goes to data_info.json and the terminal."""
+        if not self.recipe.get("train.bucket_by_length", True):
+            return
+        buckets = self.data.train.length_buckets(self.parts.encoder, self.parts.head, bucket_multiple(self.train))
+        if buckets is None:
+            return
+        x, _ = self.data.train.encoded()
+        fixed, bucketed = buckets.padding_share(self.batch_size, int(x.shape[1]), self.recipe.seed)
+        self.info["length_buckets"] = {
+            "window_batches": buckets.window,
+            "multiple": buckets.multiple,
+            "padding_fixed": round(fixed, 4),
+            "padding_bucketed": round(bucketed, 4),
+        }
+        self.run_dir.write_json("data_info.json", self.info)
+        self.echo(
+            f"seqkit: length buckets: padding {fixed:.0%} -> {bucketed:.0%} of the training steps "
+            "(train.bucket_by_length: false turns them off)"
+        )
 
     def _preprocessor(self, data: pipeline.TrainingData):
         """The checkpointed preprocessing on resume; else fitted (or the prepared data's) and saved."""

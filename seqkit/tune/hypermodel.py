@@ -57,7 +57,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         recipe, parts, preprocessor, key = self.current
         if key not in self._arrays:
             self._arrays[key] = encode_splits(parts, preprocessor)
-        x_train, y_train, validation = self._arrays[key]
+        x_train, y_train, validation, buckets = self._arrays[key]
         train = recipe.section("train")
         batch_size = int(train.get("batch_size", 32))
         epochs = int(epochs or recipe.get("tune.max_epochs") or train.get("epochs", 10))
@@ -80,7 +80,14 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         if "classes" in self.bundle.info:
             weights = class_weights(train.get("class_weight"), self.bundle.train.y, list(self.bundle.info["classes"]))
         dataset = pipeline.training_dataset(
-            x_train, y_train, batch_size, recipe.seed, initial_epoch, epochs, pipeline.sample_weights(y_train, weights)
+            x_train,
+            y_train,
+            batch_size,
+            recipe.seed,
+            initial_epoch,
+            epochs,
+            pipeline.sample_weights(y_train, weights),
+            buckets,
         )
         steps = pipeline.steps_per_epoch(len(y_train), batch_size)
         started = time.perf_counter()

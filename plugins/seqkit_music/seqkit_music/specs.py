@@ -70,6 +70,9 @@ class MelodyEncoderSpec(EncoderSpec):
 class _StepHeadSpec(HeadSpec):
     keras_module = KERAS_MODULE
     needs_sequence = True
+    # Targets per step; a piece's padded steps (after its end) are cut from length-bucketed
+    # batches: the backbone is causal, so the real steps' outputs do not change.
+    step_targets = True
     schema = {"properties": {"dropout": {**RATE, "default": 0.0, "description": "Dropout on the backbone's output."}}}
     activation = "sigmoid"
 
@@ -95,6 +98,13 @@ class NextFrameHeadSpec(_StepHeadSpec):
     def units(self):
         return int(self.info.get("keys", 88))
 
+    def target_lengths(self, y):
+        import numpy as np
+
+        from seqkit.plugin_api import padded_lengths
+
+        return padded_lengths(np.any(np.asarray(y) != -1, axis=-1))  # padded frames are all -1
+
     def loss(self):
         from seqkit_music.layers import FrameNLL
 
@@ -108,6 +118,13 @@ class NextEventHeadSpec(_StepHeadSpec):
 
     def units(self):
         return int(self.info["vocabulary"])
+
+    def target_lengths(self, y):
+        import numpy as np
+
+        from seqkit.plugin_api import padded_lengths
+
+        return padded_lengths(np.asarray(y) != 0)  # padded events are 0
 
     def loss(self):
         from seqkit_music.layers import EventNLL

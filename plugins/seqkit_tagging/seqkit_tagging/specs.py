@@ -110,6 +110,13 @@ class WordCharSpec(EncoderSpec):
     def raw_input_spec(self):
         return {"shape": (None, self._width()), "dtype": "int32"}
 
+    def sequence_lengths(self, x):
+        import numpy as np
+
+        from seqkit.plugin_api import padded_lengths
+
+        return padded_lengths(np.asarray(x)[..., 0] != 0)  # word id 0 marks a padding step
+
     def build(self, preprocessor, regularizer=None):
         from seqkit_tagging.layers import WordCharEncoder
 
@@ -154,6 +161,7 @@ class WordCharSpec(EncoderSpec):
 class _TagHeadSpec(HeadSpec):
     keras_module = LAYERS
     needs_sequence = True
+    step_targets = True
     schema = {"properties": {"dropout": {**RATE, "default": 0.0, "description": "Dropout on the backbone's outputs."}}}
 
     @property

@@ -401,6 +401,15 @@ def test_crf_run_predict_and_fresh_process_reload(tmp_path, capsys):
     assert table[0] == "input,target,entities,tokens,tags"
     assert "B-person" in table[1] and "[person]" in table[1] or "[location]" in table[1]
 
+    # Training batches were drawn by length and cut to their longest sentence (tags cut alike);
+    # the CRF's outputs on a cut batch equal those on the batch padded to the longest sentence.
+    assert json.loads((run.path / "data_info.json").read_text())["length_buckets"]["padding_bucketed"] >= 0
+    words = run.adapter.encode_inputs(["Elena lives in Paris", "we met Hiro near New York"], run.info)
+    padded = np.concatenate([words, np.zeros((2, 5, words.shape[2]), words.dtype)], axis=1)
+    np.testing.assert_allclose(
+        run.model.predict(padded, verbose=0)[:, : words.shape[1]], run.model.predict(words, verbose=0), atol=1e-5
+    )
+
     sentences = ["Elena lives in Paris", "we met Hiro near New York", "the weather is nice today"]
     rows = seqkit.load_run(run.path).predict(sentences)
     assert [str(r["entities"]) for r in rows] == [
