@@ -47,6 +47,11 @@ def parse_args():
     parser.add_argument(
         "--rounds", type=int, default=2, help="measure every contender this many times, interleaved; keep the best"
     )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also time seqkit's path taken apart (NumPy feed; no metric) and plain Keras with seqkit's metric",
+    )
     parser.add_argument("--output", default=None)
     return parser.parse_args()
 
@@ -123,7 +128,7 @@ def timed_fit(model, x, y, batch, **fit_kwargs) -> float:
     return timer.samples_per_second(batch)
 
 
-def plain_keras(x, y, jit: bool) -> float:
+def plain_keras(x, y, jit: bool, metric: bool = False) -> float:
     """The reference model as a user writes it. ``jit=False`` is Keras's default compile
     (``jit_compile="auto"``: XLA with JAX and on GPU, off on CPU-only TensorFlow, eager on
     PyTorch); ``jit=True`` forces XLA."""
@@ -137,13 +142,19 @@ def plain_keras(x, y, jit: bool) -> float:
             keras.layers.Dense(1, activation="sigmoid"),
         ]
     )
-    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", **({"jit_compile": True} if jit else {}))
+    metrics = {"metrics": [keras.metrics.BinaryAccuracy(name="accuracy")]} if metric else {}
+    model.compile(
+        keras.optimizers.Adam(1e-3), "binary_crossentropy", **({"jit_compile": True} if jit else {}), **metrics
+    )
     return timed_fit(model, x, y, ARGS.batch)
 
 
-def seqkit_path(x, y) -> float:
+def seqkit_path(x, y, feed: str = "pipeline", metrics: bool = True) -> float:
     """The model, compile settings and input pipeline that `seqkit run` uses for the recipe
-    below, on pre-tokenised ids (the recipe's TextVectorization runs once before training)."""
+    below, on pre-tokenised ids (the recipe's TextVectorization runs once before training).
+    ``--explain`` takes it apart: ``feed="arrays"`` gives the model NumPy arrays as plain Keras
+    does (not seqkit's tf.data pipeline); ``metrics=False`` compiles it without the accuracy
+    metric its classifier head logs (plain Keras's default compile has none)."""
     from seqkit.data import DataBundle, Split, pipeline
     from seqkit.recipe import recipe_from_dict
     from seqkit.train.runner import compile_new_model, make_parts
@@ -183,9 +194,11 @@ def seqkit_path(x, y) -> float:
     parts = make_parts(recipe, None, None, bundle)
     steps = ARGS.warmup + ARGS.steps
     model = compile_new_model(parts, Vocabulary(), steps)
+    if not metrics:
+        model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=ARGS.steps_per_execution)
     dataset = pipeline.training_dataset(x[: steps * ARGS.batch], y[: steps * ARGS.batch], ARGS.batch, 0, 0, 1)
     timer = StepTimer(ARGS.warmup)
-    if dataset is None:
+    if dataset is None or feed == "arrays":
         model.fit(
             x[: steps * ARGS.batch],
             y[: steps * ARGS.batch],
@@ -284,6 +297,10 @@ def main() -> int:
         "seqkit": (lambda: seqkit_path(x, y), "seqkit"),
         "pytorch": (lambda: pytorch(x, y), "torch"),
     }
+    if ARGS.explain:  # seqkit's path taken apart, and plain Keras with seqkit's metric
+        contenders["plain_keras_with_accuracy"] = (lambda: plain_keras(x, y, jit=False, metric=True), "keras")
+        contenders["seqkit_arrays"] = (lambda: seqkit_path(x, y, feed="arrays"), "seqkit")
+        contenders["seqkit_no_metric"] = (lambda: seqkit_path(x, y, metrics=False), "seqkit")
     results: dict[str, float | None] = {}
     runs: dict[str, list] = {}
     # Interleaved rounds, best of each: a shared machine's noise hits every contender alike.
@@ -309,9 +326,13 @@ def main() -> int:
         "matmul_peak_gflops": round(peak, 1),
     }
     seqkit_speed = results.get("seqkit")
-    for other in ("plain_keras", "plain_keras_jit", "pytorch"):
+    for other in ("plain_keras", "plain_keras_jit", "pytorch", "plain_keras_with_accuracy"):
         if seqkit_speed and results.get(other):
             report["ratios"][f"seqkit_vs_{other}"] = round(seqkit_speed / results[other], 3)
+    plain = results.get("plain_keras")
+    for part in ("plain_keras_with_accuracy", "seqkit_arrays", "seqkit_no_metric"):
+        if plain and results.get(part):
+            report["ratios"][f"{part}_vs_plain_keras"] = round(results[part] / plain, 3)
     report["share_of_peak"] = {k: round(v * flops / 1e9 / peak, 3) for k, v in results.items() if v}
     name = f"throughput-{ARGS.backend}-{report['device'].replace(' ', '_')}"
     write_report(name, report, Path(ARGS.output) if ARGS.output else None)
