@@ -49,7 +49,9 @@ def _chain(model) -> tuple[list, StackedLSTM, list]:
         )
     previous = model.inputs[0]
     for layer in layers:
-        if layer.input is not previous:  # Operation.input: the tensor(s) of its first call
+        # Operation.input: the tensors of its first call; after a masking layer also the mask.
+        read = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        if read[0] is not previous or any(tensor.dtype != "bool" for tensor in read[1:]):
             raise ValueError(
                 "Invalid value received for argument `model`. Stepping needs a chain of layers, each reading only "
                 f"the one before it; layer {layer.name!r} of model {model.name!r} reads something else"
@@ -85,6 +87,7 @@ class StepModel:
         self.step_shape = input_shape[2:]  # one step of one sequence
         self.input_dtype = model.inputs[0].dtype
         self._step = self._step_function
+        self._step_rows = self._step_rows_function
         self._prime = self._prime_function
         if compile and keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -99,6 +102,8 @@ class StepModel:
             # Traced once each; calling the concrete functions skips tf.function's argument
             # matching, which cost as much as the step itself for a small model (bench/generate.py).
             self._step = tf.function(self._step_function).get_concrete_function(step_spec, states)
+            rows_spec = tf.TensorSpec((None,), "int32")
+            self._step_rows = tf.function(self._step_rows_function).get_concrete_function(step_spec, states, rows_spec)
             self._prime = tf.function(self._prime_function).get_concrete_function(prime_spec, states)
 
     # -- the math, on backend tensors --------------------------------------------------------
@@ -121,6 +126,10 @@ class StepModel:
         if self.backbone.return_sequences:
             return self._head(ops.expand_dims(y, 1))[:, 0], new_states
         return self._head(y), new_states
+
+    def _step_rows_function(self, inputs, states, rows):
+        states = [(ops.take(h, rows, axis=0), ops.take(c, rows, axis=0)) for h, c in states]
+        return self._step_function(inputs, states)
 
     def _prime_function(self, sequences, states):
         x, mask = self._encode(sequences)
@@ -152,7 +161,7 @@ class StepModel:
             states = self.initial_states(ops.shape(sequences)[0])
         return self._prime(sequences, self._states(states))
 
-    def step(self, inputs, states: States) -> tuple[Any, States]:
+    def step(self, inputs, states: States, rows=None) -> tuple[Any, States]:
         """One step.
 
         Args:
@@ -160,19 +169,18 @@ class StepModel:
                 token inputs; a feature vector per row for numeric inputs).
             states: The states after the previous step (from :meth:`prime`, :meth:`step` or
                 :meth:`initial_states`).
+            rows: Optional ``(batch,)`` integers: row i continues from the states of row
+                ``rows[i]`` (a beam search keeps some continuations, some more than once);
+                default: row i from row i.
 
         Returns:
             ``(output, states)``: the model's output after this step, ``(batch, ...)``, and the
             new states.
         """
-        return self._step(ops.convert_to_tensor(inputs, dtype=self.input_dtype), self._states(states))
-
-    @staticmethod
-    def select(states: States, rows) -> States:
-        """The states of the given rows, in that order (a beam search keeps the states of
-        the continuations it keeps; a row may appear several times)."""
-        rows = ops.convert_to_tensor(rows, dtype="int32")
-        return [(ops.take(h, rows, axis=0), ops.take(c, rows, axis=0)) for h, c in states]
+        inputs = ops.convert_to_tensor(inputs, dtype=self.input_dtype)
+        if rows is None:
+            return self._step(inputs, self._states(states))
+        return self._step_rows(inputs, self._states(states), ops.convert_to_tensor(rows, dtype="int32"))
 
     @staticmethod
     def _states(states: States) -> States:
