@@ -69,8 +69,8 @@ class StepModel:
     It reuses the model's own layers and weights (nothing is copied or retrained), so what
     :meth:`step` returns after steps x_1..x_t is what ``model(x[:, :t])`` returns at its last
     step, up to float rounding. On the TensorFlow backend :meth:`step` and :meth:`prime` are
-    traced once each with ``tf.function`` (for any batch size and prefix length); on other
-    backends they run eagerly.
+    traced with ``tf.function`` on first use, once (for any batch size and prefix length); on
+    other backends they run eagerly.
 
     Args:
         model: A functional Keras model: input -> encoder -> ``StackedLSTM`` -> head.
@@ -86,9 +86,7 @@ class StepModel:
         input_shape = tuple(model.inputs[0].shape)
         self.step_shape = input_shape[2:]  # one step of one sequence
         self.input_dtype = model.inputs[0].dtype
-        self._step = self._step_function
-        self._step_rows = self._step_rows_function
-        self._prime = self._prime_function
+        self._signatures = None
         if compile and keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
@@ -97,14 +95,28 @@ class StepModel:
                 (tf.TensorSpec((None, units), state_dtype), tf.TensorSpec((None, units), state_dtype))
                 for units in self.backbone.state_sizes
             ]
-            step_spec = tf.TensorSpec((None, *self.step_shape), self.input_dtype)
-            prime_spec = tf.TensorSpec((None, None, *self.step_shape), self.input_dtype)
-            # Traced once each; calling the concrete functions skips tf.function's argument
-            # matching, which cost as much as the step itself for a small model (bench/generate.py).
-            self._step = tf.function(self._step_function).get_concrete_function(step_spec, states)
-            rows_spec = tf.TensorSpec((None,), "int32")
-            self._step_rows = tf.function(self._step_rows_function).get_concrete_function(step_spec, states, rows_spec)
-            self._prime = tf.function(self._prime_function).get_concrete_function(prime_spec, states)
+            step = tf.TensorSpec((None, *self.step_shape), self.input_dtype)
+            self._signatures = {
+                "_step_function": (step, states),
+                "_step_rows_function": (step, states, tf.TensorSpec((None,), "int32")),
+                "_prime_function": (tf.TensorSpec((None, None, *self.step_shape), self.input_dtype), states),
+            }
+        self._functions = {}
+
+    def _function(self, name: str):
+        """``name``'s function, on the TensorFlow backend traced on first use (once: the
+        signature takes any batch size and prefix length)."""
+        if name not in self._functions:
+            function = getattr(self, name)
+            if self._signatures is not None:
+                import tensorflow as tf
+
+                # The concrete function itself: calling it skips tf.function's argument
+                # matching, which doubled the time of a step of a small model (3.7 against
+                # 1.7 ms for 2 x 8 units on 2 busy CPU cores).
+                function = tf.function(function).get_concrete_function(*self._signatures[name])
+            self._functions[name] = function
+        return self._functions[name]
 
     # -- the math, on backend tensors --------------------------------------------------------
 
@@ -159,7 +171,7 @@ class StepModel:
         sequences = ops.convert_to_tensor(sequences, dtype=self.input_dtype)
         if states is None:
             states = self.initial_states(ops.shape(sequences)[0])
-        return self._prime(sequences, self._states(states))
+        return self._function("_prime_function")(sequences, self._states(states))
 
     def step(self, inputs, states: States, rows=None) -> tuple[Any, States]:
         """One step.
@@ -179,8 +191,9 @@ class StepModel:
         """
         inputs = ops.convert_to_tensor(inputs, dtype=self.input_dtype)
         if rows is None:
-            return self._step(inputs, self._states(states))
-        return self._step_rows(inputs, self._states(states), ops.convert_to_tensor(rows, dtype="int32"))
+            return self._function("_step_function")(inputs, self._states(states))
+        rows = ops.convert_to_tensor(rows, dtype="int32")
+        return self._function("_step_rows_function")(inputs, self._states(states), rows)
 
     @staticmethod
     def _states(states: States) -> States:
