@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     "read_vectors": "seqkit.models.vectors",
     "vectors_coverage_line": "seqkit.models.vectors",
     "pretrained_problems": "seqkit.models.vectors",
+    "StepModel": "seqkit.models.stepping",
     # writing outputs and plots
     "atomic_write_bytes": "seqkit.train.rundir",
     "atomic_write_csv": "seqkit.train.rundir",
@@ -135,6 +136,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the lazy names, imported for re
     from seqkit.export.report import ReportContext, ReportSection
     from seqkit.models.encoders import load_pretrained_vectors
     from seqkit.models.parts import EncoderSpec, HeadSpec
+    from seqkit.models.stepping import StepModel
     from seqkit.models.vectors import pretrained_problems, pretrained_vectors, read_vectors, vectors_coverage_line
     from seqkit.progress import phase, track
     from seqkit.recipe import Recipe

@@ -219,7 +219,8 @@ class Task:
 class GeneratingTask(Protocol):
     """A task that generates new sequences from a trained run (the music plugin's ``melody``
     and ``piano_roll``). ``Run.generate(**options)`` calls it; seqkit checks for it with
-    ``isinstance(task, GeneratingTask)``."""
+    ``isinstance(task, GeneratingTask)``. To feed each chosen step back in at a constant cost
+    per step, wrap ``run.model`` in :class:`seqkit.models.stepping.StepModel` (in the plugin API)."""
 
     def generate(self, run: Any, **options: Any) -> Any:
         """Generate with ``run`` (a :class:`seqkit.api.Run`: its ``model``, ``info`` and

@@ -148,6 +148,7 @@ PLUGIN_CLASSES = [
     "HeadSpec",
     "Command",
     "Run",
+    "StepModel",
     "ReportContext",
     "ReportSection",
 ]

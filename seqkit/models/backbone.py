@@ -148,18 +148,92 @@ class StackedLSTM(keras.layers.Layer):
                 self.norms[index].build(out_shape)
             shape = out_shape
 
+    def _finish_layer(self, index: int, x, y, training=None):
+        """Layer ``index``'s normalisation, dropout and residual on its LSTM output ``y``
+        (``x`` is the layer's input): shared by :meth:`call` and the stepping methods."""
+        if self.norms[index] is not None:
+            y = self.norms[index](y)
+        if self.drops[index] is not None:
+            y = self.drops[index](y, training=training)
+        if self._uses_residual(index, x.shape[-1]):
+            y = ops.add(x, y)
+        return y
+
     def call(self, inputs, mask=None, training=None):
         x = inputs
         for index, rnn in enumerate(self.rnns):
-            y = rnn(x, mask=mask, training=training)
-            if self.norms[index] is not None:
-                y = self.norms[index](y)
-            if self.drops[index] is not None:
-                y = self.drops[index](y, training=training)
-            if self._uses_residual(index, x.shape[-1]):
-                y = ops.add(x, y)
-            x = y
+            x = self._finish_layer(index, x, rnn(x, mask=mask, training=training), training)
         return x
+
+    # -- stepping (generation): see seqkit.models.stepping -------------------------------------
+
+    def _require_unidirectional(self):
+        if self.bidirectional:
+            raise ValueError(
+                "Invalid value received for argument `bidirectional`. Stepping a backbone one step at a time "
+                "needs a unidirectional one: a bidirectional layer also reads each sequence backwards, from steps "
+                "not seen yet. Received: bidirectional=True"
+            )
+
+    @property
+    def state_sizes(self) -> list[int]:
+        """Units of each layer: its LSTM carries two states (h, c) of this width."""
+        return list(self.units_per_layer)
+
+    def initial_states(self, batch_size) -> list[tuple]:
+        """Zero states, ``[(h, c), ...]`` one pair per layer, each ``(batch_size, units)``:
+        the states a full-sequence call starts from."""
+        self._require_unidirectional()
+        return [tuple(rnn.get_initial_state(batch_size)) for rnn in self.rnns]
+
+    def step(self, inputs, states, mask=None):
+        """One step of every layer.
+
+        Args:
+            inputs: ``(batch, features)``, one step of the input sequence.
+            states: ``[(h, c), ...]`` one pair per layer, as returned by
+                :meth:`initial_states`, :meth:`call_with_states` or a previous step.
+            mask: Optional boolean ``(batch,)``; False keeps a row's states unchanged, as a
+                masked step of a full-sequence call does.
+
+        Returns:
+            ``(output, new_states)``: the top layer's output ``(batch, width)`` (what
+            :meth:`call` returns at this step) and the new states.
+        """
+        self._require_unidirectional()
+        x, new_states = inputs, []
+        for index, rnn in enumerate(self.rnns):
+            h, c = states[index]
+            _, (h_new, c_new) = rnn.cell(x, [h, c], training=False)
+            if mask is not None:  # a masked step repeats the previous output, as LSTM.call does
+                keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
+                h_new, c_new = ops.where(keep, h_new, h), ops.where(keep, c_new, c)
+            new_states.append((h_new, c_new))
+            # An LSTM's output is its new h.
+            x = self._finish_layer(index, x, ops.cast(h_new, self.compute_dtype), training=False)
+        return x, new_states
+
+    def call_with_states(self, inputs, states=None, mask=None):
+        """A whole sequence through every layer, starting from ``states`` (zeros if None).
+
+        Returns:
+            ``(output, new_states)``: what :meth:`call` returns (the last step of its output
+            is what :meth:`step` would have returned there) and the states after the last
+            step, ready for :meth:`step`.
+        """
+        self._require_unidirectional()
+        if states is None:
+            states = self.initial_states(ops.shape(inputs)[0])
+        x, new_states = inputs, []
+        for index, rnn in enumerate(self.rnns):
+            initial = [ops.convert_to_tensor(s, dtype=rnn.cell.compute_dtype) for s in states[index]]
+            # LSTM.inner_loop is the loop LSTM.call runs (cuDNN where it can), here with the
+            # final states kept; written for Keras 3.15, and a test checks it against call.
+            last, outputs, (h, c) = rnn.inner_loop(sequences=x, initial_state=initial, mask=mask, training=False)
+            y = outputs if rnn.return_sequences else last
+            new_states.append((ops.cast(h, self.compute_dtype), ops.cast(c, self.compute_dtype)))
+            x = self._finish_layer(index, x, ops.cast(y, self.compute_dtype), training=False)
+        return x, new_states
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:

@@ -1,7 +1,12 @@
 """Generation from a trained music run: sampling with temperature and top-k, beam search, a
 primer to continue, a seed; writes a MIDI file and a piano-roll PNG.
 
-The model predicts step t+1 from steps <= t; generation feeds each chosen step back in.
+The model predicts step t+1 from steps <= t; generation feeds each chosen step back in. The
+model's LSTM states are carried from step to step (``seqkit.plugin_api.StepModel``), so each
+step costs the same however long the piece has grown; ``stateful=False`` keeps the old way,
+the model re-run over the whole context at every step, as the reference the tests compare
+against. Neither cuts the context: ``data.max_steps`` windows only the training pieces, and
+both paths read everything generated so far, so they choose the same steps.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,18 +180,61 @@ def read_primer(path: str | os.PathLike, info: dict) -> tuple[np.ndarray, float]
 # -- the model -----------------------------------------------------------------------------
 
 
-class _Stepper:
-    """Next-step distributions from the saved model, for a batch of equal-length contexts."""
+_STEP_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def __init__(self, model, info):
+
+class _Stateful:
+    """Next-step distributions, one step at a time: the model's layers carry their LSTM
+    states from step to step (:class:`seqkit.plugin_api.StepModel`), so every step costs the
+    same however long the context has grown."""
+
+    def __init__(self, model):
+        from seqkit.plugin_api import StepModel
+
+        # One per model: tracing the step and prime functions takes a good part of a second.
+        if model not in _STEP_MODELS:
+            _STEP_MODELS[model] = StepModel(model)
+        self.steps = _STEP_MODELS[model]
+        self.states = None
+
+    def start(self, context: np.ndarray) -> np.ndarray:
+        """The distribution after ``context`` (the start token and the primer), ``(1, ...)``."""
+        out, self.states = self.steps.prime(context[None])
+        return _numpy(out)
+
+    def advance(self, steps: np.ndarray, parents: list[int] | None = None) -> np.ndarray:
+        """Append ``steps[i]`` to context ``parents[i]`` (context i when None); the
+        distributions after them."""
+        out, self.states = self.steps.step(steps, self.states, rows=parents)
+        return _numpy(out)
+
+
+class _FullPrefix:
+    """Next-step distributions by running the model over each whole context at every step:
+    time per step grows with the context. The reference the stateful path is tested against
+    (``generate(..., stateful=False)``)."""
+
+    def __init__(self, model):
         self.model = model
-        self.melody = info["encoding"] == "melody"
+        self.contexts = None
 
-    def __call__(self, contexts: np.ndarray) -> np.ndarray:
-        import keras
+    def start(self, context: np.ndarray) -> np.ndarray:
+        self.contexts = context[None]
+        return self._predict()
 
-        out = self.model.predict_on_batch(contexts)
-        return np.asarray(keras.ops.convert_to_numpy(out), dtype="float64")[:, -1]
+    def advance(self, steps: np.ndarray, parents: list[int] | None = None) -> np.ndarray:
+        contexts = self.contexts if parents is None else self.contexts[np.asarray(parents)]
+        self.contexts = np.concatenate([contexts, steps.astype(contexts.dtype)[:, None]], axis=1)
+        return self._predict()
+
+    def _predict(self) -> np.ndarray:
+        return _numpy(self.model.predict_on_batch(self.contexts))[:, -1]
+
+
+def _numpy(out) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(out), dtype="float64")
 
 
 def _melody_log_probs(p: np.ndarray) -> np.ndarray:
@@ -217,11 +266,11 @@ def _frame_log_prob(frame: np.ndarray, q: np.ndarray) -> float:
     return float(np.where(frame > 0.5, np.log(q), np.log1p(-q)).sum())
 
 
-def _sample(stepper, context: np.ndarray, steps: int, temperature: float, top_k, rng, melody: bool):
+def _sample(decoder, context: np.ndarray, steps: int, temperature: float, top_k, rng, melody: bool):
     """Sampling (temperature > 0) or greedy decoding (temperature 0)."""
     chosen, log_likelihood = [], 0.0
-    for _ in track(range(steps), "generating", unit="step"):
-        p = stepper(context[None])[0]
+    p = decoder.start(context)[0]
+    for index in track(range(steps), "generating", unit="step"):
         if melody:
             log_p = _melody_log_probs(p)
             if temperature == 0:
@@ -242,7 +291,8 @@ def _sample(stepper, context: np.ndarray, steps: int, temperature: float, top_k,
             log_likelihood += _frame_log_prob(frame, p)
             step = frame[None]
             chosen.append(frame)
-        context = np.concatenate([context, step])
+        if index + 1 < steps:
+            p = decoder.advance(step)[0]
     return np.asarray(chosen), log_likelihood
 
 
@@ -261,37 +311,33 @@ def _frame_candidates(q: np.ndarray, width: int) -> list[tuple[np.ndarray, float
     return out
 
 
-def _beam_search(stepper, context: np.ndarray, steps: int, beam: int, temperature: float, melody: bool):
+def _beam_search(decoder, context: np.ndarray, steps: int, beam: int, temperature: float, melody: bool):
     """Keep the ``beam`` most likely continuations (log-probabilities of the tempered
     distribution); return the best one and its log-likelihood under the model."""
-    beams = [(0.0, 0.0, [])]  # (tempered score, model log-likelihood, steps)
-    for _ in track(range(steps), f"generating (beam {beam})", unit="step"):
-        contexts = np.stack(
-            [
-                np.concatenate([context, np.asarray(s, dtype=context.dtype).reshape((-1, *context.shape[1:]))])
-                if s
-                else context
-                for _, _, s in beams
-            ]
-        )
-        dists = stepper(contexts)
+    beams = [(0.0, 0.0, [], 0)]  # (tempered score, model log-likelihood, steps, parent beam)
+    for index in track(range(steps), f"generating (beam {beam})", unit="step"):
+        if index == 0:
+            dists = decoder.start(context)
+        else:
+            last = np.stack([np.asarray(seq[-1], dtype=context.dtype) for _, _, seq, _ in beams])
+            dists = decoder.advance(last, [parent for _, _, _, parent in beams])
         candidates = []
-        for (score, ll, seq), p in zip(beams, dists):
+        for parent, ((score, ll, seq, _), p) in enumerate(zip(beams, dists)):
             if melody:
                 log_p = _melody_log_probs(p)
                 tempered = np.log(np.maximum(_tempered_melody(log_p, temperature, None), 1e-300))
                 for token in np.argsort(tempered)[::-1][:beam]:
                     if np.isfinite(log_p[token]):
                         candidates.append(
-                            (score + float(tempered[token]), ll + float(log_p[token]), seq + [int(token)])
+                            (score + float(tempered[token]), ll + float(log_p[token]), seq + [int(token)], parent)
                         )
             else:
                 q = 1.0 / (1.0 + np.exp(-_note_logits(p) / temperature))
                 for frame, frame_score in _frame_candidates(q, beam):
-                    candidates.append((score + frame_score, ll + _frame_log_prob(frame, p), seq + [frame]))
+                    candidates.append((score + frame_score, ll + _frame_log_prob(frame, p), seq + [frame], parent))
         candidates.sort(key=lambda c: -c[0])
         beams = candidates[:beam]
-    _, ll, seq = beams[0]
+    _, ll, seq, _ = beams[0]
     return np.asarray(seq), ll
 
 
@@ -316,6 +362,7 @@ def generate(
     seed: int | None = None,
     out: str | os.PathLike | None = None,
     png: bool = True,
+    stateful: bool = True,
 ) -> Generation:
     """Generate music with a trained ``melody`` or ``piano_roll`` run.
 
@@ -329,6 +376,9 @@ def generate(
         primer: a MIDI file to continue; it is put on the run's grid and kept at the start.
         seed: seeds the sampling, so a call can be repeated exactly.
         out: a ``.mid`` file to write (and, with ``png``, a piano-roll ``.png`` beside it).
+        stateful: carry the model's LSTM states from step to step (time linear in ``steps``).
+            False re-runs the model over the whole context at every step (quadratic; the
+            reference the stateful path is tested against: same tokens, same seed).
 
     Returns:
         A :class:`Generation` (sequence, notes, log-likelihood, files written).
@@ -352,14 +402,14 @@ def generate(
         primed = np.zeros((0,) if melody else (0, encodings.KEYS), dtype="int32" if melody else "float32")
     start = np.array([encodings.START], dtype="int32") if melody else np.zeros((1, encodings.KEYS), dtype="float32")
     context = np.concatenate([start, primed.astype(start.dtype)])
-    stepper = _Stepper(run.model, info)
+    decoder = _Stateful(run.model) if stateful else _FullPrefix(run.model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras notes about retracing on new lengths
         if beam is not None:
-            new, log_likelihood = _beam_search(stepper, context, steps, beam, temperature, melody)
+            new, log_likelihood = _beam_search(decoder, context, steps, beam, temperature, melody)
         else:
             new, log_likelihood = _sample(
-                stepper, context, steps, temperature, top_k, np.random.default_rng(seed), melody
+                decoder, context, steps, temperature, top_k, np.random.default_rng(seed), melody
             )
     sequence = np.concatenate([primed.astype(new.dtype), new])
     spq = int(info["steps_per_quarter"])

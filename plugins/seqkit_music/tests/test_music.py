@@ -355,6 +355,31 @@ def test_top_k_restricts_choices(melody_run):
 
 
 @pytest.mark.parametrize(
+    "options",
+    [
+        {"temperature": 0},
+        {"temperature": 1.5, "seed": 4},
+        {"temperature": 1.2, "top_k": 3, "seed": 1},
+        {"beam": 3},
+        {"temperature": 1.0, "seed": 2, "primer": "m1.mid"},
+    ],
+    ids=["greedy", "sampled", "top-k", "beam", "primer"],
+)
+def test_carried_states_choose_what_rerunning_the_whole_prefix_chooses(melody_run, roll_run, options):
+    # 24 steps: longer than every training piece, so both paths go past what the model saw.
+    from seqkit_music.generation import generate
+
+    root = melody_run[1]
+    if "primer" in options:
+        options = {**options, "primer": root / "midi" / options["primer"]}
+    for run, _ in (melody_run, roll_run):
+        carried = generate(run, steps=24, **options)
+        rerun = generate(run, steps=24, stateful=False, **options)
+        assert np.array_equal(carried.sequence, rerun.sequence)
+        assert carried.log_likelihood == pytest.approx(rerun.log_likelihood, rel=1e-6)
+
+
+@pytest.mark.parametrize(
     "options, message",
     [
         ({"steps": 0}, "--steps: expected an integer >= 1"),
