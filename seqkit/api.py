@@ -21,7 +21,7 @@ from seqkit.errors import DataError, RunError
 from seqkit.plugins import get_plugin_manager
 from seqkit.recipe import Recipe, load_recipe, recipe_from_dict
 from seqkit.recipe.loader import SourceMap, apply_overrides
-from seqkit.task import GeneratingTask
+from seqkit.task import GeneratingTask, SearchingTask
 from seqkit.train.rundir import COMPLETED, RunDirectory
 
 
@@ -68,12 +68,25 @@ class Run:
             self._model = load_model(self.run_dir.file("model.keras"))
         return self._model
 
-    def predict(self, inputs: Sequence[Any]) -> list[dict] | Any:
+    def predict(self, inputs: Sequence[Any], beam: int | None = None, n_best: int | None = None) -> list[dict] | Any:
         """Predict raw inputs: one decoded dict per input. ``inputs`` is a list (texts, token
         lists, sequences), a NumPy array of sequences, or in-memory data as training takes it
         (a DataFrame with the run's input column; labels, if there, are ignored): given a
-        DataFrame, the predictions come back as a DataFrame with the same index."""
+        DataFrame, the predictions come back as a DataFrame with the same index.
+
+        ``beam`` / ``n_best``: for tasks that search (:class:`seqkit.task.SearchingTask`, e.g.
+        seq2seq), beam search with ``beam`` hypotheses and the ``n_best`` best outputs (1 to
+        ``beam``) with their scores; other tasks refuse them."""
         from seqkit.data.memory import InMemoryData
+
+        searching = beam is not None or n_best is not None
+        if searching:
+            check_search_options(beam, n_best)
+            if not isinstance(self.task, SearchingTask):
+                raise RunError(
+                    f"{self.path}: task {self.recipe.task!r} does not decode by beam search; --beam and --n-best "
+                    "apply to tasks that do (e.g. seq2seq)"
+                )
 
         frame = inputs if type(inputs).__name__ == "DataFrame" else None
         # A DataFrame, Series or array is read as training reads it; lists and tuples are inputs.
@@ -82,7 +95,10 @@ class Run:
             inputs = self.adapter.read_inputs(source, self.info) if len(source) else []
         inputs = list(inputs)
         rows = []
-        if inputs:
+        if inputs and searching:
+            with self._model_must_fit():
+                rows = self.task.search(self, inputs, beam=beam, n_best=n_best or 1)
+        elif inputs:
             outputs = self._predict_encoded(self.adapter.encode_inputs(inputs, self.info))
             with self._model_must_fit():
                 rows = self.task.decode(outputs, self.info, inputs=inputs)
@@ -146,9 +162,11 @@ class Run:
             write_figures(explanations, Path(output))
         return explanations
 
-    def predict_file(self, path: str | os.PathLike) -> tuple[list[Any], list[dict]]:
+    def predict_file(
+        self, path: str | os.PathLike, beam: int | None = None, n_best: int | None = None
+    ) -> tuple[list[Any], list[dict]]:
         inputs = self.adapter.read_inputs(Path(path), self.info)
-        return inputs, self.predict(inputs)
+        return inputs, self.predict(inputs, beam=beam, n_best=n_best)
 
     def evaluate(self, overrides: list[str] | dict | None = None) -> dict:
         """Score the saved model on the recipe's test split (``overrides`` may point
@@ -200,6 +218,15 @@ class WorkerRun:
     worker_index: int
     history: list[dict]  # per-epoch logs, the same as the chief's history.csv
     model: Any  # the trained network (preprocessed inputs), an undistributed copy
+
+
+def check_search_options(beam: int | None, n_best: int | None) -> None:
+    """``--beam`` at least 1 and ``--n-best`` from 1 to the beam (when given): a one-line error otherwise."""
+    for flag, value in (("--beam", beam), ("--n-best", n_best)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise RunError(f"{flag}: expected a positive integer. Received: {value!r}")
+    if beam is not None and n_best is not None and n_best > beam:
+        raise RunError(f"--n-best: expected an integer from 1 to {beam} (the beam width). Received: {n_best}")
 
 
 def _as_recipe(recipe, overrides, data=None) -> Recipe:

@@ -138,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write predictions to FILE (.csv or .jsonl); - writes the CSV to standard output "
         "(without --output: one line per input on standard output)",
     )
+    p.add_argument(
+        "--beam",
+        type=int,
+        metavar="K",
+        help="decode by beam search with K hypotheses (tasks that search, e.g. seq2seq; default: the run's own)",
+    )
+    p.add_argument(
+        "--n-best", type=int, metavar="N", help="print the N best outputs with their scores (1 <= N <= K; with --beam)"
+    )
 
     p = sub.add_parser(
         "export",
@@ -383,12 +392,15 @@ def cmd_predict(args) -> int:
         from seqkit.train.rundir import check_output_file
 
         check_output_file(args.output, api.PREDICTION_SUFFIXES)
+    search = {"beam": args.beam, "n_best": args.n_best}
+    if args.beam is not None or args.n_best is not None:
+        api.check_search_options(args.beam, args.n_best)  # before loading a model
     run = api.load_run(args.run_dir)
     if args.input_file:
-        inputs, rows = run.predict_file(args.input_file)
+        inputs, rows = run.predict_file(args.input_file, **search)
     else:
         inputs = list(args.inputs)
-        rows = run.predict(inputs)
+        rows = run.predict(inputs, **search)
     if args.output == "-":
         api.write_predictions(Path("-"), inputs, rows)
     elif args.output:

@@ -228,6 +228,19 @@ class GeneratingTask(Protocol):
         ...
 
 
+@runtime_checkable
+class SearchingTask(Protocol):
+    """A task whose outputs are sequences found by beam search (the seq2seq plugin's
+    ``seq2seq``). ``Run.predict(inputs, beam=K, n_best=N)`` and ``seqkit predict --beam K
+    --n-best N`` call it; seqkit checks for it with ``isinstance(task, SearchingTask)``."""
+
+    def search(self, run: Any, inputs: Sequence[Any], beam: int | None = None, n_best: int = 1) -> list[dict]:
+        """One row per raw input, as :meth:`Task.decode` gives (printed by ``format_prediction``):
+        the best output found with ``beam`` hypotheses (None: the run's default) and, for
+        ``n_best`` > 1, the ``n_best`` best with their scores. ``n_best`` is 1 to ``beam``."""
+        ...
+
+
 class ClassificationTask(Task):
     """Single-label (binary or multiclass) or multilabel classification.
 

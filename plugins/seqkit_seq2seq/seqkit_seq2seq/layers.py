@@ -3,11 +3,15 @@
 The model is ``SourceEmbedding`` -> seqkit's stacked-LSTM backbone (the encoder) -> a head:
 
 - ``AttentionDecoder``: an LSTM decoder whose state starts from the encoder's (a learned
-  bridge), with Luong (general) or Bahdanau (additive) attention and input feeding. In the
-  graph it runs ``max_target_length + 1`` steps: rows that carry a reference are teacher
-  forced (optionally with scheduled sampling while training), rows without one feed back
-  their own argmax, so the saved model decodes greedily on its own. ``prepare`` and ``step``
-  expose the same computation one step at a time for beam search (seqkit_seq2seq.decoding).
+  bridge), with Luong (general) or Bahdanau (additive) attention. Without input feeding (the
+  default of the recipes) attention reads the decoder's output after each step, so a batch
+  whose rows all carry a reference (teacher forcing, the training batches) runs as one LSTM
+  over the whole shifted target and one batched attention over all steps. Other batches
+  (and input feeding, where the previous step's attentional vector enters the cell, or
+  scheduled sampling while training) run ``max_target_length + 1`` steps: rows that carry a
+  reference are teacher forced, rows without one feed back their own argmax, so the saved
+  model decodes greedily on its own. ``prepare`` and ``step`` expose the same computation
+  one step at a time for beam search (seqkit_seq2seq.decoding).
 - ``CTCHead``: per-frame scores over the target symbols plus a blank (the last channel);
   padded frames are forced to the blank so the CTC loss needs no lengths beside the tensors.
 
@@ -119,6 +123,10 @@ class AttentionDecoder(keras.layers.Layer):
         dropout: Dropout before the output layer.
         scheduled_sampling: While training, the probability of feeding the model's own
             previous output instead of the reference (Bengio et al. 2015).
+        input_feeding: Feed the previous step's attentional vector into the cell (Luong et
+            al. 2015); off, teacher forcing is parallel over the steps (one LSTM call and
+            one batched attention). The layer's default stays on, as the models saved
+            before the option were built.
         beam / length_penalty: Beam search defaults kept with the model (see ``decoding``).
 
     Call arguments:
@@ -143,6 +151,7 @@ class AttentionDecoder(keras.layers.Layer):
         beam=1,
         length_penalty=0.0,
         seed=None,
+        input_feeding=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -160,8 +169,13 @@ class AttentionDecoder(keras.layers.Layer):
         self.beam = _positive("beam", beam)
         self.length_penalty = float(length_penalty)
         self.seed = seed
+        self.input_feeding = bool(input_feeding)
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="target_embedding")
-        self.cell = keras.layers.LSTMCell(units, name="decoder_cell")
+        if self.input_feeding:
+            self.cell = keras.layers.LSTMCell(units, name="decoder_cell")
+        else:  # the same cell, also run over whole sequences (teacher forcing)
+            self.lstm = keras.layers.LSTM(units, return_sequences=True, name="decoder_lstm")
+            self.cell = self.lstm.cell
         self.bridge_h = keras.layers.Dense(units, activation="tanh", name="bridge_h")
         self.bridge_c = keras.layers.Dense(units, name="bridge_c")
         self.keys = keras.layers.Dense(units, use_bias=False, name="attention_keys")
@@ -180,12 +194,15 @@ class AttentionDecoder(keras.layers.Layer):
     def build(self, memory_shape, inputs_shape=None):
         width = memory_shape[-1]
         self.embedding.build((None,))
-        self.cell.build((None, self.embedding_dim + self.units))
+        if self.input_feeding:
+            self.cell.build((None, self.embedding_dim + self.units))
+        else:
+            self.lstm.build((None, None, self.embedding_dim))
         self.bridge_h.build((None, 2 * width))
         self.bridge_c.build((None, 2 * width))
         self.keys.build((None, None, width))
         if self.attention == "bahdanau":
-            self.query.build((None, self.units))
+            self.query.build((None, None, self.units))
             self.score.build((None, None, self.units))
         self.combine.build((None, width + self.units))
         self.output_layer.build((None, self.units))
@@ -193,7 +210,8 @@ class AttentionDecoder(keras.layers.Layer):
     # -- one step at a time (also used by beam search) -------------------------------------------
 
     def prepare(self, memory, inputs):
-        """Encoder outputs and packed inputs -> (attention keys, frame mask, initial state)."""
+        """Encoder outputs and packed inputs -> (attention keys, frame mask, initial state).
+        The state is ``[h, c]``, with input feeding ``[h, c, attentional vector]``."""
         memory = ops.convert_to_tensor(memory)
         mask = frame_mask(inputs, self.source_length, memory.shape[1])
         # The bridge reads the first and the last real frame: for a bidirectional encoder the
@@ -201,34 +219,66 @@ class AttentionDecoder(keras.layers.Layer):
         last = ops.maximum(ops.sum(ops.cast(mask, "int32"), axis=1) - 1, 0)
         final = ops.take_along_axis(memory, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
         summary = ops.concatenate([memory[:, 0], final], axis=-1)
-        state = [self.bridge_h(summary), self.bridge_c(summary), ops.zeros_like(self.bridge_h(summary))]
+        h = self.bridge_h(summary)
+        state = [h, self.bridge_c(summary)]
+        if self.input_feeding:
+            state.append(ops.zeros_like(h))
         return self.keys(memory), mask, state
 
-    def step(self, tokens, state, memory, keys, mask, training=None):
-        """One decoder step: tokens ``(batch,)`` -> (log-probabilities, new state, attention weights)."""
-        h, c, feed = state
-        x = ops.concatenate([self.embedding(tokens), feed], axis=-1)
-        h, (h, c) = self.cell(x, [h, c], training=training)
+    def _attend(self, h, memory, keys, mask, training=None):
+        """Decoder outputs ``h`` (``(batch, units)`` or ``(batch, steps, units)``) -> (log-probabilities,
+        attentional vectors, attention weights), each with the same leading axes."""
+        steps = len(h.shape) == 3
         if self.attention == "luong":
-            scores = ops.sum(keys * h[:, None, :], axis=-1)
+            scores = ops.einsum("btu,bfu->btf", h, keys) if steps else ops.einsum("bu,bfu->bf", h, keys)
         else:
-            scores = ops.squeeze(self.score(ops.tanh(keys + self.query(h)[:, None, :])), axis=-1)
-        scores = ops.where(mask, scores, ops.full_like(scores, -1.0e9))
+            query = self.query(h)
+            query = query[:, :, None, :] if steps else query[:, None, :]
+            scores = ops.squeeze(self.score(ops.tanh((keys[:, None] if steps else keys) + query)), axis=-1)
+        frames = mask[:, None, :] if steps else mask
+        scores = ops.where(frames, scores, ops.full_like(scores, -1.0e9))
         weights = ops.softmax(scores, axis=-1)
-        context = ops.sum(weights[..., None] * memory, axis=1)
+        context = ops.einsum("btf,bfw->btw", weights, memory) if steps else ops.einsum("bf,bfw->bw", weights, memory)
         attended = self.combine(ops.concatenate([context, h], axis=-1))
         hidden = self.drop(attended, training=training) if self.drop is not None else attended
         logits = ops.cast(self.output_layer(hidden), "float32")
         # <pad> and <s> are never outputs: the distribution is over the other symbols.
         never = ops.convert_to_tensor([i in (PAD, BOS) for i in range(self.vocabulary_size)])
         logits = ops.where(never, NEG, logits)
-        return ops.log_softmax(logits, axis=-1), [h, c, attended], weights
+        return ops.log_softmax(logits, axis=-1), attended, weights
+
+    def step(self, tokens, state, memory, keys, mask, training=None):
+        """One decoder step: tokens ``(batch,)`` -> (log-probabilities, new state, attention weights)."""
+        x = self.embedding(tokens)
+        if self.input_feeding:
+            x = ops.concatenate([x, state[2]], axis=-1)
+        h, (h, c) = self.cell(x, state[:2], training=training)
+        log_probs, attended, weights = self._attend(h, memory, keys, mask, training=training)
+        return log_probs, ([h, c, attended] if self.input_feeding else [h, c]), weights
 
     # -- the whole sequence ------------------------------------------------------------------------
 
     def call(self, memory, inputs, training=None):
+        memory = ops.convert_to_tensor(memory)
         keys, mask, state = self.prepare(memory, inputs)
         target_in = ops.cast(inputs[:, self.source_length :], "int32")
+        loop = lambda: self._free_running(memory, keys, mask, state, target_in, training)  # noqa: E731
+        if self.input_feeding or (training and self.scheduled_sampling):
+            return loop()
+        return ops.cond(
+            ops.all(ops.equal(target_in[:, 0], BOS)),
+            lambda: self._teacher_forced(memory, keys, mask, state, target_in, training),
+            loop,
+        )
+
+    def _teacher_forced(self, memory, keys, mask, state, target_in, training=None):
+        """Every row carries its reference: one LSTM over ``<s>`` + reference, then attention over all steps."""
+        h = self.lstm(self.embedding(target_in), initial_state=state[:2], training=training)
+        return self._attend(h, memory, keys, mask, training=training)[0]
+
+    def _free_running(self, memory, keys, mask, state, target_in, training=None):
+        """Step by step: rows with a reference are teacher forced (with scheduled sampling while
+        training), rows without one read their own previous argmax."""
         steps = target_in.shape[1]
         teacher = ops.equal(target_in[:, 0], BOS)
         token = ops.full_like(target_in[:, 0], BOS)
@@ -263,6 +313,7 @@ class AttentionDecoder(keras.layers.Layer):
             "beam": self.beam,
             "length_penalty": self.length_penalty,
             "seed": self.seed,
+            "input_feeding": self.input_feeding,
         }
 
 

@@ -67,7 +67,8 @@ class AttentionDecoderSpec(HeadSpec):
     needs_sequence = True
     needs_inputs = True
     description = (
-        "LSTM decoder from the encoder's state, Luong / Bahdanau attention, teacher forcing; greedy and beam decoding"
+        "LSTM decoder from the encoder's state, Luong / Bahdanau attention (optional input feeding), teacher forcing; "
+        "greedy and beam decoding"
     )
     schema = {
         "properties": {
@@ -97,6 +98,13 @@ class AttentionDecoderSpec(HeadSpec):
                 "description": "Probability of feeding the model's own previous output instead of the reference while "
                 "training (Bengio et al. 2015); 0: teacher forcing only.",
             },
+            "input_feeding": {
+                "type": "boolean",
+                "default": False,
+                "description": "Feed the previous step's attentional vector into the decoder cell (Luong et al. 2015). "
+                "Off (attention after the cell), teacher forcing runs over all steps at once: several times faster "
+                "training.",
+            },
             "label_smoothing": {**RATE, "default": 0.0, "description": "Label smoothing of the cross-entropy."},
             "beam": BEAM,
             "length_penalty": {
@@ -124,6 +132,7 @@ class AttentionDecoderSpec(HeadSpec):
             scheduled_sampling=c.get("scheduled_sampling", 0.0),
             beam=c.get("beam", 5),
             length_penalty=c.get("length_penalty", 0.6),
+            input_feeding=c.get("input_feeding", False),
             name="attention_decoder",
         )
 

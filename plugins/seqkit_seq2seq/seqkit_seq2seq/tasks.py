@@ -59,6 +59,14 @@ class Seq2SeqTask(Task):
     def decode(self, y_pred, info, inputs=None):
         return [{"prediction": decoding.text_of(ids, info)} for ids in decoding.greedy_ids(y_pred, info)]
 
+    def search(self, run, inputs, beam=None, n_best=1):
+        """``seqkit predict RUN WORD --beam K --n-best N`` and ``Run.predict(words, beam=K, n_best=N)``
+        (seqkit.plugin_api.SearchingTask): beam search as ``seqkit decode`` runs it, with the
+        run's length penalty; ``beam`` None: the run's ``model.head.beam``."""
+        from seqkit_seq2seq.cli import decode
+
+        return decode(run, inputs, beam=beam, n_best=n_best)
+
     def describe_targets(self, y_true, info, inputs=None):
         return [" | ".join(decoding.text_of(r, info) for r in refs) for refs in vocab.references_of(y_true)]
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import seqkit
+import seqkit_seq2seq
 from seqkit.plugin_api import DataContext, DataError
 from seqkit.testing import check_round_trip, run_cli, run_tiny_recipe
 from seqkit_seq2seq import decoding, scores, vocab
@@ -200,6 +201,34 @@ def test_attention_decoder_round_trip_teacher_forcing_and_free_running(attention
     assert np.asarray(embedding.compute_mask(x)).tolist()[1] == [True, True, False, False, False, False]
 
 
+@pytest.mark.parametrize("attention", ["luong", "bahdanau"])
+def test_parallel_teacher_forcing_equals_stepping(attention):
+    """Without input feeding a batch whose rows all carry a reference runs as one LSTM over the
+    shifted target and one batched attention; its scores are those of stepping the decoder
+    (decoding.Stepper's path: greedy and beam search), and those of the step-by-step graph."""
+    import keras
+
+    from seqkit_seq2seq.layers import AttentionDecoder
+
+    rng = np.random.default_rng(2)
+    x = np.array([[4, 5, 0, vocab.BOS, 6, 7, vocab.EOS, 0], [5, 6, 7, vocab.BOS, 8, vocab.EOS, 0, 0]], dtype="int32")
+    memory = rng.normal(size=(2, 3, 6)).astype("float32")
+    decoder = AttentionDecoder(9, units=5, source_length=3, attention=attention, embedding_dim=4, input_feeding=False)
+    out = _round_trip(decoder, memory, x)
+    assert out.shape == (2, 5, 9) and not decoder.get_config()["input_feeding"]
+    keys, mask, state = decoder.prepare(memory, x)
+    assert len(state) == 2  # [h, c]: no attentional vector to feed
+    for t in range(5):
+        log_probs, state, _weights = decoder.step(x[:, 3 + t], state, memory, keys, mask)
+        np.testing.assert_allclose(np.asarray(log_probs), out[:, t], rtol=1e-5, atol=1e-5)
+    # a batch with a row to decode takes the step-by-step graph: the forced row's scores do not change
+    mixed = np.concatenate([x[:1], np.array([[6, 0, 0, 0, 0, 0, 0, 0]], dtype="int32")])
+    stepped = keras.ops.convert_to_numpy(decoder(memory, mixed))
+    np.testing.assert_allclose(stepped[0], out[0], rtol=1e-5, atol=1e-5)
+    # the training graph (dropout off) is the inference graph
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(decoder(memory, x, training=True)), out, rtol=1e-6)
+
+
 def test_ctc_head_and_loss():
     import keras
 
@@ -284,7 +313,9 @@ def test_reverse_strings_to_100_percent_beam_cli_and_fresh_reload(tmp_path, caps
     assert all(len(h) == 3 and h[0].score >= h[1].score >= h[2].score for h in three)
     assert [h[0].ids for h in three] == greedy  # a well-trained model: the beam agrees
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # this checkout's seqkit and plugin first (a worktree beside an editable install of another)
+    paths = [str(ROOT), str(ROOT / "plugins" / "seqkit_seq2seq"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     out = subprocess.run(
         [sys.executable, "-c", FRESH, str(run.path), json.dumps(words), str(tmp_path / "fresh.npy")],
         capture_output=True,
@@ -304,6 +335,20 @@ def test_reverse_strings_to_100_percent_beam_cli_and_fresh_reload(tmp_path, caps
     assert run_cli(["decode", str(run.path), "abcd", "--beam", "3", "--n-best", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "abcd  dcba" and lines[1].startswith("  1. dcba  (score ") and lines[2].startswith("  2. ")
+    # seqkit predict searches too (the task is a SearchingTask), with the same outputs and scores
+    assert run_cli(["predict", str(run.path), "abcd", "--beam", "3", "--n-best", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+    assert run_cli(["predict", str(run.path), "abcd", "dda", "--beam", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["abcd  dcba", "dda  add"]
+    assert run.predict(["abcd"], beam=3, n_best=2) == seqkit_seq2seq.decode(run, ["abcd"], beam=3, n_best=2)
+    for bad, message in (
+        (["--beam", "0"], "--beam: expected a positive integer. Received: 0"),
+        (["--beam", "2", "--n-best", "3"], "--n-best: expected an integer from 1 to 2 (the beam width). Received: 3"),
+        (["--n-best", "4"], "--n-best: expected an integer from 1 to 3. Received: 4"),  # the run's beam: 3
+    ):
+        assert run_cli(["predict", str(run.path), "abcd", *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"seqkit: error: {message}", err
     assert run_cli(["decode", str(run.path), "abcd", "--beam", "2", "--n-best", "3"]) == 2
     assert "--n-best: expected an integer from 1 to 2. Received: 3" in capsys.readouterr().err
     (tmp_path / "words.txt").write_text("abc\n\ndc\n")
