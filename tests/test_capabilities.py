@@ -17,6 +17,7 @@ from seqkit.plugin_api import (
     DataInfo,
     GeneratingTask,
     PreprocessingAdapter,
+    SearchingTask,
     Split,
     StreamingAdapter,
     Task,
@@ -30,6 +31,7 @@ def test_built_in_parts_have_the_capabilities_they_claim(manager):
     assert streaming == ["text_table"]
     assert preprocessing == ["tfrecord"]
     assert generating == ["melody", "piano_roll"]
+    assert sorted(name for name, task in manager.tasks.items() if isinstance(task, SearchingTask)) == ["seq2seq"]
 
 
 def test_a_capability_needs_every_method_of_its_protocol():
@@ -164,7 +166,7 @@ def test_capabilities_and_whole_recipe_checks_are_documented():
     from seqkit.plugin_api import HeadSpec
 
     section = (ROOT / "docs" / "plugins.md").read_text().split("## Optional capabilities and whole-recipe checks")[1]
-    for protocol in (GeneratingTask, StreamingAdapter, PreprocessingAdapter):
+    for protocol in (GeneratingTask, SearchingTask, StreamingAdapter, PreprocessingAdapter):
         assert f"`{protocol.__name__}`" in section
         for name, method in vars(protocol).items():
             if not name.startswith("_") and callable(method):

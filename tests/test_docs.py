@@ -136,6 +136,7 @@ PLUGIN_CLASSES = [
     "ClassificationTask",
     "RegressionTask",
     "GeneratingTask",
+    "SearchingTask",
     "ExplainTarget",
     "Adapter",
     "StreamingAdapter",
