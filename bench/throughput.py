@@ -329,6 +329,12 @@ def main() -> int:
     for other in ("plain_keras", "plain_keras_jit", "pytorch", "plain_keras_with_accuracy"):
         if seqkit_speed and results.get(other):
             report["ratios"][f"seqkit_vs_{other}"] = round(seqkit_speed / results[other], 3)
+    # Each round's ratio: the contenders of one round ran back to back, so these share its noise.
+    for other in ("plain_keras", "pytorch"):
+        pairs = zip(runs.get("seqkit", []), runs.get(other, []))
+        ratios = [round(a / b, 3) for a, b in pairs if a and b]
+        if ratios:
+            report["ratios"][f"seqkit_vs_{other}_each_round"] = ratios
     plain = results.get("plain_keras")
     for part in ("plain_keras_with_accuracy", "seqkit_arrays", "seqkit_no_metric"):
         if plain and results.get(part):

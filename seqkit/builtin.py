@@ -146,7 +146,10 @@ class TokenEmbeddingSpec(EncoderSpec):
         return vectorizer
 
     def input_spec(self, preprocessor):
-        # Any length: training batches are cut to their longest text (length bucketing).
+        # Any length: training batches are cut to their longest text (length bucketing). Without
+        # a padding mask nothing is bucketed, so the model keeps the vectorizer's fixed length.
+        if not self.config.get("mask_padding", True):
+            return {"shape": (self.config.get("sequence_length", 100),), "dtype": "int64"}
         return {"shape": (None,), "dtype": "int64"}
 
     def sequence_lengths(self, x):

@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "PreprocessingAdapter": "seqkit.data.adapter",
     "Split": "seqkit.data.adapter",
     "require_file": "seqkit.data.adapter",
+    "cached_json": "seqkit.data.cache",
     "track": "seqkit.progress",
     "phase": "seqkit.progress",
     "padded_lengths": "seqkit.data.pipeline",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["SEQKIT_CACHE"] = tempfile.mkdtemp(prefix="seqkit-test-cache-")  # not the user's ~/.cache/seqkit
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,7 +43,11 @@ def test_run_writes_a_complete_run_directory(tiny_recipe, tmp_path, capsys):
         "checkpoints/latest.json",
     ):
         assert (path / name).is_file(), name
-    assert json.loads((path / "status.json").read_text())["status"] == "completed"
+    status = json.loads((path / "status.json").read_text())
+    assert status["status"] == "completed"
+    # Where the run's time went, stage by stage.
+    assert list(status["seconds"]) == ["engine", "data", "model", "fit", "export", "score"]
+    assert all(v >= 0 for v in status["seconds"].values()) and status["seconds"]["fit"] > 0
     env = json.loads((path / "environment.json").read_text())
     assert env["seed"] == 7 and env["keras"] and env["plugins"]["text"]
     metrics = run.metrics

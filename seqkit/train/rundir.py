@@ -208,6 +208,7 @@ FILE_SCHEMAS: dict[str, dict] = {
             "started": _WHEN,
             "finished": _WHEN,
             "resumed": _WHEN,
+            "seconds": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },
     "run.json": {

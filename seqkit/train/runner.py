@@ -7,10 +7,11 @@ file is in place; a failure marks it ``failed`` with the error, Ctrl-C ``interru
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,7 @@ class RunResult:
     parts: Parts
     model: Any  # the exported model (raw inputs); None on a worker that is not the chief
     trained: Any = None  # the trained network (model inputs), undistributed
+    stage_seconds: dict = field(default_factory=dict)  # wall seconds of each stage (status.json's seconds)
 
 
 def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
@@ -417,7 +419,7 @@ def _execute(recipe, run_dir, evaluate, manager, echo, resume) -> RunResult:
         run_dir.set_status(FAILED, error=f"{type(exc).__name__}: {exc}")
         _write_report(run_dir, manager, echo)
         raise
-    run_dir.set_status(COMPLETED)
+    run_dir.set_status(COMPLETED, **({"seconds": result.stage_seconds} if result.stage_seconds else {}))
     if result.model is not None:
         report = _write_report(run_dir, manager, echo)
         if report is not None:
@@ -473,25 +475,41 @@ class Runner:
         self.batch_size = int(self.train.get("batch_size", 32))
         self.epochs = int(self.train.get("epochs", 10))
         self.checkpoints = run_dir.checkpoints
+        self.stage_seconds: dict[str, float] = {}
 
     def run(self) -> RunResult:
         from seqkit import progress
 
-        self.setup_engine()
+        with self.timed("engine"):
+            self.setup_engine()
         faults.phase("data")
-        with progress.phase("loading the data"):
+        with self.timed("data"), progress.phase("loading the data"):
             self.setup_data()
         faults.phase("model")
-        self.setup_model()
-        self.setup_callbacks()
+        with self.timed("model"):
+            self.setup_model()
+            self.setup_callbacks()
         faults.phase("fit")
-        self.fit()
+        with self.timed("fit"):
+            self.fit()
         if not self.session.is_chief:  # the chief exports, evaluates and writes the run directory
             return self.finish_worker()
         faults.phase("evaluate")
-        self.export()
-        with progress.phase("evaluating the model"):
-            return self.score()
+        with self.timed("export"):
+            self.export()
+        with self.timed("score"), progress.phase("evaluating the model"):
+            result = self.score()
+        result.stage_seconds = {name: round(seconds, 2) for name, seconds in self.stage_seconds.items()}
+        return result
+
+    @contextlib.contextmanager
+    def timed(self, stage: str):
+        """Wall seconds of a stage, for status.json's ``seconds`` (where a run's time went)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = time.perf_counter() - started
 
     # -- 1. engine ----------------------------------------------------------------------------
 

@@ -495,3 +495,26 @@ def test_step_output_layer(activation):
     assert ((out > 0) & (out < 1)).all()
     if activation == "softmax":
         np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_parsed_scores_are_cached_and_read_back_identical(tmp_path, monkeypatch):
+    """music21 parses a score once; later reads come from seqkit's data cache (JSON), note for note."""
+    import music21
+
+    from seqkit_music.sources import read_corpus_entry, read_score
+
+    monkeypatch.setenv("SEQKIT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "tunes.abc").write_text(
+        "X:1\nT:One\nM:4/4\nL:1/8\nK:C\nCDEF G2z2|c4 G4|]\n\nX:2\nT:Two\nM:3/4\nL:1/4\nK:G\nG A B|d2 z|]\n"
+    )
+    first, chorale = read_score(tmp_path / "tunes.abc"), read_corpus_entry("bach/bwv269")
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(music21.converter, "parse", no_parsing)
+    monkeypatch.setattr(music21.corpus, "parse", no_parsing)
+    again, chorale_again = read_score(tmp_path / "tunes.abc"), read_corpus_entry("bach/bwv269")
+    assert [p.name for p in again] == [f"{tmp_path / 'tunes.abc'}#1", f"{tmp_path / 'tunes.abc'}#2"]
+    assert again == first and chorale_again == chorale and len(chorale.parts) == 4
+    assert [n.pitch for n in again[0].parts[0]] == [60, 62, 64, 65, 67, 72, 67]
