@@ -99,11 +99,9 @@ def _sha256(data: bytes) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from seqkit.data.cache import file_digest
+
+    return file_digest(path)
 
 
 def _write_new(path: Path, data: bytes, label: str) -> None:
