@@ -291,7 +291,7 @@ def test_every_mismatched_part_is_reported_in_one_error(tmp_path):
     problems = [p.split(": ", 1)[1] for p in info.value.problems if "does not work with" in p]
     assert problems == [
         "data.adapter: task 'sentiment' does not work with the data adapter 'conll'. It takes: text_table, tfrecord",
-        "model.encoder.type: task 'sentiment' does not work with the encoder 'numeric'. It takes: token_embedding",
+        "model.encoder.type: task 'sentiment' does not work with the encoder 'numeric'. It takes: token_embedding, pretrained_text",
         "model.head.type: task 'sentiment' does not work with the head 'crf'. It takes: classifier",
     ]
     assert [p.split(": ", 1)[0] for p in info.value.problems if "does not work with" in p] == [
