@@ -1,5 +1,5 @@
 """A cache of parsed data on disk: what a slow reader (music21 scores, large corpora) makes
-from a file, kept as JSON next to nothing the user owns.
+from a file, kept as JSON in a folder of its own.
 
 Entries live under ``$SEQKIT_CACHE`` (default ``$XDG_CACHE_HOME/seqkit``, else
 ``~/.cache/seqkit``); ``SEQKIT_CACHE=off`` turns caching off. An entry is keyed by the

@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from seqkit.compat.keras_saving import model_bytes as compat_model_bytes
+from seqkit.data.cache import file_digest
 from seqkit.errors import Interrupted
 from seqkit.train import faults
 from seqkit.train.rundir import (
@@ -96,12 +97,6 @@ def save_model_atomic(model: keras.Model, path: Path) -> None:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    from seqkit.data.cache import file_digest
-
-    return file_digest(path)
 
 
 def _write_new(path: Path, data: bytes, label: str) -> None:
@@ -209,7 +204,7 @@ class CheckpointStore:
             _link_or_copy(previous.best, partial / name)
             files[name] = previous.files.get(name) or {
                 "bytes": (partial / name).stat().st_size,
-                "sha256": _file_sha256(partial / name),
+                "sha256": file_digest(partial / name),
             }
         faults.step(BEST)
         self._writing = partial / STATE
@@ -275,7 +270,7 @@ class CheckpointStore:
             path = folder / name
             try:
                 size = path.stat().st_size
-                if size != facts.get("bytes") or _file_sha256(path) != facts.get("sha256"):
+                if size != facts.get("bytes") or file_digest(path) != facts.get("sha256"):
                     return None, f"{name} does not match its checksum"
             except OSError:
                 return None, f"{name} missing or unreadable"

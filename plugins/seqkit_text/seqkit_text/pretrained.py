@@ -34,7 +34,7 @@ def missing_keras_hub() -> str | None:
         ("tensorflow_text", "tensorflow-text"),
     ):
         if importlib.util.find_spec(module) is None:
-            return f"model.encoder.type pretrained_text needs {package}, which is not installed: {INSTALL}"
+            return f"pretrained_text needs {package}, which is not installed: {INSTALL}"
     return None
 
 
@@ -139,20 +139,17 @@ class PretrainedTextEncoder(EncoderSpec):
 
         from seqkit_text.layers import PretrainedTextEmbedding
 
+        name, trainable = self.config.get("model", "all-minilm-l6-v2"), bool(self.config.get("trainable", True))
         backbone = keras_hub.models.BertBackbone.from_preset(str(self._folder()))
-        backbone.trainable = bool(self.config.get("trainable", True))
+        backbone.trainable = trainable
         try:  # the pooled [CLS] output is not used: its layer gets no gradients
             backbone.get_layer("pooled_dense").trainable = False
         except ValueError:
             pass
         layer = PretrainedTextEmbedding(backbone, dropout=self.config.get("dropout", 0.0), name="pretrained_text")
-        self.facts["pretrained_model"] = {
-            "model": self.config.get("model", "all-minilm-l6-v2"),
-            "parameters": int(backbone.count_params()),
-            "trainable": bool(self.config.get("trainable", True)),
-        }
+        parameters = int(backbone.count_params())
+        self.facts["pretrained_model"] = {"model": name, "parameters": parameters, "trainable": trainable}
         self.notes.append(
-            f"pretrained_text: {self.config.get('model', 'all-minilm-l6-v2')} ({backbone.count_params():,} parameters, "
-            f"{'fine-tuned' if self.config.get('trainable', True) else 'frozen'})"
+            f"pretrained_text: {name} ({parameters:,} parameters, {'fine-tuned' if trainable else 'frozen'})"
         )
         return layer
