@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from conftest import TINY_RECIPE, write_reviews
 
-from seqkit.data.pipeline import LengthBuckets, padded_lengths, training_dataset
+from seqkit.data.pipeline import (
+    LengthBuckets,
+    evaluation_dataset,
+    padded_lengths,
+    predict_in_buckets,
+    training_dataset,
+)
 
 
 def _padded(lengths, steps: int) -> np.ndarray:
@@ -77,6 +83,52 @@ def test_bucketed_order_is_a_function_of_seed_and_epoch():
     # Multiples round the cut up (fewer shapes to compile), never past the padded length.
     rounded = training_dataset(x, y, 8, 5, 0, 1, buckets=LengthBuckets(lengths, multiple=8, window=3))
     assert {np.asarray(xb).shape[1] for xb, _ in rounded} <= {8, 16, 24}
+
+
+def _masked_model(per_step: bool):
+    """Embedding (mask_zero) -> LSTM -> Dense: outputs per step or per sequence."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((None,), dtype="int64")
+    hidden = keras.layers.Embedding(2000, 8, mask_zero=True)(inputs)
+    hidden = keras.layers.LSTM(6, return_sequences=per_step)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+def test_predicting_in_buckets_gives_the_full_length_outputs_in_order(per_step):
+    lengths = np.random.default_rng(1).integers(1, 18, size=45)
+    x = _padded(lengths, 20) % 2000
+    model = _masked_model(per_step)
+    buckets = LengthBuckets(padded_lengths(x != 0), trim_targets=per_step)
+    found = predict_in_buckets(model, x, 8, buckets)
+    expected = model.predict(x, batch_size=8, verbose=0)
+    assert found.shape == expected.shape
+    if not per_step:
+        np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
+        return
+    valid = np.arange(20)[None, :] < lengths[:, None]
+    np.testing.assert_allclose(found[valid], expected[valid], rtol=1e-5, atol=1e-6)
+    assert not found[~valid].any()  # past each example's length: zeros
+
+
+def test_evaluation_batches_are_cut_and_score_as_fixed_length_batches():
+    lengths = np.random.default_rng(2).integers(1, 18, size=45)
+    x = _padded(lengths, 20) % 2000
+    y = np.arange(45) % 3
+    model = _masked_model(False)
+    buckets = LengthBuckets(padded_lengths(x != 0))
+    batches = [tuple(np.asarray(t) for t in batch) for batch in evaluation_dataset(x, y, 8, buckets)]
+    assert sum(len(b[1]) for b in batches) == 45
+    assert all(b[0].shape[1] == int(padded_lengths(b[0] != 0).max()) for b in batches)  # each cut to its longest
+    assert max(b[0].shape[1] for b in batches) == int(lengths.max()) and batches[0][0].shape[1] < 5
+    cut = model.evaluate(evaluation_dataset(x, y, 8, buckets), verbose=0, return_dict=True)
+    full = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    assert cut["accuracy"] == pytest.approx(full["accuracy"])
+    assert cut["loss"] == pytest.approx(full["loss"], rel=1e-5)
 
 
 def _tiny(tmp_path, overrides=()) -> object:

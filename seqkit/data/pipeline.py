@@ -127,8 +127,18 @@ def training_dataset(
             order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    gather = _batch_gatherer(tensors, buckets, int(np.shape(x)[1]) if buckets is not None else 0)
+    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
+    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _batch_gatherer(tensors, buckets: LengthBuckets | None, steps: int):
+    """A ``tf.data`` map from a batch's row indices to its tensors, the inputs (and per-step
+    targets) cut to the batch's longest example when ``buckets`` are given."""
+    import tensorflow as tf
+
     if buckets is not None:
-        lengths, steps, multiple = tf.constant(buckets.lengths), int(np.shape(x)[1]), buckets.multiple
+        lengths, multiple = tf.constant(buckets.lengths), buckets.multiple
 
     def gather(index):
         batch = [tf.gather(t, index) for t in tensors]
@@ -136,12 +146,65 @@ def training_dataset(
             longest = tf.reduce_max(tf.gather(lengths, index))
             longest = tf.minimum((longest + multiple - 1) // multiple * multiple, steps)
             batch[0] = batch[0][:, :longest]
-            if buckets.trim_targets:
+            if buckets.trim_targets and len(batch) > 1:
                 batch[1] = batch[1][:, :longest]
         return tuple(batch)
 
-    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
+    return gather
+
+
+def evaluation_order(buckets: LengthBuckets) -> np.ndarray:
+    """The examples of a split scored in length buckets, shortest first (stable, so the
+    order and every batch's composition are fixed)."""
+    return np.argsort(buckets.lengths, kind="stable")
+
+
+def evaluation_dataset(x, y, batch_size: int, buckets: LengthBuckets):
+    """(x, y) batches of a validation or test split in :func:`evaluation_order`, each cut to
+    its longest example: what ``model.evaluate`` and ``fit(validation_data=...)`` take.
+    Accuracy-style metrics are unchanged; a loss averaged over each batch's steps weighs
+    the batches slightly differently than fixed-length batches would."""
+    import tensorflow as tf
+
+    order = tf.constant(evaluation_order(buckets))
+    gather = _batch_gatherer([tf.constant(x), tf.constant(y)], buckets, int(np.shape(x)[1]))
+    dataset = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def predict_in_buckets(model, x, batch_size: int, buckets: LengthBuckets):
+    """``model.predict(x)`` with the examples batched by length and each batch cut to its
+    longest example; outputs in the order of ``x``. Per-step outputs (``trim_targets``) come
+    back at ``x``'s full length, zero at the steps past each example's own length."""
+    import keras
+
+    x = np.asarray(x)
+    steps, n = int(x.shape[1]), len(x)
+    order, multiple = evaluation_order(buckets), buckets.multiple
+    outputs = None
+    for start in range(0, n, batch_size):
+        index = order[start : start + batch_size]
+        lengths = buckets.lengths[index]
+        longest = min(steps, -(-int(lengths.max()) // multiple) * multiple)
+        found = keras.tree.map_structure(np.asarray, model.predict_on_batch(x[index][:, :longest]))
+        if outputs is None:
+            outputs = keras.tree.map_structure(lambda a: _empty_outputs(a, n, steps, buckets.trim_targets), found)
+        for out, part in zip(keras.tree.flatten(outputs), keras.tree.flatten(found)):
+            if buckets.trim_targets and part.ndim >= 2:
+                part = np.where(
+                    (np.arange(part.shape[1]) < lengths[:, None]).reshape(part.shape[:2] + (1,) * (part.ndim - 2)),
+                    part,
+                    0,
+                )
+                out[index, : part.shape[1]] = part
+            else:
+                out[index] = part
+    return outputs
+
+
+def _empty_outputs(part: np.ndarray, n: int, steps: int, per_step: bool) -> np.ndarray:
+    shape = (n, steps, *part.shape[2:]) if per_step and part.ndim >= 2 else (n, *part.shape[1:])
+    return np.zeros(shape, dtype=part.dtype)
 
 
 def check_finite(split: str, x, y, raw=None) -> None:
@@ -250,6 +313,10 @@ class ModelSplit:
         """Keyword arguments of ``model.evaluate`` (inputs and targets)."""
         raise NotImplementedError
 
+    def predict(self, model, batch_size: int):
+        """The model's outputs for this split's inputs, in order."""
+        return model.predict(self.inputs(batch_size), batch_size=batch_size, verbose=0)
+
 
 class ArraySplit(ModelSplit):
     """A split held in memory: inputs encoded by the preprocessor when first needed."""
@@ -301,6 +368,8 @@ class ArraySplit(ModelSplit):
         return {"x": x, "y": y, "batch_size": batch_size, "class_weight": class_weight, "shuffle": True}
 
     def validation_data(self, batch_size):
+        if self.buckets is not None:
+            return evaluation_dataset(*self.encoded(), batch_size, self.buckets)
         return self.encoded()
 
     def inputs(self, batch_size):
@@ -308,7 +377,14 @@ class ArraySplit(ModelSplit):
 
     def evaluation_arguments(self, batch_size):
         x, y = self.encoded()
+        if self.buckets is not None:
+            return {"x": evaluation_dataset(x, y, batch_size, self.buckets)}
         return {"x": x, "y": y, "batch_size": batch_size}
+
+    def predict(self, model, batch_size):
+        if self.buckets is not None:
+            return predict_in_buckets(model, self.encoded()[0], batch_size, self.buckets)
+        return super().predict(model, batch_size)
 
 
 class TrainingData:

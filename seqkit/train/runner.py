@@ -221,14 +221,18 @@ def resolve_jit_compile(setting, deterministic: bool = False):
 
 
 def encode_splits(parts: Parts, preprocessor):
-    """Model-ready training arrays, validation data and length buckets (or None) of in-memory
-    data, checked for NaN / inf (the tuner's trials train on them)."""
+    """Model-ready training arrays, the validation split (or None; scored in length buckets
+    when training is) and the training length buckets (or None) of in-memory data, checked
+    for NaN / inf (the tuner's trials train on them)."""
     data = pipeline.TrainingData(parts.bundle, parts.head).encode(preprocessor)
     x_train, y_train = data.train.encoded()
     buckets = None
     if parts.recipe.get("train.bucket_by_length", True):
-        buckets = data.train.length_buckets(parts.encoder, parts.head, bucket_multiple(parts.recipe.section("train")))
-    return x_train, y_train, (data.validation.encoded() if data.validation is not None else None), buckets
+        multiple = bucket_multiple(parts.recipe.section("train"))
+        buckets = data.train.length_buckets(parts.encoder, parts.head, multiple)
+        if buckets is not None and data.validation is not None:
+            data.validation.length_buckets(parts.encoder, parts.head, multiple)
+    return x_train, y_train, data.validation, buckets
 
 
 def build_export_model(parts: Parts, preprocessor, model):
@@ -476,6 +480,7 @@ class Runner:
         self.epochs = int(self.train.get("epochs", 10))
         self.checkpoints = run_dir.checkpoints
         self.stage_seconds: dict[str, float] = {}
+        self.score_in_buckets = False
 
     def run(self) -> RunResult:
         from seqkit import progress
@@ -567,6 +572,11 @@ class Runner:
         buckets = self.data.train.length_buckets(self.parts.encoder, self.parts.head, bucket_multiple(self.train))
         if buckets is None:
             return
+        # Validation (every epoch) and test are scored in length buckets too, except across
+        # workers, where Keras shards the arrays itself.
+        self.score_in_buckets = not self.session.distributed
+        if self.score_in_buckets and self.data.validation is not None:
+            self._score_buckets(self.data.validation)
         x, _ = self.data.train.encoded()
         fixed, bucketed = buckets.padding_share(self.batch_size, int(x.shape[1]), self.recipe.seed)
         self.info["length_buckets"] = {
@@ -580,6 +590,9 @@ class Runner:
             f"seqkit: length buckets: padding {fixed:.0%} -> {bucketed:.0%} of the training steps "
             "(train.bucket_by_length: false turns them off)"
         )
+
+    def _score_buckets(self, split: pipeline.ModelSplit) -> None:
+        split.length_buckets(self.parts.encoder, self.parts.head, bucket_multiple(self.train))
 
     def _preprocessor(self, data: pipeline.TrainingData):
         """The checkpointed preprocessing on resume; else fitted (or the prepared data's) and saved."""
@@ -855,12 +868,14 @@ class Runner:
             self.echo(f"seqkit: note: TensorBoard summary not written: {type(exc).__name__}: {exc}")
 
     def _predict(self, split: pipeline.ModelSplit):
-        return self.model.predict(split.inputs(self.batch_size), batch_size=self.batch_size, verbose=0)
+        return split.predict(self.model, self.batch_size)
 
     def _score_test(self, test: pipeline.ModelSplit) -> dict:
         """Test metrics (``test`` and what the task's evaluate_model adds); writes
         predictions.csv and the task's plots."""
         parts, info, plots = self.parts, self.info, self.run_dir.plots
+        if self.score_in_buckets:
+            self._score_buckets(test)
         test_pred = self._predict(test)
         scores = self.model.evaluate(**test.evaluation_arguments(self.batch_size), verbose=0, return_dict=True)
         found = {"test": {**parts.task.evaluate(test.targets, test_pred, info), "loss": float(scores["loss"])}}

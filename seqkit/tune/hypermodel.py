@@ -57,9 +57,10 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         recipe, parts, preprocessor, key = self.current
         if key not in self._arrays:
             self._arrays[key] = encode_splits(parts, preprocessor)
-        x_train, y_train, validation, buckets = self._arrays[key]
+        x_train, y_train, validation_split, buckets = self._arrays[key]
         train = recipe.section("train")
         batch_size = int(train.get("batch_size", 32))
+        validation = validation_split.validation_data(batch_size) if validation_split is not None else None
         epochs = int(epochs or recipe.get("tune.max_epochs") or train.get("epochs", 10))
         callbacks = [train_callbacks.NanGuard(), *(callbacks or [])]
         early = recipe.get("tune.early_stopping", train.get("early_stopping"))

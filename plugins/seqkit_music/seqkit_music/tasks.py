@@ -108,7 +108,7 @@ class PianoRollTask(MusicTask):
         return f"nll_per_step={metrics['nll_per_step']:.4f} nats ({metrics['frames']} frames), frame_accuracy={metrics['frame_accuracy']:.4f}"
 
     def decode(self, y_pred, info, inputs=None):
-        return [{"expected_notes_per_frame": round(float(np.asarray(p).sum(axis=-1).mean()), 4)} for p in y_pred]
+        return [{"expected_notes_per_frame": round(float(_frames(p).sum(axis=-1).mean()), 4)} for p in y_pred]
 
     def describe_targets(self, y_true, info, inputs=None):
         return [f"{int((np.asarray(t) >= 0).all(axis=-1).sum())} frames" for t in y_true]
@@ -173,7 +173,7 @@ class MelodyTask(MusicTask):
         return f"nll_per_step={metrics['nll_per_step']:.4f} nats, perplexity={metrics['perplexity']:.3f}, accuracy={metrics['accuracy']:.4f} ({metrics['steps']} steps)"
 
     def decode(self, y_pred, info, inputs=None):
-        return [{"mean_top_probability": round(float(np.asarray(p).max(axis=-1).mean()), 4)} for p in y_pred]
+        return [{"mean_top_probability": round(float(_frames(p).max(axis=-1).mean()), 4)} for p in y_pred]
 
     def describe_targets(self, y_true, info, inputs=None):
         return [f"{int((np.asarray(t) != encodings.PAD).sum())} steps" for t in y_true]
@@ -196,3 +196,11 @@ class MelodyTask(MusicTask):
             info,
         )
         return [path]
+
+
+def _frames(prediction) -> np.ndarray:
+    """A piece's predicted steps without the all-zero ones past its end (a split scored in
+    length buckets has zeros there)."""
+    prediction = np.asarray(prediction)
+    real = prediction.reshape(len(prediction), -1).any(axis=-1)
+    return prediction[real] if real.any() else prediction
