@@ -6,8 +6,10 @@ length 200, batch 64, Adam, binary cross-entropy, on random token ids.
     python bench/throughput.py [--backend tensorflow|jax|torch] [--steps 30] [--units 128] [--batch 64]
 
 Every contender trains on the same data for `--warmup` steps (compilation, caches), then is
-timed over `--steps` steps; `--rounds` interleaved rounds, the best of each is reported. Prints JSON (samples/s, ratios, GFLOP/s and the share of a measured
-matmul peak) and writes bench/results/throughput-<backend>-<device>.json.
+timed over `--steps` steps; `--rounds` interleaved rounds, the best of each is reported, with
+each round's ratio from the mean over its steps and from its median step (robust to a shared
+machine's spikes). Prints JSON (samples/s, ratios, GFLOP/s and the share of a measured matmul
+peak) and writes bench/results/throughput-<backend>-<device>.json.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -88,7 +91,8 @@ def data(n: int):
 
 class StepTimer(keras.callbacks.Callback):
     """Times the steps after the first `warmup` ones. Keras calls ``on_train_batch_end`` once
-    per compiled call (``steps_per_execution`` steps), so steps are counted from ``batch``."""
+    per compiled call (``steps_per_execution`` steps), so steps are counted from ``batch``.
+    Also keeps each call's duration: their median is robust to a shared machine's spikes."""
 
     def __init__(self, warmup: int):
         super().__init__()
@@ -96,6 +100,7 @@ class StepTimer(keras.callbacks.Callback):
         self.start = None
         self.start_step = None
         self.last_step = 0
+        self.marks: list[tuple[int, float]] = []
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_step = batch + 1
@@ -104,12 +109,22 @@ class StepTimer(keras.callbacks.Callback):
                 float(logs["loss"])  # wait for the step to finish
             self.start = time.perf_counter()
             self.start_step = self.last_step
+        if self.start is not None:
+            self.marks.append((self.last_step, time.perf_counter()))
 
     def on_train_end(self, logs=None):
         self.end = time.perf_counter()
 
     def samples_per_second(self, batch: int) -> float:
         return (self.last_step - self.start_step) * batch / (self.end - self.start)
+
+    def median_samples_per_second(self, batch: int) -> float:
+        rates = [(b - a) * batch / (t - s) for (a, s), (b, t) in zip(self.marks, self.marks[1:]) if t > s]
+        return statistics.median(rates) if rates else 0.0
+
+
+#: Each contender's median-step rate of its latest measurement (samples/s).
+MEDIANS: dict[str, float] = {}
 
 
 def timed_fit(model, x, y, batch, **fit_kwargs) -> float:
@@ -125,6 +140,7 @@ def timed_fit(model, x, y, batch, **fit_kwargs) -> float:
         callbacks=[timer],
         **fit_kwargs,
     )
+    MEDIANS["last"] = timer.median_samples_per_second(batch)
     return timer.samples_per_second(batch)
 
 
@@ -210,6 +226,7 @@ def seqkit_path(x, y, feed: str = "pipeline", metrics: bool = True) -> float:
         )
     else:
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
+    MEDIANS["last"] = timer.median_samples_per_second(ARGS.batch)
     return timer.samples_per_second(ARGS.batch)
 
 
@@ -303,13 +320,16 @@ def main() -> int:
         contenders["seqkit_no_metric"] = (lambda: seqkit_path(x, y, metrics=False), "seqkit")
     results: dict[str, float | None] = {}
     runs: dict[str, list] = {}
+    median_runs: dict[str, list] = {}
     # Interleaved rounds, best of each: a shared machine's noise hits every contender alike.
     for _ in range(ARGS.rounds):
         for name, (measure, flag) in contenders.items():
             if flag in ARGS.skip:
                 continue
+            MEDIANS.pop("last", None)
             value = measure()
             runs.setdefault(name, []).append(round(value, 1) if value else None)
+            median_runs.setdefault(name, []).append(round(MEDIANS["last"], 1) if value and "last" in MEDIANS else None)
             if value:
                 results[name] = max(results.get(name) or 0.0, value)
     peak = matmul_peak_gflops()
@@ -321,6 +341,7 @@ def main() -> int:
         "python": platform.python_version(),
         "samples_per_second": {k: round(v, 1) for k, v in results.items() if v},
         "all_rounds": runs,
+        "median_step_rounds": median_runs,
         "ratios": {},
         "gflops": {k: round(v * flops / 1e9, 1) for k, v in results.items() if v},
         "matmul_peak_gflops": round(peak, 1),
@@ -335,6 +356,11 @@ def main() -> int:
         ratios = [round(a / b, 3) for a, b in pairs if a and b]
         if ratios:
             report["ratios"][f"seqkit_vs_{other}_each_round"] = ratios
+        # The same from each measurement's median step: a spike in a few steps does not count.
+        pairs = zip(median_runs.get("seqkit", []), median_runs.get(other, []))
+        ratios = [round(a / b, 3) for a, b in pairs if a and b]
+        if ratios:
+            report["ratios"][f"seqkit_vs_{other}_median_step_each_round"] = ratios
     plain = results.get("plain_keras")
     for part in ("plain_keras_with_accuracy", "seqkit_arrays", "seqkit_no_metric"):
         if plain and results.get(part):

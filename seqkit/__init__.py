@@ -21,6 +21,7 @@ __all__ = [
     "run",
     "load_run",
     "load_recipe",
+    "resume",
     "search",
 ]
 
@@ -48,6 +49,15 @@ def run(recipe, overrides=None, **kwargs):
 
     _quiet_tensorflow()
     return _run(recipe, overrides=overrides, **kwargs)
+
+
+def resume(path, quiet=False, **kwargs):
+    """Continue an interrupted or failed run directory from its last checkpoint, as
+    ``seqkit run --resume RUN_DIR`` does; return a :class:`seqkit.api.Run`."""
+    from seqkit.api import resume as _resume
+
+    _quiet_tensorflow()
+    return _resume(path, quiet=quiet, **kwargs)
 
 
 def load_run(path):

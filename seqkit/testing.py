@@ -34,6 +34,7 @@ __all__ = [
     "registered_plugin",
     "run_cli",
     "check_round_trip",
+    "interrupted_after_epoch",
     "run_layer_test",
     "run_tiny_recipe",
     "write_recipe",
@@ -178,6 +179,28 @@ def registered_plugin(plugin: Any, name: str, version: str = "0") -> Iterator[An
         yield manager
     finally:
         manager.unregister(name)
+
+
+@contextlib.contextmanager
+def interrupted_after_epoch(epoch: int) -> Iterator[None]:
+    """Inside the ``with`` block, a training run stops with ``KeyboardInterrupt`` right after
+    epoch ``epoch`` (from 1) is checkpointed, as Ctrl-C would; resume it with
+    ``seqkit.resume(run_dir)`` (or ``seqkit run --resume``) to check that an interrupted run
+    of your plugin's task or layers ends as an uninterrupted one."""
+    from seqkit.train import callbacks
+
+    original = callbacks.RunState.on_epoch_end
+
+    def interrupt(self, index, logs=None):
+        original(self, index, logs)
+        if index + 1 == epoch:
+            raise KeyboardInterrupt
+
+    callbacks.RunState.on_epoch_end = interrupt
+    try:
+        yield
+    finally:
+        callbacks.RunState.on_epoch_end = original
 
 
 def check_round_trip(layer, *inputs, rtol: float = 1e-5, atol: float = 1e-6, **call_kwargs):

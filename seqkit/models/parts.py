@@ -79,6 +79,20 @@ class EncoderSpec:
         """Return the trainable Keras layer (raw or preprocessed input -> (batch, steps, features))."""
         raise NotImplementedError
 
+    def thaw_epochs(self, model) -> list[int]:
+        """Epochs (counted from 0) at whose start :meth:`thaw` changes which of the encoder's
+        weights train: gradual unfreezing. Default: none."""
+        return []
+
+    def thaw(self, model, epoch: int) -> str | None:
+        """Set which of the encoder's weights in ``model`` train from ``epoch`` on (the
+        runner calls it before training, after resuming and at each of :meth:`thaw_epochs`).
+        Returns a line for the terminal when something changed (the runner then compiles the
+        model anew, with a fresh optimizer), else None. The layers must keep the setting in
+        their config, so that a resumed run's checkpoint reloads with the same trainable
+        weights."""
+        return None
+
 
 class HeadSpec:
     """Maps backbone outputs to task outputs, and says how they are trained."""

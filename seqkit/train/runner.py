@@ -481,6 +481,8 @@ class Runner:
         self.checkpoints = run_dir.checkpoints
         self.stage_seconds: dict[str, float] = {}
         self.score_in_buckets = False
+        self.frozen: list[str] = []  # warm-started layers frozen for the first model.freeze_epochs
+        self.freeze_epochs = int(recipe.get("model.freeze_epochs") or 0)
 
     def run(self) -> RunResult:
         from seqkit import progress
@@ -623,6 +625,7 @@ class Runner:
                     "seqkit: note: dropout random states not restored; results may differ from an uninterrupted run"
                 )
             self.echo(f"seqkit: resumed from epoch {self.state['epochs_done']}")
+            self._frozen_on_resume()
         else:
             with self.session.scope():
                 self.model = compile_new_model(self.parts, self.preprocessor, steps)
@@ -634,9 +637,17 @@ class Runner:
             self.run_dir.write_json("data_info.json", self.info)
         self.echo(f"seqkit: model {self.model.name}: {self.model.count_params():,} parameters")
 
+    def _frozen_on_resume(self) -> None:
+        """The warm-started layers still frozen at the epoch a run resumes at (init_from.json)."""
+        path = self.run_dir.file("init_from.json")
+        if not path.exists():
+            return
+        found = self.run_dir.read_json("init_from.json")
+        if self.state["epochs_done"] < int(found.get("frozen_epochs") or 0):
+            self.frozen = list(found.get("loaded") or [])
+
     def _warm_start(self, steps: int) -> None:
         """``model.init_from``: an earlier run's encoder and backbone weights (init_from.json says which)."""
-        self.frozen: list[str] = []
         source = self.recipe.get("model.init_from")
         if not source:
             return
@@ -645,7 +656,7 @@ class Runner:
         report = warm_start(self.model, self.parts.encoder, self.preprocessor, source, self.manager)
         for line in report.lines():
             self.echo(f"seqkit: {line}")
-        freeze = int(self.recipe.get("model.freeze_epochs") or 0)
+        freeze = self.freeze_epochs
         if freeze and report.loaded:
             self.frozen = report.loaded
             set_frozen(self.model, self.frozen, True)
@@ -709,16 +720,11 @@ class Runner:
 
     def fit(self) -> None:
         started = time.perf_counter()
-        frozen = getattr(self, "frozen", [])
-        if frozen:  # model.freeze_epochs: the new layers alone first, then all of them
-            from seqkit.train.warmstart import set_frozen
-
-            self._fit_until(min(int(self.recipe.get("model.freeze_epochs")), self.epochs))
-            set_frozen(self.model, frozen, False)
-            compile_model(self.model, self.parts, pipeline.steps_per_epoch(len(self.data.train), self.batch_size))
-            if self.early is not None and self.run_state.early_stopper is not None:
-                self.run_state.early_stopper._initial = self.run_state.early_stopper.state()
-            self.echo(f"seqkit: init_from: {', '.join(frozen)} unfrozen")
+        # What trains changes at these epochs (model.freeze_epochs after a warm start, an
+        # encoder's gradual unfreezing): training runs in phases, compiled anew between them.
+        for epoch in self._phase_epochs():
+            self._fit_until(epoch)
+            self._next_phase(epoch)
         self._fit_until(self.epochs)
         self.train_seconds = time.perf_counter() - started
         self._check_nan_guard()
@@ -729,6 +735,33 @@ class Runner:
                 f"seqkit: restored best weights (epoch {self.run_state.best_epoch}, {self.monitor}={self.run_state.best:.4f})"
             )
         self.model = self.session.local_model(self.model, self.parts.head.loss(), self.parts.head.metrics)
+
+    def _phase_epochs(self) -> list[int]:
+        done = self.run_state.epochs_done
+        marks = set(self.parts.encoder.thaw_epochs(self.model))
+        if self.frozen:
+            marks.add(self.freeze_epochs)
+        self._next_phase(done)  # a resumed run: the setting of the epoch it resumes at
+        return sorted(m for m in marks if done < m < self.epochs)
+
+    def _next_phase(self, epoch: int) -> None:
+        """Set what trains from ``epoch`` on; compile anew when that changed."""
+        lines = []
+        if self.frozen and epoch >= self.freeze_epochs:
+            from seqkit.train.warmstart import set_frozen
+
+            set_frozen(self.model, self.frozen, False)
+            lines.append(f"init_from: {', '.join(self.frozen)} unfrozen")
+            self.frozen = []
+        line = self.parts.encoder.thaw(self.model, epoch)
+        lines += [line] if line else []
+        if not lines:
+            return
+        compile_model(self.model, self.parts, pipeline.steps_per_epoch(len(self.data.train), self.batch_size))
+        if self.early is not None and self.run_state.early_stopper is not None:
+            self.run_state.early_stopper._initial = self.run_state.early_stopper.state()
+        for line in lines:
+            self.echo(f"seqkit: {line}")
 
     def _fit_until(self, epochs: int) -> None:
         if self.run_state.finished(epochs):

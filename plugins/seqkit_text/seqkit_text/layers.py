@@ -31,6 +31,9 @@ class WordPieceIds(keras.layers.Layer):
             return_padding_mask=False,
         )
 
+    def build(self, input_shape=None):
+        self.built = True  # no weights of its own: the vocabulary is in the config
+
     def call(self, texts):
         return keras.ops.cast(self.packer(self.tokenizer(texts)), "int64")
 
@@ -46,15 +49,53 @@ class WordPieceIds(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="seqkit_text")
 class PretrainedTextEmbedding(keras.layers.Layer):
     """WordPiece ids ``(batch, steps)`` -> the transformer's token vectors ``(batch, steps, hidden)``;
-    id 0 is padding (masked, and hidden from attention)."""
+    id 0 is padding (masked, and hidden from attention).
 
-    def __init__(self, backbone, dropout=0.0, **kwargs):
+    ``frozen``: how many of the transformer's layer groups are frozen, counted from the bottom
+    (group 0: the embeddings; group i: transformer layer i - 1; ``num_layers + 1``: all of it).
+    Kept in the config, so a reloaded (or resumed) layer has the same trainable weights. The
+    pooled [CLS] projection is never trained (its output is not used).
+    """
+
+    def __init__(self, backbone, dropout=0.0, frozen=0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(backbone, dict):
             backbone = keras.saving.deserialize_keras_object(backbone)
         self.backbone = backbone
         self.dropout = float(dropout)
         self.drop = keras.layers.Dropout(self.dropout) if self.dropout else None
+        self.frozen = 0
+        self.freeze(int(frozen))
+
+    @property
+    def trainable(self):
+        return keras.layers.Layer.trainable.fget(self)
+
+    @trainable.setter
+    def trainable(self, value):
+        keras.layers.Layer.trainable.fset(self, value)
+        if value and hasattr(self, "backbone"):  # training it again keeps the frozen groups frozen
+            self.freeze(self.frozen)
+
+    @property
+    def groups(self) -> int:
+        """Layer groups that can be frozen: the embeddings and each transformer layer."""
+        return int(self.backbone.num_layers) + 1
+
+    def freeze(self, groups: int) -> None:
+        """Freeze the bottom ``groups`` layer groups and train the others."""
+        self.frozen = max(0, min(int(groups), self.groups))
+        for layer in self.backbone.layers:
+            if not layer.weights:
+                continue
+            if layer.name.startswith("transformer_layer_"):
+                group = int(layer.name.rsplit("_", 1)[1]) + 1
+            elif layer.name == "pooled_dense":
+                layer.trainable = False
+                continue
+            else:
+                group = 0
+            layer.trainable = group >= self.frozen
 
     def call(self, ids, training=None):
         mask = keras.ops.not_equal(ids, 0)
@@ -74,4 +115,5 @@ class PretrainedTextEmbedding(keras.layers.Layer):
             **super().get_config(),
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "dropout": self.dropout,
+            "frozen": self.frozen,
         }

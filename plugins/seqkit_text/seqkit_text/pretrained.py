@@ -96,13 +96,26 @@ class PretrainedTextEncoder(EncoderSpec):
                 "default": 0.0,
                 "description": "Dropout on its token vectors.",
             },
+            "unfreeze_every": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1000,
+                "default": 0,
+                "description": "Gradual unfreezing (ULMFiT): the transformer starts frozen (the LSTM and head train "
+                "alone) and one layer group is unfrozen every this many epochs, the top transformer layer first, "
+                "the embeddings last; the optimizer starts afresh at each step. 0: all of it trains from the start.",
+            },
         }
     }
 
     @classmethod
     def check(cls, config):
         problem = missing_keras_hub()
-        return [("type", problem)] if problem else []
+        if problem:
+            return [("type", problem)]
+        if config.get("unfreeze_every", 0) and config.get("trainable", True) is False:
+            return [("unfreeze_every", "gradual unfreezing needs trainable: true (the transformer is frozen)")]
+        return []
 
     def raw_input_spec(self):
         return {"shape": (), "dtype": "string"}
@@ -141,15 +154,48 @@ class PretrainedTextEncoder(EncoderSpec):
 
         name, trainable = self.config.get("model", "all-minilm-l6-v2"), bool(self.config.get("trainable", True))
         backbone = keras_hub.models.BertBackbone.from_preset(str(self._folder()))
-        backbone.trainable = trainable
-        try:  # the pooled [CLS] output is not used: its layer gets no gradients
-            backbone.get_layer("pooled_dense").trainable = False
-        except ValueError:
-            pass
-        layer = PretrainedTextEmbedding(backbone, dropout=self.config.get("dropout", 0.0), name="pretrained_text")
+        groups = int(backbone.num_layers) + 1
+        every = int(self.config.get("unfreeze_every", 0))
+        frozen = 0 if trainable and not every else groups
+        layer = PretrainedTextEmbedding(
+            backbone, dropout=self.config.get("dropout", 0.0), frozen=frozen, name="pretrained_text"
+        )
         parameters = int(backbone.count_params())
         self.facts["pretrained_model"] = {"model": name, "parameters": parameters, "trainable": trainable}
-        self.notes.append(
-            f"pretrained_text: {name} ({parameters:,} parameters, {'fine-tuned' if trainable else 'frozen'})"
-        )
+        if every:
+            self.facts["pretrained_model"]["unfreeze_every"] = every
+        how = "frozen" if not trainable else f"unfrozen a layer every {every} epoch(s)" if every else "fine-tuned"
+        self.notes.append(f"pretrained_text: {name} ({parameters:,} parameters, {how})")
         return layer
+
+    def thaw_epochs(self, model) -> list[int]:
+        """With ``unfreeze_every: N``: epochs N, 2N, ... at which one more layer group is unfrozen."""
+        every = int(self.config.get("unfreeze_every", 0))
+        if not every or not self.config.get("trainable", True):
+            return []
+        return [every * k for k in range(1, _embedding_layer(model).groups + 1)]
+
+    def thaw(self, model, epoch: int) -> str | None:
+        every = int(self.config.get("unfreeze_every", 0))
+        if not every or not self.config.get("trainable", True):
+            return None
+        layer = _embedding_layer(model)
+        frozen = max(0, layer.groups - epoch // every)
+        if frozen == layer.frozen:
+            return None
+        layer.freeze(frozen)
+        if frozen == 0:
+            return f"pretrained_text: epoch {epoch + 1} on, the whole transformer trains"
+        return f"pretrained_text: epoch {epoch + 1} on, transformer layers {frozen} to {layer.groups - 1} train (of {layer.groups - 1})"
+
+
+def _embedding_layer(model):
+    from seqkit_text.layers import PretrainedTextEmbedding
+
+    stack = [model]
+    while stack:
+        for layer in getattr(stack.pop(), "layers", []):
+            if isinstance(layer, PretrainedTextEmbedding):
+                return layer
+            stack.append(layer)
+    raise ValueError(f"model {model.name} has no pretrained_text layer")

@@ -14,7 +14,7 @@ import pytest
 
 import seqkit
 from seqkit.plugin_api import RecipeError, SeqkitError
-from seqkit.testing import write_reviews
+from seqkit.testing import interrupted_after_epoch, write_reviews
 
 
 def test_without_keras_hub_naming_the_encoder_is_one_line_saying_what_to_install(monkeypatch, tmp_path):
@@ -153,4 +153,48 @@ def test_a_folder_that_is_no_model_is_one_clear_error(bert_run, tmp_path):
     bad = json.loads(json.dumps(recipe))
     bad["model"]["encoder"]["model"] = str(tmp_path)
     with pytest.raises(SeqkitError, match=r"model.encoder.model .*has no config.json; expected a known name"):
+        seqkit.run(bad, quiet=True)
+
+
+def _sublayer_weights(backbone) -> dict[str, list[np.ndarray]]:
+    return {sub.name: [np.asarray(w) for w in sub.get_weights()] for sub in backbone.layers if sub.weights}
+
+
+def test_gradual_unfreezing_trains_the_top_layers_first_and_resumes_exactly(bert_run, tmp_path, capsys):
+    import keras_hub
+
+    _, recipe, tmp = bert_run
+    folder = write_tiny_bert(tmp_path / "bert2", ["great", "bad", "product", "works"], layers=2)
+    gradual = json.loads(json.dumps(recipe))
+    gradual["model"]["encoder"].update({"model": str(folder), "unfreeze_every": 1})
+    gradual["train"].update({"epochs": 3, "deterministic": True})
+    gradual["output"]["dir"] = str(tmp_path / "straight")
+    straight = seqkit.run(gradual)
+    lines = capsys.readouterr().out.splitlines()
+    assert any("transformer layers 2 to 2 train (of 2)" in line and "epoch 2" in line for line in lines), lines
+    assert any("transformer layers 1 to 2 train" in line and "epoch 3" in line for line in lines), lines
+    # Epoch 1: LSTM and head alone; epoch 2: + the top transformer layer; epoch 3: + layer 0.
+    # The embeddings (unfrozen at epoch 4) never trained.
+    before = _sublayer_weights(keras_hub.models.BertBackbone.from_preset(str(folder)))
+    (layer,) = [layer for layer in straight.model._flatten_layers() if layer.name == "pretrained_text"]
+    after = _sublayer_weights(layer.backbone)
+    for name in ("token_embedding", "position_embedding", "embeddings_layer_norm", "pooled_dense"):
+        assert all(np.array_equal(a, b) for a, b in zip(before[name], after[name])), name
+    for name in ("transformer_layer_0", "transformer_layer_1"):
+        assert not all(np.array_equal(a, b) for a, b in zip(before[name], after[name])), name
+    # Interrupted after epoch 2 (mid-schedule) and resumed: the same history and test metrics.
+    gradual["output"]["dir"] = str(tmp_path / "resumed")
+    with interrupted_after_epoch(2), pytest.raises(KeyboardInterrupt):
+        seqkit.run(gradual, quiet=True)
+    path = next((tmp_path / "resumed" / "pt").iterdir())
+    resumed = seqkit.resume(path, quiet=True)
+    assert (path / "history.csv").read_text() == (straight.path / "history.csv").read_text()
+    assert resumed.metrics["test"] == straight.metrics["test"]
+
+
+def test_gradual_unfreezing_of_a_frozen_encoder_is_a_recipe_error(bert_run):
+    _, recipe, _ = bert_run
+    bad = json.loads(json.dumps(recipe))
+    bad["model"]["encoder"].update({"trainable": False, "unfreeze_every": 2})
+    with pytest.raises(RecipeError, match=r"unfreeze_every.*needs trainable: true"):
         seqkit.run(bad, quiet=True)
