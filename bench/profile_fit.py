@@ -93,7 +93,7 @@ def profile(recipe_path: Path, limit: int) -> dict:
         return tape.gradient(total, encoder.trainable_variables)
 
     def mask_of(x):
-        mask = encoder.compute_mask(x)
+        mask = encoder.compute_mask(x, None)
         return None if mask is None else tf.convert_to_tensor(mask)
 
     @tf.function(reduce_retracing=True)

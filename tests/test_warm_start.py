@@ -79,3 +79,23 @@ def test_init_from_that_is_no_run_is_one_line(tmp_path, tiny_recipe):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(RecipeError, match=r"model.init_from: .*nothing: not a seqkit run directory"):
         run_tiny_recipe(tiny_recipe, tmp_path, [f"model.init_from={tmp_path / 'nothing'}", "train.epochs=1"])
+
+
+def test_a_run_resumed_while_its_warm_start_is_frozen_unfreezes_on_time(source_run, tmp_path):
+    """Interrupted inside model.freeze_epochs and resumed: the loaded layers are unfrozen at the
+    same epoch as in an uninterrupted run, which the resumed run then matches exactly."""
+    import seqkit
+    from seqkit.testing import interrupted_after_epoch
+
+    write_reviews(tmp_path / "reviews.csv")
+    sets = [f"model.init_from={source_run.path}", "model.freeze_epochs=2", "seed=3"]
+    (tmp_path / "tiny.yaml").write_text(TINY_RECIPE.format(epochs=4, runs=tmp_path / "runs"))
+    straight = run_tiny_recipe(tmp_path / "tiny.yaml", tmp_path / "straight", sets)
+    with interrupted_after_epoch(1), pytest.raises(KeyboardInterrupt):
+        run_tiny_recipe(tmp_path / "tiny.yaml", tmp_path / "resumed", sets)
+    (path,) = (tmp_path / "resumed" / "runs").glob("*/*/checkpoints")
+    resumed = seqkit.resume(path.parent, quiet=True)
+    assert (path.parent / "history.csv").read_text() == (straight.path / "history.csv").read_text()
+    assert resumed.metrics["test"] == straight.metrics["test"]
+    # The embedding trained in epochs 3 and 4: no longer the earlier run's rows.
+    assert not np.array_equal(_weights(source_run, "backbone")[0], _weights(resumed, "backbone")[0])

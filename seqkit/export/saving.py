@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,6 +130,66 @@ def load_model(path: Path, layer_modules: Sequence[str] = ()):
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - anything Keras raises on a file is a damaged or foreign file
         raise _load_error(path, exc) from None
+
+
+def load_training_model(path: Path, layer_modules: Sequence[str] = ()):
+    """Load a training checkpoint (a compiled ``.keras`` file with its optimizer state), as
+    :func:`load_model` does; a model saved with frozen layers (``trainable: false`` in their
+    config) also loads. Keras rebuilds such layers' weights as trainable, so the optimizer's
+    saved state, built for fewer weights, does not fit them (a long-standing Keras issue,
+    keras-team/keras#6046): the model is then loaded uncompiled, the frozen layers' weights are
+    frozen again, and it is compiled from its saved configuration with the optimizer's state
+    read back from the archive, slot by slot, each checked against its weight's shape."""
+    import keras
+
+    try:
+        return load_model(path, layer_modules)
+    except RunError as first:
+        if "could not be loaded" not in str(first) or "optimizer" not in str(first).lower():
+            raise
+    path = Path(path)
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        _refreeze(model)
+        with zipfile.ZipFile(path) as archive:
+            compile_config = json.loads(archive.read("config.json")).get("compile_config")
+            model.compile_from_config(compile_config)
+            model.optimizer.build(model.trainable_variables)
+            _load_optimizer_state(archive, model.optimizer)
+        return model
+    except RunError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as load_model: a damaged or foreign file
+        raise _load_error(path, exc) from None
+
+
+def _refreeze(layer) -> None:
+    """Setting ``trainable`` again reaches a frozen layer's weights (a reloaded layer's are not).
+    The property's setter is called directly: under TensorFlow, ``layer.trainable = False``
+    on a layer whose flag is already False is skipped as a no-op assignment."""
+    for sub in getattr(layer, "layers", []):
+        if not sub.trainable:
+            type(sub).trainable.fset(sub, False)
+        else:
+            _refreeze(sub)
+
+
+def _load_optimizer_state(archive: zipfile.ZipFile, optimizer) -> None:
+    import io
+
+    import h5py
+
+    with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+        saved = weights["optimizer"]["vars"]
+        values = [saved[str(i)][()] for i in range(len(saved))]
+    if len(values) != len(optimizer.variables):
+        raise RunError(
+            f"optimizer state: {len(values)} saved values for {len(optimizer.variables)} optimizer variables"
+        )
+    for variable, value in zip(optimizer.variables, values):
+        if tuple(variable.shape) != tuple(value.shape):
+            raise RunError(f"optimizer state: {variable.path} has shape {tuple(variable.shape)}, saved {value.shape}")
+        variable.assign(value)
 
 
 def _load_error(path: Path, exc: Exception) -> RunError:

@@ -616,10 +616,10 @@ class Runner:
         self.state = self.checkpoint.state if self.checkpoint is not None else None
         steps = pipeline.steps_per_epoch(len(self.data.train), self.batch_size)
         if self.checkpoint is not None:
-            from seqkit.export.saving import load_model
+            from seqkit.export.saving import load_training_model
 
             with self.session.scope():
-                self.model = load_model(self.checkpoint.model, layer_modules(self.manager))
+                self.model = load_training_model(self.checkpoint.model, layer_modules(self.manager))
             if not train_callbacks.restore_seed_generator_states(self.model, self.state.get("rng", [])):
                 self.echo(
                     "seqkit: note: dropout random states not restored; results may differ from an uninterrupted run"

@@ -91,11 +91,12 @@ class PretrainedTextEmbedding(keras.layers.Layer):
             if layer.name.startswith("transformer_layer_"):
                 group = int(layer.name.rsplit("_", 1)[1]) + 1
             elif layer.name == "pooled_dense":
-                layer.trainable = False
-                continue
+                group = self.groups + 1  # never trained
             else:
                 group = 0
-            layer.trainable = group >= self.frozen
+            # The setter itself: TensorFlow skips ``layer.trainable = x`` when x is its flag
+            # already, which would leave the weights of a reloaded layer as they were built.
+            type(layer).trainable.fset(layer, group >= self.frozen and group <= self.groups)
 
     def call(self, ids, training=None):
         mask = keras.ops.not_equal(ids, 0)
