@@ -71,6 +71,10 @@ class LengthBuckets:
         self.multiple = max(1, int(multiple))
         self.window = max(1, int(window))
 
+    def cut_length(self, lengths, steps: int) -> int:
+        """The length a batch of examples of these ``lengths`` is cut to (at most ``steps``)."""
+        return min(steps, -(-int(np.max(lengths)) // self.multiple) * self.multiple)
+
     def padding_share(self, batch_size: int, steps: int, seed: int = 0) -> tuple[float, float]:
         """(share of computed steps that are padding with fixed-length batches, the same with
         length buckets) for one epoch's batches."""
@@ -78,8 +82,7 @@ class LengthBuckets:
         order = np.asarray(bucketed_order(self, n, batch_size, seed, 0))
         real = float(self.lengths.sum())
         cut = sum(
-            min(steps, -(-int(self.lengths[order[i : i + batch_size]].max()) // self.multiple) * self.multiple)
-            * len(order[i : i + batch_size])
+            self.cut_length(self.lengths[order[i : i + batch_size]], steps) * len(order[i : i + batch_size])
             for i in range(0, n, batch_size)
         )
         return 1.0 - real / (n * steps), 1.0 - real / cut
@@ -180,12 +183,12 @@ def predict_in_buckets(model, x, batch_size: int, buckets: LengthBuckets):
 
     x = np.asarray(x)
     steps, n = int(x.shape[1]), len(x)
-    order, multiple = evaluation_order(buckets), buckets.multiple
+    order = evaluation_order(buckets)
     outputs = None
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size]
         lengths = buckets.lengths[index]
-        longest = min(steps, -(-int(lengths.max()) // multiple) * multiple)
+        longest = buckets.cut_length(lengths, steps)
         found = keras.tree.map_structure(np.asarray, model.predict_on_batch(x[index][:, :longest]))
         if outputs is None:
             outputs = keras.tree.map_structure(lambda a: _empty_outputs(a, n, steps, buckets.trim_targets), found)

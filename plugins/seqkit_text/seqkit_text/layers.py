@@ -88,15 +88,10 @@ class PretrainedTextEmbedding(keras.layers.Layer):
         for layer in self.backbone.layers:
             if not layer.weights:
                 continue
-            if layer.name.startswith("transformer_layer_"):
-                group = int(layer.name.rsplit("_", 1)[1]) + 1
-            elif layer.name == "pooled_dense":
-                group = self.groups + 1  # never trained
-            else:
-                group = 0
+            group = int(layer.name.rsplit("_", 1)[1]) + 1 if layer.name.startswith("transformer_layer_") else 0
             # The setter itself: TensorFlow skips ``layer.trainable = x`` when x is its flag
             # already, which would leave the weights of a reloaded layer as they were built.
-            type(layer).trainable.fset(layer, group >= self.frozen and group <= self.groups)
+            type(layer).trainable.fset(layer, layer.name != "pooled_dense" and group >= self.frozen)
 
     def call(self, ids, training=None):
         mask = keras.ops.not_equal(ids, 0)

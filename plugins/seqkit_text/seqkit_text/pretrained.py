@@ -168,16 +168,20 @@ class PretrainedTextEncoder(EncoderSpec):
         self.notes.append(f"pretrained_text: {name} ({parameters:,} parameters, {how})")
         return layer
 
+    def _unfreeze_every(self) -> int:
+        """``unfreeze_every`` of a fine-tuned transformer (0: no gradual unfreezing)."""
+        return int(self.config.get("unfreeze_every", 0)) if self.config.get("trainable", True) else 0
+
     def thaw_epochs(self, model) -> list[int]:
         """With ``unfreeze_every: N``: epochs N, 2N, ... at which one more layer group is unfrozen."""
-        every = int(self.config.get("unfreeze_every", 0))
-        if not every or not self.config.get("trainable", True):
+        every = self._unfreeze_every()
+        if not every:
             return []
         return [every * k for k in range(1, _embedding_layer(model).groups + 1)]
 
     def thaw(self, model, epoch: int) -> str | None:
-        every = int(self.config.get("unfreeze_every", 0))
-        if not every or not self.config.get("trainable", True):
+        every = self._unfreeze_every()
+        if not every:
             return None
         layer = _embedding_layer(model)
         frozen = max(0, layer.groups - epoch // every)
