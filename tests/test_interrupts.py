@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -257,22 +258,23 @@ def test_sigterm_outside_fit_exits_143_from_the_command(tmp_path):
 
 
 @contextlib.contextmanager
-def _small_disk(path: Path, size: str):
-    """A tmpfs of ``size`` at ``path`` where the machine allows it (root on Linux), else None."""
-    path.mkdir()
-    mounted = False
-    if sys.platform == "linux" and os.geteuid() == 0:
-        mounted = (
-            subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-            ).returncode
-            == 0
-        )
+def _small_disk(size: str):
+    """A tmpfs of ``size`` where the machine allows it (root on Linux), else None.
+
+    The mount point lives outside pytest's ``tmp_path``: a mount left behind by a killed run would
+    otherwise make pytest's clean-up of old temporary folders fail in a later session."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        yield None
+        return
+    point = Path(tempfile.mkdtemp(prefix="seqkit-small-disk-"))
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)]
+    mounted = subprocess.run(mount, capture_output=True).returncode == 0
     try:
-        yield path if mounted else None
+        yield point if mounted else None
     finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(path)], check=False)
+        if mounted and subprocess.run(["umount", str(point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
+        shutil.rmtree(point, ignore_errors=True)
 
 
 def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_space_is_freed(
@@ -281,8 +283,9 @@ def test_a_full_disk_while_checkpointing_fails_in_one_line_and_resumes_once_spac
     """The disk fills once epoch 1 is committed (a real tmpfs where possible, else an injected
     ENOSPC): one line, exit 1, status failed, epoch 1's checkpoint intact, nothing half-written;
     freed, the run resumes to exactly the uninterrupted result."""
-    with _small_disk(tmp_path / "disk", "8m") as disk:
+    with _small_disk("8m") as disk:
         folder = disk or tmp_path / "disk"
+        folder.mkdir(exist_ok=True)
         recipe = _recipe(folder)
         filler = folder / "filler"
 
