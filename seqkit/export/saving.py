@@ -142,6 +142,8 @@ def load_training_model(path: Path, layer_modules: Sequence[str] = ()):
     read back from the archive, slot by slot, each checked against its weight's shape."""
     import keras
 
+    import seqkit.train.optim  # noqa: F401 - registers the optimizers a checkpoint may be compiled with
+
     try:
         return load_model(path, layer_modules)
     except RunError as first:

@@ -79,6 +79,14 @@ class EncoderSpec:
         """Return the trainable Keras layer (raw or preprocessed input -> (batch, steps, features))."""
         raise NotImplementedError
 
+    def learning_rate_multipliers(self, model) -> dict[str, float]:
+        """Factors on the learning rate for the encoder's weights in ``model``, by weight
+        ``path`` (``variable.path``): discriminative fine-tuning, e.g. layer-wise decay that
+        trains a pretrained network's lower layers more slowly. Weights not named (the
+        backbone, the head) train at the recipe's rate. The runner asks at every compile
+        (also after :meth:`thaw`). Default: none."""
+        return {}
+
     def thaw_epochs(self, model) -> list[int]:
         """Epochs (counted from 0) at whose start :meth:`thaw` changes which of the encoder's
         weights train: gradual unfreezing. Default: none."""

@@ -15,6 +15,45 @@ OPTIMIZERS = {
 }
 
 
+class _ScaledRates:
+    """A Keras optimizer whose learning rate is multiplied, per weight, by a factor
+    (discriminative fine-tuning, layer-wise learning-rate decay).
+
+    ``learning_rate_multipliers`` maps a weight's ``path`` to its factor; other weights train at
+    the optimizer's own rate. The weights of each factor are updated together by the backend's
+    own update step (so TensorFlow's distribution and PyTorch's fused updates still apply), and
+    the mapping is in the optimizer's config, so a checkpoint resumes with it. Weight decay
+    (AdamW) is applied at the optimizer's own rate."""
+
+    def __init__(self, *args, learning_rate_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.learning_rate_multipliers = {str(k): float(v) for k, v in (learning_rate_multipliers or {}).items()}
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        groups: dict[float, tuple[list, list]] = {}
+        for grad, variable in zip(grads, trainable_variables):
+            factor = self.learning_rate_multipliers.get(variable.path, 1.0)
+            group = groups.setdefault(factor, ([], []))
+            group[0].append(grad)
+            group[1].append(variable)
+        for factor, (group_grads, group_variables) in groups.items():
+            rate = learning_rate if factor == 1.0 else learning_rate * factor
+            super()._backend_update_step(group_grads, group_variables, rate)
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_multipliers": dict(self.learning_rate_multipliers)}
+
+
+#: Each optimizer of :data:`OPTIMIZERS` with per-weight learning-rate factors, registered so
+#: that a checkpoint of a model compiled with one reloads (``seqkit>ScaledAdam``, ...).
+SCALED = {
+    name: keras.saving.register_keras_serializable(package="seqkit")(
+        type(f"Scaled{cls.__name__}", (_ScaledRates, cls), {"__module__": __name__})
+    )
+    for name, cls in OPTIMIZERS.items()
+}
+
+
 def learning_rate(train: dict, steps_per_epoch: int):
     """A float, or a schedule stepping per batch, from ``train.optimizer`` and ``train.lr_schedule``."""
     base = float(train.get("optimizer", {}).get("learning_rate", 1e-3))
@@ -40,14 +79,22 @@ def learning_rate(train: dict, steps_per_epoch: int):
     return base
 
 
-def build_optimizer(train: dict, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def build_optimizer(
+    train: dict, steps_per_epoch: int, multipliers: dict[str, float] | None = None
+) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; ``multipliers`` (weight path -> factor on the learning rate,
+    from the encoder's :meth:`~seqkit.plugin_api.EncoderSpec.learning_rate_multipliers`)
+    makes it the :data:`SCALED` variant when any factor is not 1."""
     config = dict(train.get("optimizer") or {})
     name = config.pop("name", "adam")
     config.pop("learning_rate", None)
-    cls = OPTIMIZERS[name]
     kwargs = {k: v for k, v in config.items() if v is not None}
     if "momentum" in kwargs and name not in ("sgd", "rmsprop"):
         kwargs.pop("momentum")
+    multipliers = {path: float(factor) for path, factor in (multipliers or {}).items() if float(factor) != 1.0}
+    if multipliers:
+        kwargs["learning_rate_multipliers"] = multipliers
+    cls = SCALED[name] if multipliers else OPTIMIZERS[name]
     return cls(learning_rate=learning_rate(train, steps_per_epoch), **kwargs)
 
 

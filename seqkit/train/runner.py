@@ -180,7 +180,7 @@ def compile_model(model, parts: Parts, steps_per_epoch: int) -> None:
 
     train = parts.recipe.section("train")
     model.compile(
-        optimizer=build_optimizer(train, steps_per_epoch),
+        optimizer=build_optimizer(train, steps_per_epoch, parts.encoder.learning_rate_multipliers(model)),
         loss=parts.head.loss(),
         metrics=parts.head.metrics(),
         jit_compile=resolve_jit_compile(train.get("jit_compile", "auto"), bool(train.get("deterministic"))),

@@ -85,13 +85,18 @@ class PretrainedTextEmbedding(keras.layers.Layer):
     def freeze(self, groups: int) -> None:
         """Freeze the bottom ``groups`` layer groups and train the others."""
         self.frozen = max(0, min(int(groups), self.groups))
-        for layer in self.backbone.layers:
-            if not layer.weights:
-                continue
-            group = int(layer.name.rsplit("_", 1)[1]) + 1 if layer.name.startswith("transformer_layer_") else 0
+        for layer, group in self.layer_groups():
             # The setter itself: TensorFlow skips ``layer.trainable = x`` when x is its flag
             # already, which would leave the weights of a reloaded layer as they were built.
             type(layer).trainable.fset(layer, layer.name != "pooled_dense" and group >= self.frozen)
+
+    def layer_groups(self):
+        """``(layer, group)`` for each of the transformer's layers with weights (group 0: the
+        embeddings; group i: transformer layer i - 1; the pooled projection counts as group 0)."""
+        for layer in self.backbone.layers:
+            if layer.weights:
+                name = layer.name
+                yield layer, int(name.rsplit("_", 1)[1]) + 1 if name.startswith("transformer_layer_") else 0
 
     def call(self, ids, training=None):
         mask = keras.ops.not_equal(ids, 0)

@@ -96,6 +96,15 @@ class PretrainedTextEncoder(EncoderSpec):
                 "default": 0.0,
                 "description": "Dropout on its token vectors.",
             },
+            "layer_decay": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "default": 1.0,
+                "description": "Layer-wise learning-rate decay: the top transformer layer trains at this factor "
+                "times train.optimizer.learning_rate, each layer below at this factor once more, the embeddings "
+                "lowest (the LSTM and head at the full rate). 1: one rate for all (e.g. 0.8 for fine-tuning).",
+            },
             "unfreeze_every": {
                 "type": "integer",
                 "minimum": 0,
@@ -113,8 +122,11 @@ class PretrainedTextEncoder(EncoderSpec):
         problem = missing_keras_hub()
         if problem:
             return [("type", problem)]
-        if config.get("unfreeze_every", 0) and config.get("trainable", True) is False:
-            return [("unfreeze_every", "gradual unfreezing needs trainable: true (the transformer is frozen)")]
+        if config.get("trainable", True) is False:
+            if config.get("unfreeze_every", 0):
+                return [("unfreeze_every", "gradual unfreezing needs trainable: true (the transformer is frozen)")]
+            if config.get("layer_decay", 1.0) != 1.0:
+                return [("layer_decay", "layer-wise learning rates need trainable: true (the transformer is frozen)")]
         return []
 
     def raw_input_spec(self):
@@ -162,11 +174,29 @@ class PretrainedTextEncoder(EncoderSpec):
         )
         parameters = int(backbone.count_params())
         self.facts["pretrained_model"] = {"model": name, "parameters": parameters, "trainable": trainable}
+        decay = float(self.config.get("layer_decay", 1.0))
         if every:
             self.facts["pretrained_model"]["unfreeze_every"] = every
+        if trainable and decay != 1.0:
+            self.facts["pretrained_model"]["layer_decay"] = decay
         how = "frozen" if not trainable else f"unfrozen a layer every {every} epoch(s)" if every else "fine-tuned"
+        if trainable and decay != 1.0:
+            how += f", learning rate x{decay:g} per layer down, x{decay**groups:.3g} for the embeddings"
         self.notes.append(f"pretrained_text: {name} ({parameters:,} parameters, {how})")
         return layer
+
+    def learning_rate_multipliers(self, model) -> dict[str, float]:
+        """With ``layer_decay: d`` below 1: group g of G (0 the embeddings, G - 1 the top
+        transformer layer) trains at d ** (G - g) times the recipe's learning rate."""
+        decay = float(self.config.get("layer_decay", 1.0))
+        if decay == 1.0 or not self.config.get("trainable", True):
+            return {}
+        layer = _embedding_layer(model)
+        return {
+            weight.path: decay ** (layer.groups - group)
+            for sublayer, group in layer.layer_groups()
+            for weight in sublayer.weights
+        }
 
     def _unfreeze_every(self) -> int:
         """``unfreeze_every`` of a fine-tuned transformer (0: no gradual unfreezing)."""

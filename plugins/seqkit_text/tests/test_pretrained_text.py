@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -185,10 +186,39 @@ def test_gradual_unfreezing_trains_the_top_layer_first_and_resumes_exactly(bert_
     gradual["output"]["dir"] = str(tmp_path / "resumed")
     with interrupted_after_epoch(1), pytest.raises(KeyboardInterrupt):
         seqkit.run(gradual, quiet=True)
-    path = next((tmp_path / "resumed" / "pt").iterdir())
+    (path,) = (tmp_path / "resumed" / "pt").iterdir()
     resumed = seqkit.resume(path, quiet=True)
     assert (path / "history.csv").read_text() == (straight.path / "history.csv").read_text()
     assert resumed.metrics["test"] == straight.metrics["test"]
+
+
+def test_layer_decay_trains_each_layer_down_at_a_smaller_rate_and_is_recorded(bert_run, tmp_path, capsys):
+    _, recipe, _ = bert_run
+    decayed = json.loads(json.dumps(recipe))
+    decayed["model"]["encoder"]["layer_decay"] = 0.5
+    decayed["train"]["epochs"] = 1
+    decayed["output"]["dir"] = str(tmp_path)
+    run = seqkit.run(decayed)
+    assert "learning rate x0.5 per layer down, x0.25 for the embeddings" in capsys.readouterr().out
+    facts = json.loads((run.path / "data_info.json").read_text())["encoder"]["pretrained_model"]
+    assert facts["layer_decay"] == 0.5
+    (checkpoint,) = (run.path / "checkpoints").glob("*/model.keras")
+    with zipfile.ZipFile(checkpoint) as archive:
+        optimizer = json.loads(archive.read("config.json"))["compile_config"]["optimizer"]
+    assert optimizer["class_name"] == "ScaledAdam"
+    factors = optimizer["config"]["learning_rate_multipliers"]
+    # One transformer layer: it trains at half the rate, the embeddings at a quarter, the LSTM at the full rate.
+    assert factors["transformer_layer_0/self_attention_layer/query/kernel"] == 0.5
+    assert factors["token_embedding/embeddings"] == 0.25
+    assert not any(path.startswith("backbone") for path in factors)
+
+
+def test_layer_decay_of_a_frozen_encoder_is_a_recipe_error(bert_run):
+    _, recipe, _ = bert_run
+    bad = json.loads(json.dumps(recipe))
+    bad["model"]["encoder"].update({"trainable": False, "layer_decay": 0.8})
+    with pytest.raises(RecipeError, match=r"layer_decay: layer-wise learning rates need trainable: true"):
+        seqkit.run(bad, quiet=True)
 
 
 def test_gradual_unfreezing_of_a_frozen_encoder_is_a_recipe_error(bert_run):
