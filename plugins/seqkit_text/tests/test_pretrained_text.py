@@ -213,17 +213,16 @@ def test_layer_decay_trains_each_layer_down_at_a_smaller_rate_and_is_recorded(be
     assert not any(path.startswith("backbone") for path in factors)
 
 
-def test_layer_decay_of_a_frozen_encoder_is_a_recipe_error(bert_run):
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("layer_decay", 0.8, r"layer_decay: layer-wise learning rates need trainable: true"),
+        ("unfreeze_every", 2, r"unfreeze_every: gradual unfreezing needs trainable: true"),
+    ],
+)
+def test_training_settings_of_a_frozen_encoder_are_a_recipe_error(bert_run, key, value, message):
     _, recipe, _ = bert_run
     bad = json.loads(json.dumps(recipe))
-    bad["model"]["encoder"].update({"trainable": False, "layer_decay": 0.8})
-    with pytest.raises(RecipeError, match=r"layer_decay: layer-wise learning rates need trainable: true"):
-        seqkit.run(bad, quiet=True)
-
-
-def test_gradual_unfreezing_of_a_frozen_encoder_is_a_recipe_error(bert_run):
-    _, recipe, _ = bert_run
-    bad = json.loads(json.dumps(recipe))
-    bad["model"]["encoder"].update({"trainable": False, "unfreeze_every": 2})
-    with pytest.raises(RecipeError, match=r"unfreeze_every.*needs trainable: true"):
+    bad["model"]["encoder"].update({"trainable": False, key: value})
+    with pytest.raises(RecipeError, match=message):
         seqkit.run(bad, quiet=True)
