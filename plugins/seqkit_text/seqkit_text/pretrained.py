@@ -174,13 +174,13 @@ class PretrainedTextEncoder(EncoderSpec):
         )
         parameters = int(backbone.count_params())
         self.facts["pretrained_model"] = {"model": name, "parameters": parameters, "trainable": trainable}
-        decay = float(self.config.get("layer_decay", 1.0))
+        decay = self._layer_decay()
         if every:
             self.facts["pretrained_model"]["unfreeze_every"] = every
-        if trainable and decay != 1.0:
+        if decay != 1.0:
             self.facts["pretrained_model"]["layer_decay"] = decay
         how = "frozen" if not trainable else f"unfrozen a layer every {every} epoch(s)" if every else "fine-tuned"
-        if trainable and decay != 1.0:
+        if decay != 1.0:
             how += f", learning rate x{decay:g} per layer down, x{decay**groups:.3g} for the embeddings"
         self.notes.append(f"pretrained_text: {name} ({parameters:,} parameters, {how})")
         return layer
@@ -188,8 +188,8 @@ class PretrainedTextEncoder(EncoderSpec):
     def learning_rate_multipliers(self, model) -> dict[str, float]:
         """With ``layer_decay: d`` below 1: group g of G (0 the embeddings, G - 1 the top
         transformer layer) trains at d ** (G - g) times the recipe's learning rate."""
-        decay = float(self.config.get("layer_decay", 1.0))
-        if decay == 1.0 or not self.config.get("trainable", True):
+        decay = self._layer_decay()
+        if decay == 1.0:
             return {}
         layer = _embedding_layer(model)
         return {
@@ -197,6 +197,10 @@ class PretrainedTextEncoder(EncoderSpec):
             for sublayer, group in layer.layer_groups()
             for weight in sublayer.weights
         }
+
+    def _layer_decay(self) -> float:
+        """``layer_decay`` of a fine-tuned transformer (1: one learning rate for all)."""
+        return float(self.config.get("layer_decay", 1.0)) if self.config.get("trainable", True) else 1.0
 
     def _unfreeze_every(self) -> int:
         """``unfreeze_every`` of a fine-tuned transformer (0: no gradual unfreezing)."""
